@@ -1,0 +1,104 @@
+# xskshim - LD_PRELOAD kernel-bypass UDP receive over AF_XDP.
+# `make` builds build/libxskshim.so; `make test` runs the suite (root, netns);
+# `make demo` runs the netns demo; `make bench` the benchmark.
+
+CC        ?= cc
+CLANG     ?= clang
+BPFTOOL   ?= bpftool
+PKGS      := libxdp libbpf
+ARCH_INC  := -I/usr/include/$(shell $(CC) -dumpmachine)
+B         := build
+
+CFLAGS    ?= -O2 -g
+CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fPIC \
+             -I. -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxdp -lbpf) -lelf -lz -ldl -lpthread
+BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. $(ARCH_INC)
+
+SHIM_SRC  := $(wildcard shim/*.c)
+RING_SRC  := $(wildcard ring/*.c)
+SHIM_OBJ  := $(SHIM_SRC:%.c=$(B)/%.o)
+RING_OBJ  := $(RING_SRC:%.c=$(B)/%.o)
+LIB       := $(B)/libxskshim.so
+
+# test and tool programs: every tests/*.c except fuzz targets and every
+# tests/tools/*.c become binaries in build/tests/ .  A tools/NAME.bpf.c beside a
+# tools/NAME.c is compiled and its skeleton header made available.
+TEST_SRC  := $(filter-out tests/fuzz_%.c,$(wildcard tests/*.c)) $(wildcard tests/tools/*.c)
+TEST_SRC  := $(filter-out %.bpf.c,$(TEST_SRC))
+TEST_BIN  := $(patsubst tests/%.c,$(B)/tests/%,$(patsubst tests/tools/%.c,tests/%.c,$(TEST_SRC)))
+TOOL_BPF  := $(wildcard tests/tools/*.bpf.c)
+TOOL_SKEL := $(TOOL_BPF:tests/tools/%.bpf.c=$(B)/%.skel.h)
+
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+
+.PHONY: all deps test test-unit demo bench fuzz clean install uninstall
+all: $(LIB) $(TEST_BIN)
+
+deps:
+	scripts/deps.sh
+
+$(B)/xskshim.bpf.o: bpf/xskshim.bpf.c bpf/xskshim_bpf.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/%.bpf.o: tests/tools/%.bpf.c bpf/xskshim_bpf.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(B)/%.skel.h: $(B)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $(subst .,_,$(*F)) > $@.tmp && mv $@.tmp $@
+
+$(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) ring/ring.h bpf/xskshim_bpf.h $(B)/xskshim.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(B)/ring/%.o: ring/%.c ring/ring.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
+
+$(LIB): $(SHIM_OBJ) $(RING_OBJ) shim/xskshim.map
+	$(CC) -shared -o $@ $(SHIM_OBJ) $(RING_OBJ) -Wl,--version-script=shim/xskshim.map \
+	      -Wl,-z,now -Wl,-z,relro $(LDLIBS)
+
+$(B)/libring.a: $(RING_OBJ)
+	$(AR) rcs $@ $^
+
+$(B)/tests/%: tests/%.c $(B)/libring.a $(B)/xskshim.skel.h $(TOOL_SKEL) ring/ring.h bpf/xskshim_bpf.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libring.a $(LDLIBS) -lm
+
+$(B)/tests/%: tests/tools/%.c $(B)/libring.a $(B)/xskshim.skel.h $(TOOL_SKEL) ring/ring.h bpf/xskshim_bpf.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(B)/libring.a $(LDLIBS) -lm
+
+# fuzz target (libFuzzer); a short bounded run is part of `make test`
+$(B)/fuzz_frame: tests/fuzz_frame.c ring/frame.c ring/ring.h
+	@mkdir -p $(@D)
+	$(CLANG) -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE -o $@ tests/fuzz_frame.c ring/frame.c
+
+fuzz: $(B)/fuzz_frame
+	mkdir -p $(B)/fuzz-corpus
+	$(B)/fuzz_frame -max_total_time=$${FUZZ_SECONDS:-60} $(B)/fuzz-corpus tests/corpus
+
+test: all $(B)/fuzz_frame
+	tests/run.sh
+
+test-unit: $(B)/tests/test_ring
+	$(B)/tests/test_ring
+
+demo: all
+	scripts/demo.sh
+
+bench: all
+	scripts/bench
+
+clean:
+	rm -rf $(B)
+
+install: $(LIB)
+	install -D -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libxskshim.so
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libxskshim.so

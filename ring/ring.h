@@ -1,0 +1,299 @@
+/* ring.h - AF_XDP plumbing for xskshim: UMEM, one AF_XDP socket per queue,
+ * fill/rx rings, frame validation and payload copy.  No interposition here;
+ * this module is usable (and unit-tested) without LD_PRELOAD.
+ *
+ * Design note
+ * -----------
+ * One ring_umem exists per (interface, RX queue).  It owns the packet buffer,
+ * the fill ring and the completion ring (unused: we never transmit).  Every
+ * application socket that is accelerated owns one ring_xsk per queue; all the
+ * ring_xsk of a queue share that queue's UMEM through XDP_SHARED_UMEM, each
+ * with its own RX ring, so the kernel wakes only the socket a packet was
+ * redirected to.
+ *
+ * Frames cycle:  fill ring -> kernel -> rx ring of some ring_xsk -> copied
+ * out by the reader -> straight back to the fill ring.  The fill ring is as
+ * large as the UMEM frame count, so a returned frame always fits and no free
+ * list is needed.  Because several sockets (possibly on several threads)
+ * return frames to one fill ring, ring_umem_fill() serialises producers with
+ * a spinlock held once per batch, never per packet.
+ *
+ * Frame accounting (see ring_umem_acct): every frame is in exactly one of
+ *   - the fill ring or the kernel (submitted, not yet seen on an rx ring),
+ *   - an rx ring (seen by a reader: peeked but not yet returned),
+ *   - nowhere yet (never submitted: only before ring_umem_create returns).
+ * fill_cnt - returned... see the struct for the exact counters.
+ *
+ * Errors: int functions return 0 or a negative errno; pointer-returning
+ * functions return NULL and set errno.
+ *
+ * Thread safety: ring_umem_fill() is thread safe.  A ring_xsk's rx ring has a
+ * single consumer: the caller serialises ring_xsk_rx_* per ring_xsk.  Creation
+ * and destruction are not thread safe with respect to use.
+ */
+#ifndef XSKSHIM_RING_H
+#define XSKSHIM_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include <netinet/in.h>
+#include <linux/if_xdp.h>
+
+/* ---------------------------------------------------------------------- */
+/* Rings: our own view of an AF_XDP producer/consumer ring.                */
+/* ---------------------------------------------------------------------- */
+
+/* A ring as mapped from the kernel.  producer/consumer point into shared
+ * memory; the cached_* copies avoid touching the shared cache line on every
+ * call.  Unit tests point producer/consumer at fake words. */
+struct ring_q {
+	uint32_t  cached_prod;
+	uint32_t  cached_cons;
+	uint32_t  mask;
+	uint32_t  size;
+	uint32_t *producer;
+	uint32_t *consumer;
+	void     *ring;     /* struct xdp_desc[] (rx) or __u64[] (fill) */
+	uint32_t *flags;    /* XDP_RING_NEED_WAKEUP lives here          */
+};
+
+/* Consumer side (rx ring).  Returns how many entries (<= n) are ready and
+ * sets *idx to the first.  The acquire load of *producer pairs with the
+ * kernel's release store after it wrote the descriptors, so the descriptors
+ * we read afterwards are complete. */
+static inline uint32_t ring_cons_peek(struct ring_q *r, uint32_t n, uint32_t *idx)
+{
+	uint32_t avail = r->cached_prod - r->cached_cons;
+	if (avail == 0) {
+		r->cached_prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
+		avail = r->cached_prod - r->cached_cons;
+	}
+	if (avail > n)
+		avail = n;
+	if (avail) {
+		*idx = r->cached_cons;
+		r->cached_cons += avail;
+	}
+	return avail;
+}
+
+/* Undo the last n peeked-but-not-released entries (MSG_PEEK). */
+static inline void ring_cons_cancel(struct ring_q *r, uint32_t n)
+{
+	r->cached_cons -= n;
+}
+
+/* Release n consumed entries to the kernel.  The release store orders our
+ * reads of the descriptors (and of the frame data) before the kernel may
+ * overwrite them. */
+static inline void ring_cons_release(struct ring_q *r, uint32_t n)
+{
+	__atomic_store_n(r->consumer, *r->consumer + n, __ATOMIC_RELEASE);
+}
+
+/* Entries ready to consume without advancing anything (for FIONREAD,
+ * readiness).  Acquire for the same reason as ring_cons_peek. */
+static inline uint32_t ring_cons_avail(const struct ring_q *r)
+{
+	return __atomic_load_n(r->producer, __ATOMIC_ACQUIRE) - *r->consumer;
+}
+
+/* Producer side (fill ring).  Reserve n slots or none.  The acquire load of
+ * *consumer pairs with the kernel's release after it read the entries, so
+ * we never overwrite an entry the kernel still reads. */
+static inline uint32_t ring_prod_reserve(struct ring_q *r, uint32_t n, uint32_t *idx)
+{
+	uint32_t free_cnt = r->cached_cons - r->cached_prod;
+	if (free_cnt < n) {
+		r->cached_cons = __atomic_load_n(r->consumer, __ATOMIC_ACQUIRE) + r->size;
+		free_cnt = r->cached_cons - r->cached_prod;
+	}
+	if (free_cnt < n)
+		return 0;
+	*idx = r->cached_prod;
+	r->cached_prod += n;
+	return n;
+}
+
+/* Publish n reserved entries.  Release so the kernel sees the addresses we
+ * wrote before it sees the new producer value. */
+static inline void ring_prod_submit(struct ring_q *r, uint32_t n)
+{
+	__atomic_store_n(r->producer, *r->producer + n, __ATOMIC_RELEASE);
+}
+
+static inline bool ring_prod_needs_wakeup(const struct ring_q *r)
+{
+	return (__atomic_load_n(r->flags, __ATOMIC_RELAXED) & XDP_RING_NEED_WAKEUP) != 0;
+}
+
+static inline struct xdp_desc *ring_rx_desc(struct ring_q *r, uint32_t idx)
+{
+	return &((struct xdp_desc *)r->ring)[idx & r->mask];
+}
+
+static inline uint64_t *ring_fill_addr(struct ring_q *r, uint32_t idx)
+{
+	return &((uint64_t *)r->ring)[idx & r->mask];
+}
+
+/* ---------------------------------------------------------------------- */
+/* Frame validation (pure functions, no privileges, fuzzed).               */
+/* ---------------------------------------------------------------------- */
+
+enum ring_csum_mode {
+	RING_CSUM_VERIFY = 0,   /* verify UDP checksums like the kernel does for a NIC */
+	RING_CSUM_OFF    = 1,   /* trust them (loopback/veth carry partial sums)      */
+};
+
+/* Why a frame was not accepted.  Negative return values of ring_frame_parse.
+ * NOT_OURS: a well-formed frame the fast path does not handle (should have
+ * been XDP_PASSed); the others are malformed and are dropped and counted,
+ * as the kernel would drop them. */
+enum ring_frame_err {
+	RING_FRAME_OK         = 0,
+	RING_FRAME_TRUNC      = 1,  /* shorter than its headers               */
+	RING_FRAME_NOT_OURS   = 2,  /* not IPv4/IPv6 UDP, fragment, ext hdrs  */
+	RING_FRAME_BAD_IP     = 3,  /* bad version/IHL/total length/header csum */
+	RING_FRAME_BAD_UDPLEN = 4,  /* UDP length disagrees with IP length    */
+	RING_FRAME_BAD_CSUM   = 5,  /* UDP checksum wrong (or 0 on IPv6)      */
+	RING_FRAME_ERR_CNT
+};
+
+#define RING_FRAME_ERR_NAMES \
+	"ok", "trunc", "not_ours", "bad_ip", "bad_udplen", "bad_csum"
+
+/* What ring_frame_parse learned.  Addresses in network byte order; for
+ * IPv4 only the first 4 bytes of saddr/daddr are set (rest zero). */
+struct ring_frame_info {
+	uint8_t  family;        /* 4 or 6 */
+	uint8_t  tos;           /* IPv4 TOS or IPv6 traffic class */
+	uint8_t  ttl;           /* IPv4 TTL or IPv6 hop limit */
+	uint8_t  vlan_cnt;      /* 0..2 */
+	uint16_t sport;         /* network order */
+	uint16_t dport;         /* network order */
+	uint8_t  saddr[16];
+	uint8_t  daddr[16];
+	uint32_t payload_off;   /* offset of the UDP payload in the frame */
+	uint32_t payload_sz;    /* from the UDP length field */
+};
+
+/* Validate an Ethernet frame (up to two 802.1Q/802.1ad tags) carrying an
+ * IPv4 (any IHL) or IPv6 (no extension headers) UDP datagram:
+ *   - every header fits in len;
+ *   - IPv4: version 4, IHL >= 5, header checksum correct, not a fragment,
+ *     total length fits in the frame (trailing Ethernet padding allowed);
+ *   - IPv6: payload length fits in the frame;
+ *   - UDP length >= 8 and equal to the IP payload length;
+ *   - UDP checksum (mode VERIFY): 0 allowed on IPv4, mandatory on IPv6.
+ * Returns 0 and fills *info, or -enum ring_frame_err.  Never reads outside
+ * [frame, frame+len).  Pure; thread safe. */
+int ring_frame_parse(const uint8_t *frame, uint32_t len, enum ring_csum_mode mode,
+		     struct ring_frame_info *info);
+
+/* Internet checksum helpers (RFC 1071).  ring_csum_partial adds len bytes at
+ * p into a 64-bit accumulator; ring_csum_fold folds it to 16 bits (not
+ * complemented). */
+uint64_t ring_csum_partial(const void *p, size_t len, uint64_t acc);
+uint16_t ring_csum_fold(uint64_t acc);
+
+/* Copy len bytes from src into the iovec array, in order, stopping when the
+ * iovecs are full.  Returns the number of bytes copied.  NULL/zero-length
+ * iovecs are skipped.  Thread safe. */
+size_t ring_copy_to_iov(const uint8_t *src, size_t len, const struct iovec *iov, size_t iov_cnt);
+
+/* Fill a sockaddr_in (family 4) or sockaddr_in6 from info's source.  If
+ * want_v6 and the frame is IPv4, produce an IPv4-mapped IPv6 address (what a
+ * dual-stack socket reports).  Returns the address length written (at most
+ * cap bytes are written, the kernel's truncation rule). */
+uint32_t ring_frame_src(const struct ring_frame_info *info, bool want_v6, void *addr, uint32_t cap);
+
+/* ---------------------------------------------------------------------- */
+/* UMEM and AF_XDP sockets (need CAP_NET_RAW/CAP_NET_ADMIN, CAP_IPC_LOCK   */
+/* or enough RLIMIT_MEMLOCK).                                              */
+/* ---------------------------------------------------------------------- */
+
+struct ring_umem_cfg {
+	uint32_t frame_cnt;   /* power of two; also the fill ring size */
+	uint32_t frame_sz;    /* 2048 or 4096 */
+	uint32_t rx_sz;       /* rx ring entries per ring_xsk, power of two */
+	bool     zerocopy;    /* bind with XDP_ZEROCOPY instead of XDP_COPY */
+	bool     need_wakeup; /* bind with XDP_USE_NEED_WAKEUP */
+};
+
+/* Frame accounting: at all times
+ *   frame_cnt == in_kernel + in_rx + in_app
+ * where in_kernel = frames on the fill ring or held by the kernel,
+ * in_rx = frames placed on some rx ring and not yet peeked, in_app = frames
+ * a reader peeked and has not yet returned.  Counters are monotonic. */
+struct ring_umem_acct {
+	uint64_t filled;      /* frames ever submitted to the fill ring */
+	uint64_t returned;    /* frames given back by readers (subset of filled) */
+	uint64_t rx_seen;     /* descriptors ever peeked from rx rings */
+};
+
+struct ring_umem {
+	void          *area;
+	uint64_t       area_sz;
+	uint32_t       frame_cnt;
+	uint32_t       frame_sz;
+	uint32_t       queue;
+	int            ifindex;
+	char           ifname[16];
+	struct ring_umem_cfg cfg;
+	struct ring_q  fill;
+	int            fill_lock;        /* 0/1 spinlock, see ring_umem_fill */
+	uint32_t       xsk_cnt;          /* ring_xsk attached to this UMEM */
+	void          *lib_umem;         /* struct xsk_umem * (libxdp) */
+	void          *lib_fill;         /* struct xsk_ring_prod * */
+	void          *lib_comp;         /* struct xsk_ring_cons * */
+	struct ring_umem_acct acct;      /* updated under fill_lock */
+	uint64_t       rx_seen_atomic;   /* updated with atomic add by readers */
+};
+
+struct ring_xsk {
+	struct ring_umem *umem;
+	struct ring_q     rx;
+	int               fd;
+	uint32_t          queue;
+	void             *lib_xsk;      /* struct xsk_socket * */
+	void             *lib_rx;       /* struct xsk_ring_cons * */
+};
+
+/* Create the UMEM for (ifname, queue): mmap frame_cnt*frame_sz bytes,
+ * register them (XDP_UMEM_REG), and put every frame on the fill ring.
+ * No AF_XDP socket is bound yet: ring_xsk_create does that.  Owns the
+ * mapping until ring_umem_destroy.  Returns NULL and sets errno. */
+struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const struct ring_umem_cfg *cfg);
+
+/* Destroy a UMEM.  Fails with -EBUSY while any ring_xsk still uses it. */
+int ring_umem_destroy(struct ring_umem *umem);
+
+/* Create an AF_XDP socket bound to umem's (interface, queue), sharing the
+ * UMEM with the queue's other ring_xsk (XDP_SHARED_UMEM).  No XDP program is
+ * loaded (libxdp's default program is inhibited): the caller inserts
+ * ring_xsk->fd into its own XSKMAP.  The fd is close-on-exec. */
+struct ring_xsk *ring_xsk_create(struct ring_umem *umem);
+void ring_xsk_destroy(struct ring_xsk *xsk);
+
+/* Return n frames (addresses as seen in rx descriptors; the chunk base is
+ * derived) to the fill ring.  Thread safe: a spinlock per UMEM, taken once.
+ * If the fill ring asks for a wakeup, kicks it through xsk_fd. */
+void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, int xsk_fd);
+
+/* Pointer to a frame's bytes from an rx descriptor address. */
+static inline uint8_t *ring_umem_frame(const struct ring_umem *umem, uint64_t addr)
+{
+	return (uint8_t *)umem->area + addr;
+}
+
+/* Snapshot of the accounting counters, for tests and statistics.  in_rx is
+ * estimated from the rx rings' producer/consumer words. */
+void ring_umem_acct_get(struct ring_umem *umem, struct ring_umem_acct *out);
+
+/* XDP_STATISTICS of one AF_XDP socket (rx_dropped, rx_ring_full, ...). */
+int ring_xsk_stats(const struct ring_xsk *xsk, struct xdp_statistics *out);
+
+#endif /* XSKSHIM_RING_H */
