@@ -58,8 +58,13 @@ $(B)/ring/%.o: ring/%.c ring/ring.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
 
-$(LIB): $(SHIM_OBJ) $(RING_OBJ) shim/xskshim.map
-	$(CC) -shared -o $@ $(SHIM_OBJ) $(RING_OBJ) -Wl,--version-script=shim/xskshim.map \
+# The version script exports exactly the names in shim/syms.h.
+$(B)/xskshim.map: shim/xskshim.map.in shim/syms.h
+	@mkdir -p $(@D)
+	$(CC) -E -P -I. -DSHIM_SYMS_NAMES_ONLY -x c $< | tr ';' '\n' | sed 's/^ *//;/^$$/d;/[{:]$$/!s/$$/;/' > $@
+
+$(LIB): $(SHIM_OBJ) $(RING_OBJ) $(B)/xskshim.map
+	$(CC) -shared -o $@ $(SHIM_OBJ) $(RING_OBJ) -Wl,--version-script=$(B)/xskshim.map \
 	      -Wl,-z,now -Wl,-z,relro $(LDLIBS)
 
 $(B)/libring.a: $(RING_OBJ)

@@ -18,11 +18,11 @@
  * return frames to one fill ring, ring_umem_fill() serialises producers with
  * a spinlock held once per batch, never per packet.
  *
- * Frame accounting (see ring_umem_acct): every frame is in exactly one of
- *   - the fill ring or the kernel (submitted, not yet seen on an rx ring),
- *   - an rx ring (seen by a reader: peeked but not yet returned),
- *   - nowhere yet (never submitted: only before ring_umem_create returns).
- * fill_cnt - returned... see the struct for the exact counters.
+ * Frame accounting (see ring_umem_acct): each frame is, at any moment, on
+ * the fill ring, held by the kernel between fill and rx ring (transient),
+ * on some ring_xsk's rx ring, or peeked by a reader and not yet returned.
+ * At rest  ring_umem_fill_cnt + sum(rx ring occupancy) + (rx_seen - returned
+ * since start) == frame_cnt;  tests assert this.
  *
  * Errors: int functions return 0 or a negative errno; pointer-returning
  * functions return NULL and set errno.
@@ -220,18 +220,18 @@ struct ring_umem_cfg {
 	uint32_t frame_sz;    /* 2048 or 4096 */
 	uint32_t rx_sz;       /* rx ring entries per ring_xsk, power of two */
 	bool     zerocopy;    /* bind with XDP_ZEROCOPY instead of XDP_COPY */
+	bool     zerocopy_fallback; /* if zero-copy is unsupported, use copy mode */
 	bool     need_wakeup; /* bind with XDP_USE_NEED_WAKEUP */
 };
 
-/* Frame accounting: at all times
- *   frame_cnt == in_kernel + in_rx + in_app
- * where in_kernel = frames on the fill ring or held by the kernel,
- * in_rx = frames placed on some rx ring and not yet peeked, in_app = frames
- * a reader peeked and has not yet returned.  Counters are monotonic. */
+/* Monotonic counters.  filled counts frames ever put on the fill ring
+ * (frame_cnt at creation, then every returned frame); returned counts frames
+ * given back by readers; rx_seen counts descriptors readers took off rx rings.
+ * rx_seen - returned is the number of frames readers hold right now. */
 struct ring_umem_acct {
-	uint64_t filled;      /* frames ever submitted to the fill ring */
-	uint64_t returned;    /* frames given back by readers (subset of filled) */
-	uint64_t rx_seen;     /* descriptors ever peeked from rx rings */
+	uint64_t filled;
+	uint64_t returned;
+	uint64_t rx_seen;
 };
 
 struct ring_umem {
@@ -245,7 +245,8 @@ struct ring_umem {
 	struct ring_umem_cfg cfg;
 	struct ring_q  fill;
 	int            fill_lock;        /* 0/1 spinlock, see ring_umem_fill */
-	uint32_t       xsk_cnt;          /* ring_xsk attached to this UMEM */
+	uint32_t       xsk_cnt;          /* application ring_xsk on this UMEM */
+	struct ring_xsk *anchor;         /* binds the queue for the UMEM's life */
 	void          *lib_umem;         /* struct xsk_umem * (libxdp) */
 	void          *lib_fill;         /* struct xsk_ring_prod * */
 	void          *lib_comp;         /* struct xsk_ring_cons * */
@@ -263,9 +264,12 @@ struct ring_xsk {
 };
 
 /* Create the UMEM for (ifname, queue): mmap frame_cnt*frame_sz bytes,
- * register them (XDP_UMEM_REG), and put every frame on the fill ring.
- * No AF_XDP socket is bound yet: ring_xsk_create does that.  Owns the
- * mapping until ring_umem_destroy.  Returns NULL and sets errno. */
+ * register them (XDP_UMEM_REG), put every frame on the fill ring, and bind
+ * an anchor AF_XDP socket to the queue (EBUSY if another process owns it,
+ * EOPNOTSUPP for zero-copy without fallback).  The anchor keeps the fill
+ * ring mapped while application sockets come and go; nothing is redirected
+ * to it.  Owns the mapping until ring_umem_destroy.  Returns NULL and sets
+ * errno. */
 struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const struct ring_umem_cfg *cfg);
 
 /* Destroy a UMEM.  Fails with -EBUSY while any ring_xsk still uses it. */
@@ -292,6 +296,12 @@ static inline uint8_t *ring_umem_frame(const struct ring_umem *umem, uint64_t ad
 /* Snapshot of the accounting counters, for tests and statistics.  in_rx is
  * estimated from the rx rings' producer/consumer words. */
 void ring_umem_acct_get(struct ring_umem *umem, struct ring_umem_acct *out);
+
+/* The UMEM's AF_XDP fd (also the fd of the queue's first ring_xsk). */
+int ring_umem_fd(const struct ring_umem *umem);
+
+/* Entries on the fill ring not yet taken by the kernel. */
+uint32_t ring_umem_fill_cnt(struct ring_umem *umem);
 
 /* XDP_STATISTICS of one AF_XDP socket (rx_dropped, rx_ring_full, ...). */
 int ring_xsk_stats(const struct ring_xsk *xsk, struct xdp_statistics *out);

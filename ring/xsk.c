@@ -1,0 +1,296 @@
+/* xsk.c - UMEM and AF_XDP socket setup on top of libxdp's xsk API, plus the
+ * batched fill-ring refill.  See ring.h for the design note. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <xdp/xsk.h>
+
+#include "ring/ring.h"
+
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
+static void ring_q_from_prod(struct ring_q *q, const struct xsk_ring_prod *p)
+{
+	q->cached_prod = p->cached_prod;
+	q->cached_cons = p->cached_cons;
+	q->mask = p->mask;
+	q->size = p->size;
+	q->producer = p->producer;
+	q->consumer = p->consumer;
+	q->ring = p->ring;
+	q->flags = p->flags;
+}
+
+static void ring_q_from_cons(struct ring_q *q, const struct xsk_ring_cons *c)
+{
+	q->cached_prod = c->cached_prod;
+	q->cached_cons = c->cached_cons;
+	q->mask = c->mask;
+	q->size = c->size;
+	q->producer = c->producer;
+	q->consumer = c->consumer;
+	q->ring = c->ring;
+	q->flags = c->flags;
+}
+
+static void ring_fd_cloexec(int fd)
+{
+	int fl = fcntl(fd, F_GETFD);
+	if (fl >= 0 && !(fl & FD_CLOEXEC))
+		(void)fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+static bool ring_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const struct ring_umem_cfg *cfg)
+{
+	struct xsk_umem_config ucfg = {0};
+	struct ring_umem *umem;
+	struct xsk_ring_prod *fill;
+	struct xsk_ring_cons *comp;
+	struct xsk_umem *lib;
+	uint32_t idx, i;
+	int err;
+
+	if (!ifname || !cfg || !ring_pow2(cfg->frame_cnt) || !ring_pow2(cfg->rx_sz) ||
+	    (cfg->frame_sz != 2048 && cfg->frame_sz != 4096) || strlen(ifname) >= IFNAMSIZ) {
+		errno = EINVAL;
+		return NULL;
+	}
+	umem = calloc(1, sizeof(*umem));
+	fill = calloc(1, sizeof(*fill));
+	comp = calloc(1, sizeof(*comp));
+	if (!umem || !fill || !comp) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	umem->ifindex = (int)if_nametoindex(ifname);
+	if (!umem->ifindex) {
+		err = -errno;
+		goto out_free;
+	}
+	strcpy(umem->ifname, ifname);
+	umem->queue = queue;
+	umem->cfg = *cfg;
+	umem->frame_cnt = cfg->frame_cnt;
+	umem->frame_sz = cfg->frame_sz;
+	umem->area_sz = (uint64_t)cfg->frame_cnt * cfg->frame_sz;
+	umem->area = mmap(NULL, umem->area_sz, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (umem->area == MAP_FAILED) {
+		err = -errno;
+		goto out_free;
+	}
+
+	ucfg.fill_size = cfg->frame_cnt;    /* every frame fits: no free list */
+	ucfg.comp_size = 64;                /* we never transmit */
+	ucfg.frame_size = cfg->frame_sz;
+	ucfg.frame_headroom = 0;
+	err = xsk_umem__create(&lib, umem->area, umem->area_sz, fill, comp, &ucfg);
+	if (err)
+		goto out_unmap;
+	ring_fd_cloexec(xsk_umem__fd(lib));
+	umem->lib_umem = lib;
+	umem->lib_fill = fill;
+	umem->lib_comp = comp;
+	ring_q_from_prod(&umem->fill, fill);
+
+	/* Hand every frame to the kernel up front. */
+	if (ring_prod_reserve(&umem->fill, umem->frame_cnt, &idx) != umem->frame_cnt) {
+		err = -ENOSPC;
+		goto out_umem;
+	}
+	for (i = 0; i < umem->frame_cnt; i++)
+		*ring_fill_addr(&umem->fill, idx + i) = (uint64_t)i * umem->frame_sz;
+	ring_prod_submit(&umem->fill, umem->frame_cnt);
+	umem->acct.filled = umem->frame_cnt;
+
+	/* The anchor socket binds the queue now (so a busy queue or a missing
+	 * zero-copy driver shows up here) and keeps libxdp's per-queue context,
+	 * and with it the fill ring mapping, alive while application sockets
+	 * come and go.  Nothing is ever redirected to it. */
+	umem->anchor = ring_xsk_create(umem);
+	if (!umem->anchor && errno == EOPNOTSUPP && cfg->zerocopy && cfg->zerocopy_fallback) {
+		umem->cfg.zerocopy = false;
+		umem->anchor = ring_xsk_create(umem);
+	}
+	if (!umem->anchor) {
+		err = -errno;
+		goto out_umem;
+	}
+	umem->xsk_cnt = 0;
+	return umem;
+
+out_umem:
+	xsk_umem__delete(lib);
+out_unmap:
+	munmap(umem->area, umem->area_sz);
+out_free:
+	free(comp);
+	free(fill);
+	free(umem);
+	errno = -err;
+	return NULL;
+}
+
+int ring_umem_destroy(struct ring_umem *umem)
+{
+	int err;
+
+	if (!umem)
+		return 0;
+	if (umem->xsk_cnt)
+		return -EBUSY;
+	umem->xsk_cnt = 1;
+	ring_xsk_destroy(umem->anchor);
+	umem->anchor = NULL;
+	err = xsk_umem__delete(umem->lib_umem);
+	if (err)
+		return err;
+	munmap(umem->area, umem->area_sz);
+	free(umem->lib_fill);
+	free(umem->lib_comp);
+	free(umem);
+	return 0;
+}
+
+struct ring_xsk *ring_xsk_create(struct ring_umem *umem)
+{
+	struct xsk_socket_config xcfg = {0};
+	struct xsk_ring_cons *rx;
+	struct ring_xsk *xsk;
+	struct xsk_socket *lib;
+	int err;
+
+	xsk = calloc(1, sizeof(*xsk));
+	rx = calloc(1, sizeof(*rx));
+	if (!xsk || !rx) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	xcfg.rx_size = umem->cfg.rx_sz;
+	xcfg.tx_size = 0;
+	xcfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
+	xcfg.bind_flags = (umem->cfg.zerocopy ? XDP_ZEROCOPY : XDP_COPY) |
+			  (umem->cfg.need_wakeup ? XDP_USE_NEED_WAKEUP : 0);
+	err = xsk_socket__create_shared(&lib, umem->ifname, umem->queue, umem->lib_umem, rx, NULL,
+					umem->lib_fill, umem->lib_comp, &xcfg);
+	if (err)
+		goto out_free;
+	xsk->lib_xsk = lib;
+	xsk->lib_rx = rx;
+	xsk->umem = umem;
+	xsk->queue = umem->queue;
+	xsk->fd = xsk_socket__fd(lib);
+	ring_fd_cloexec(xsk->fd);
+	ring_q_from_cons(&xsk->rx, rx);
+	umem->xsk_cnt++;
+	return xsk;
+
+out_free:
+	free(rx);
+	free(xsk);
+	errno = -err;
+	return NULL;
+}
+
+void ring_xsk_destroy(struct ring_xsk *xsk)
+{
+	if (!xsk)
+		return;
+	/* Frames still on this rx ring go back to the fill ring, or the UMEM
+	 * would slowly leak frames with every socket closed. */
+	for (;;) {
+		uint64_t addrs[64];
+		uint32_t idx, n, i;
+
+		n = ring_cons_peek(&xsk->rx, 64, &idx);
+		if (!n)
+			break;
+		for (i = 0; i < n; i++)
+			addrs[i] = ring_rx_desc(&xsk->rx, idx + i)->addr;
+		ring_cons_release(&xsk->rx, n);
+		__atomic_add_fetch(&xsk->umem->rx_seen_atomic, n, __ATOMIC_RELAXED);
+		ring_umem_fill(xsk->umem, addrs, n, xsk->fd);
+	}
+	xsk_socket__delete(xsk->lib_xsk);
+	xsk->umem->xsk_cnt--;
+	free(xsk->lib_rx);
+	free(xsk);
+}
+
+static void ring_spin_lock(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static void ring_spin_unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, int xsk_fd)
+{
+	uint64_t base_mask = ~(uint64_t)(umem->frame_sz - 1);
+	uint32_t idx, i;
+	bool kick;
+
+	if (!n)
+		return;
+	ring_spin_lock(&umem->fill_lock);
+	/* Cannot fail: the fill ring holds frame_cnt entries and at most
+	 * frame_cnt frames exist. */
+	if (ring_prod_reserve(&umem->fill, n, &idx) != n) {
+		ring_spin_unlock(&umem->fill_lock);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		*ring_fill_addr(&umem->fill, idx + i) = addrs[i] & base_mask;
+	ring_prod_submit(&umem->fill, n);
+	umem->acct.filled += n;
+	umem->acct.returned += n;
+	kick = umem->cfg.need_wakeup && ring_prod_needs_wakeup(&umem->fill);
+	ring_spin_unlock(&umem->fill_lock);
+	if (kick)
+		(void)recvfrom(xsk_fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+}
+
+void ring_umem_acct_get(struct ring_umem *umem, struct ring_umem_acct *out)
+{
+	ring_spin_lock(&umem->fill_lock);
+	*out = umem->acct;
+	ring_spin_unlock(&umem->fill_lock);
+	out->rx_seen = __atomic_load_n(&umem->rx_seen_atomic, __ATOMIC_RELAXED);
+}
+
+int ring_umem_fd(const struct ring_umem *umem)
+{
+	return xsk_umem__fd(umem->lib_umem);
+}
+
+uint32_t ring_umem_fill_cnt(struct ring_umem *umem)
+{
+	return ring_cons_avail(&umem->fill);
+}
+
+int ring_xsk_stats(const struct ring_xsk *xsk, struct xdp_statistics *out)
+{
+	socklen_t len = sizeof(*out);
+
+	memset(out, 0, sizeof(*out));
+	if (getsockopt(xsk->fd, SOL_XDP, XDP_STATISTICS, out, &len))
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,135 @@
+# netns.sh - sourceable bash fixture: two random-named network namespaces
+# joined by one veth pair, for tests and the benchmark.
+#
+#   . scripts/netns.sh
+#   netns_skip_unless_root            # SKIP line + exit 0 when we can't run
+#   netns_setup [nqueues]             # installs `trap netns_cleanup EXIT`
+#   in_gen udpgen ...; in_rcv streamrecv ...
+#
+# Topology (both veth ends live inside namespaces we create; addresses only
+# from the benchmarking ranges 198.18.0.0/15 and 2001:2::/48):
+#
+#   $NS_GEN: va  02:00:00:00:00:0a  198.18.0.1/24  2001:2::1/64
+#   $NS_RCV: vb  02:00:00:00:00:0b  198.18.0.2/24  2001:2::2/64
+#
+# Permanent neighbour entries both ways (v4 and v6), so no ARP/ND traffic is
+# needed, and TX checksum offload off on va so that real UDP checksums go on
+# the wire (a veth sender otherwise leaves them partial, see PLATFORM.md).
+#
+# netns_setup installs `trap netns_cleanup EXIT` unless NETNS_NO_TRAP=1, in
+# which case the caller chains netns_cleanup into its own trap.
+# netns_cleanup is idempotent.
+
+IF_GEN=va
+IF_RCV=vb
+ADDR_GEN=198.18.0.1
+ADDR_RCV=198.18.0.2
+ADDR6_GEN=2001:2::1
+ADDR6_RCV=2001:2::2
+MAC_GEN=02:00:00:00:00:0a
+MAC_RCV=02:00:00:00:00:0b
+export IF_GEN IF_RCV ADDR_GEN ADDR_RCV ADDR6_GEN ADDR6_RCV MAC_GEN MAC_RCV
+
+netns_skip_unless_root()
+{
+	local why=
+	if [ "$(id -u)" != 0 ]; then
+		why="needs root"
+	elif ! command -v ip >/dev/null 2>&1; then
+		why="iproute2 (ip) not installed"
+	else
+		local probe="xskprobe-$$-$RANDOM"
+		if ip netns add "$probe" 2>/dev/null; then
+			ip netns del "$probe" 2>/dev/null
+		else
+			why="network namespaces unavailable"
+		fi
+	fi
+	if [ -n "$why" ]; then
+		echo "SKIP: ${NETNS_TEST_NAME:-$(basename "$0")}: $why"
+		exit 0
+	fi
+}
+
+in_gen() { ip netns exec "$NS_GEN" "$@"; }
+in_rcv() { ip netns exec "$NS_RCV" "$@"; }
+
+# udp_in_datagrams - the receive namespace's UdpInDatagrams counter.
+udp_in_datagrams()
+{
+	netns_udp_counter InDatagrams
+}
+
+# netns_udp_counter NAME - one field of the rcv namespace's "Udp:" line in
+# /proc/net/snmp (InDatagrams, NoPorts, InErrors, RcvbufErrors, ...).
+netns_udp_counter()
+{
+	in_rcv awk -v want="$1" '
+		$1 == "Udp:" && !hdr { for (i = 2; i <= NF; i++) col[$i] = i; hdr = 1; next }
+		$1 == "Udp:" && hdr  { print (want in col) ? $col[want] : 0; exit }
+	' /proc/net/snmp
+}
+
+netns_cleanup()
+{
+	local ns
+	for ns in "$NS_RCV" "$NS_GEN"; do
+		[ -n "$ns" ] || continue
+		# drop any XDP program left attached through netlink first
+		ip -n "$ns" link set dev "$IF_RCV" xdp off 2>/dev/null
+		ip -n "$ns" link set dev "$IF_GEN" xdp off 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	return 0
+}
+
+netns_setup()
+{
+	local nq=${1:-1}
+	local suffix
+	suffix="$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
+	NS_GEN="xskgen-$suffix"
+	NS_RCV="xskrcv-$suffix"
+	export NS_GEN NS_RCV
+
+	if [ "${NETNS_NO_TRAP:-0}" != 1 ]; then
+		trap netns_cleanup EXIT
+	fi
+
+	ip netns add "$NS_GEN" || return 1
+	ip netns add "$NS_RCV" || { netns_cleanup; return 1; }
+
+	local ns
+	for ns in "$NS_GEN" "$NS_RCV"; do
+		ip -n "$ns" link set lo up
+		# no duplicate address detection delays on the veth ends
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0 \
+			net.ipv6.conf.default.accept_dad=0 >/dev/null 2>&1
+	done
+
+	ip -n "$NS_GEN" link add "$IF_GEN" address "$MAC_GEN" \
+		numtxqueues "$nq" numrxqueues "$nq" type veth \
+		peer name "$IF_RCV" netns "$NS_RCV" address "$MAC_RCV" \
+		numtxqueues "$nq" numrxqueues "$nq" || { netns_cleanup; return 1; }
+
+	ip -n "$NS_GEN" addr add "$ADDR_GEN/24" dev "$IF_GEN" &&
+	ip -n "$NS_RCV" addr add "$ADDR_RCV/24" dev "$IF_RCV" &&
+	ip -n "$NS_GEN" -6 addr add "$ADDR6_GEN/64" dev "$IF_GEN" nodad &&
+	ip -n "$NS_RCV" -6 addr add "$ADDR6_RCV/64" dev "$IF_RCV" nodad &&
+	ip -n "$NS_GEN" link set "$IF_GEN" up &&
+	ip -n "$NS_RCV" link set "$IF_RCV" up &&
+	ip -n "$NS_GEN" neigh replace "$ADDR_RCV" lladdr "$MAC_RCV" dev "$IF_GEN" nud permanent &&
+	ip -n "$NS_RCV" neigh replace "$ADDR_GEN" lladdr "$MAC_GEN" dev "$IF_RCV" nud permanent &&
+	ip -n "$NS_GEN" -6 neigh replace "$ADDR6_RCV" lladdr "$MAC_RCV" dev "$IF_GEN" nud permanent &&
+	ip -n "$NS_RCV" -6 neigh replace "$ADDR6_GEN" lladdr "$MAC_GEN" dev "$IF_RCV" nud permanent ||
+		{ netns_cleanup; return 1; }
+
+	# real UDP checksums on the wire
+	if command -v ethtool >/dev/null 2>&1; then
+		in_gen ethtool -K "$IF_GEN" tx off >/dev/null 2>&1 ||
+			echo "netns.sh: warning: ethtool -K $IF_GEN tx off failed" >&2
+	else
+		echo "netns.sh: warning: ethtool missing, UDP checksums stay partial" >&2
+	fi
+	return 0
+}

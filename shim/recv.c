@@ -1,0 +1,490 @@
+/* recv.c - the receive calls of an accelerated socket, answered from its
+ * AF_XDP rx rings and its kernel socket.  This is the fast path: no
+ * allocation, no lock beyond one spinlock per batch, no syscall while the
+ * rings are busy. */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <arpa/inet.h>
+
+#include "shim/shim.h"
+
+#define SHIM_DEMOTED 1   /* internal: socket left the fast path meanwhile */
+
+static inline void shim_rx_lock(struct shim_sock *s)
+{
+	while (__atomic_exchange_n(&s->rx_lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&s->rx_lock, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static inline void shim_rx_unlock(struct shim_sock *s)
+{
+	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
+}
+
+static bool shim_peer_ok(const struct shim_sock *s, const struct ring_frame_info *fi)
+{
+	const uint8_t *pa = s->peer.sin6_addr.s6_addr;
+
+	if (fi->sport != s->peer.sin6_port)
+		return false;
+	if (fi->family == 4)
+		return IN6_IS_ADDR_V4MAPPED(&s->peer.sin6_addr) && !memcmp(pa + 12, fi->saddr, 4);
+	return !memcmp(pa, fi->saddr, 16);
+}
+
+/* Append one control message; MSG_CTRUNC when it does not fit, as the
+ * kernel's put_cmsg does. */
+static void shim_cmsg_put(struct msghdr *m, size_t *used, int lvl, int type, const void *data, size_t len)
+{
+	size_t space = CMSG_SPACE(len);
+	struct cmsghdr *c;
+
+	if (*used + CMSG_LEN(len) > m->msg_controllen) {
+		m->msg_flags |= MSG_CTRUNC;
+		return;
+	}
+	c = (struct cmsghdr *)((char *)m->msg_control + *used);
+	c->cmsg_level = lvl;
+	c->cmsg_type = type;
+	c->cmsg_len = CMSG_LEN(len);
+	memcpy(CMSG_DATA(c), data, len);
+	*used += space;
+	if (*used > m->msg_controllen)
+		*used = m->msg_controllen;
+}
+
+/* Control messages in the order the kernel emits them: timestamp
+ * (sock_recv_cmsgs), then IPv4 PKTINFO, TOS (ip_cmsg_recv_offset), or IPv6
+ * PKTINFO, TCLASS (ip6_datagram_recv_specific_ctl). */
+static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *fi, struct msghdr *m,
+		       const struct timespec *now)
+{
+	uint32_t want = s->cmsg;
+	size_t used = 0;
+
+	if (!want || !m->msg_control) {
+		m->msg_controllen = 0;
+		return;
+	}
+	if (want & SHIM_CMSG_TSNS) {
+		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, now, sizeof(*now));
+	} else if (want & SHIM_CMSG_TS) {
+		struct timeval tv = { now->tv_sec, now->tv_nsec / 1000 };
+		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv, sizeof(tv));
+	}
+	if (s->domain == AF_INET) {
+		if (want & SHIM_CMSG_PKTINFO) {
+			struct in_pktinfo pi = { .ipi_ifindex = shim_xdp_ifindex() };
+			memcpy(&pi.ipi_spec_dst, fi->daddr, 4);
+			memcpy(&pi.ipi_addr, fi->daddr, 4);
+			shim_cmsg_put(m, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+		}
+		if (want & SHIM_CMSG_TOS)
+			shim_cmsg_put(m, &used, IPPROTO_IP, IP_TOS, &fi->tos, 1);
+	} else {
+		if (want & SHIM_CMSG_PKTINFO6) {
+			struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)shim_xdp_ifindex() };
+			if (fi->family == 4) {
+				pi.ipi6_addr.s6_addr[10] = 0xff;
+				pi.ipi6_addr.s6_addr[11] = 0xff;
+				memcpy(&pi.ipi6_addr.s6_addr[12], fi->daddr, 4);
+			} else {
+				memcpy(&pi.ipi6_addr, fi->daddr, 16);
+			}
+			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+		}
+		if (want & SHIM_CMSG_TCLASS) {
+			int tc = fi->tos;
+			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
+		}
+	}
+	m->msg_controllen = used;
+}
+
+/* Copy one validated datagram into m; returns the value recvmsg reports. */
+static uint32_t shim_deliver(const struct shim_sock *s, const struct ring_frame_info *fi,
+			     const uint8_t *frame, struct msghdr *m, int flags, const struct timespec *now)
+{
+	size_t copied = ring_copy_to_iov(frame + fi->payload_off, fi->payload_sz, m->msg_iov,
+					 m->msg_iovlen);
+
+	m->msg_flags = copied < fi->payload_sz ? MSG_TRUNC : 0;
+	if (m->msg_name)
+		m->msg_namelen = ring_frame_src(fi, s->domain == AF_INET6, m->msg_name, m->msg_namelen);
+	shim_cmsgs(s, fi, m, now);
+	return (flags & MSG_TRUNC) ? fi->payload_sz : (uint32_t)copied;
+}
+
+/* Fill up to n messages from the socket's rx rings.  Returns the count, or
+ * -SHIM_DEMOTED if the socket is no longer accelerated. */
+static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int n, int flags)
+{
+	const bool peek = flags & MSG_PEEK;
+	const enum ring_csum_mode csum = shim_xdp_csum_mode();
+	uint64_t addrs[256];
+	struct timespec now = {0};
+	unsigned int got = 0;
+	uint32_t qi, q_cnt;
+
+	shim_rx_lock(s);
+	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != SHIM_SOCK_ACCEL) {
+		shim_rx_unlock(s);
+		return -SHIM_DEMOTED;
+	}
+	if (s->cmsg & (SHIM_CMSG_TS | SHIM_CMSG_TSNS))
+		clock_gettime(CLOCK_REALTIME, &now);
+	q_cnt = s->q_cnt;
+	for (qi = 0; qi < q_cnt && got < n; qi++) {
+		struct ring_xsk *x = s->xsk[(s->q_next + qi) % q_cnt];
+
+		while (got < n) {
+			uint32_t want = peek ? 1 : n - got, idx, cnt, i, rel = 0;
+
+			if (want > shim_g.cfg.batch)
+				want = shim_g.cfg.batch;
+			cnt = ring_cons_peek(&x->rx, want, &idx);
+			if (!cnt)
+				break;
+			for (i = 0; i < cnt; i++) {
+				const struct xdp_desc *d = ring_rx_desc(&x->rx, idx + i);
+				const uint8_t *frame = ring_umem_frame(x->umem, d->addr);
+				struct ring_frame_info fi;
+				int r = ring_frame_parse(frame, d->len, csum, &fi);
+
+				addrs[rel++] = d->addr;
+				if (r) {
+					s->st->drop[-r]++;
+					continue;
+				}
+				if (s->connected && !shim_peer_ok(s, &fi)) {
+					s->st->drop_peer++;
+					continue;
+				}
+				v[got].msg_len = shim_deliver(s, &fi, frame, &v[got].msg_hdr, flags, &now);
+				got++;
+				if (peek) {
+					/* leave the datagram on the ring */
+					rel--;
+					ring_cons_cancel(&x->rx, cnt - i);
+					break;
+				}
+				s->st->rx_xdp++;
+				s->st->rx_xdp_bytes += fi.payload_sz;
+			}
+			if (rel) {
+				ring_cons_release(&x->rx, rel);
+				__atomic_add_fetch(&x->umem->rx_seen_atomic, rel, __ATOMIC_RELAXED);
+				ring_umem_fill(x->umem, addrs, rel, x->fd);
+			}
+			if (peek && got)
+				break;
+		}
+	}
+	s->q_next++;
+	shim_rx_unlock(s);
+	return (int)got;
+}
+
+/* One non-blocking pass over both paths.  Returns messages gathered, or -1
+ * with *kerr set if nothing was gathered and the kernel socket reported an
+ * error other than EAGAIN (a pending ICMP error on a connected socket, ...).
+ * The kernel socket is read when the rings ran dry, and every
+ * SHIM_KERNEL_EVERY calls it gets the last slot of the batch, so a ring that
+ * never runs dry cannot starve it. */
+static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int flags, int *kerr)
+{
+	bool turn = __atomic_add_fetch(&s->kern_tick, 1, __ATOMIC_RELAXED) % SHIM_KERNEL_EVERY == 0;
+	unsigned int xn = (turn && n > 1) ? n - 1 : n;
+	int got = shim_xsk_gather(s, v, xn, flags), r;
+
+	*kerr = 0;
+	if (got < 0)
+		return got;
+	if ((unsigned)got < n && ((unsigned)got < xn || turn) && !((flags & MSG_PEEK) && got)) {
+		r = REAL(recvmmsg)(fd, v + got, n - (unsigned)got, flags | MSG_DONTWAIT, NULL);
+		if (r > 0) {
+			got += r;
+			__atomic_add_fetch(&s->st->rx_kernel, (uint64_t)r, __ATOMIC_RELAXED);
+		} else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			*kerr = errno;
+		}
+	}
+	return got;
+}
+
+/* Would a handler-interrupted wait be restarted by the kernel?  Only if no
+ * SO_RCVTIMEO is set and every installed handler has SA_RESTART. */
+static bool shim_restartable(int fd)
+{
+	struct timeval tv = {0};
+	socklen_t l = sizeof(tv);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
+		return false;
+	for (int sig = 1; sig < SIGRTMAX; sig++) {
+		struct sigaction sa;
+
+		if (sigaction(sig, NULL, &sa))
+			continue;
+		if (!(sa.sa_flags & SA_SIGINFO) && (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+			continue;
+		if (!(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+static int64_t shim_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Block until either path may have data.  deadline_ns < 0: no SO_RCVTIMEO.
+ * Returns >0 ready, 0 timed out, -errno. */
+static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns)
+{
+	struct pollfd p[1 + XSKSHIM_QUEUE_MAX];
+	nfds_t cnt = 1;
+	int ms = -1, r;
+
+	p[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	shim_rx_lock(s);
+	if (s->state == SHIM_SOCK_ACCEL)
+		for (uint32_t i = 0; i < s->q_cnt; i++)
+			p[cnt++] = (struct pollfd){ .fd = s->xsk[i]->fd, .events = POLLIN };
+	s->st->waits++;
+	shim_rx_unlock(s);
+	if (deadline_ns >= 0) {
+		int64_t left = deadline_ns - shim_now_ns();
+		if (left <= 0)
+			return 0;
+		ms = (int)((left + 999999) / 1000000);
+	}
+	r = REAL(poll)(p, cnt, ms);
+	return r < 0 ? -errno : r;
+}
+
+int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl, struct timespec *t)
+{
+	int64_t end_ns = 0, rcv_deadline = -2;
+	unsigned int got = 0;
+	int saved = errno;
+
+	if ((fl & (MSG_ERRQUEUE | MSG_OOB)) || !v || n == 0)
+		return REAL(recvmmsg)(fd, v, n, fl, t);
+	if (t) {
+		if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L) {
+			errno = EINVAL;
+			return -1;
+		}
+		end_ns = shim_now_ns() + t->tv_sec * 1000000000LL + t->tv_nsec;
+	}
+	if (n > 1024)
+		n = 1024;   /* UIO_MAXIOV, as the kernel clamps vlen */
+	for (;;) {
+		int kerr, r = shim_gather(s, fd, v + got, n - got, fl & ~MSG_WAITFORONE, &kerr);
+
+		if (r < 0) {   /* demoted meanwhile: the kernel has the rest */
+			r = REAL(recvmmsg)(fd, v + got, n - got, got ? (fl | MSG_DONTWAIT) : fl, NULL);
+			if (r < 0)
+				return got ? (int)got : -1;
+			got += (unsigned)r;
+			break;
+		}
+		got += (unsigned)r;
+		if (got == n || (got && (fl & MSG_WAITFORONE)))
+			break;
+		if (got && t && shim_now_ns() >= end_ns)
+			break;
+		if (kerr) {
+			if (got)
+				break;
+			errno = kerr;
+			return -1;
+		}
+		if ((fl & MSG_DONTWAIT) || __atomic_load_n(&s->nonblock, __ATOMIC_RELAXED)) {
+			if (got)
+				break;
+			errno = EAGAIN;
+			return -1;
+		}
+		if (rcv_deadline == -2) {
+			struct timeval tv = {0};
+			socklen_t l = sizeof(tv);
+
+			rcv_deadline = -1;
+			if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
+				rcv_deadline = shim_now_ns() + tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
+		}
+		r = shim_wait(s, fd, rcv_deadline);
+		if (r == 0) {
+			if (got)
+				break;
+			errno = EAGAIN;
+			return -1;
+		}
+		if (r < 0) {
+			if (r == -EINTR && shim_restartable(fd))
+				continue;
+			if (got)
+				break;
+			errno = -r;
+			return -1;
+		}
+	}
+	if (t) {
+		int64_t left = end_ns - shim_now_ns();
+		if (left < 0)
+			left = 0;
+		t->tv_sec = left / 1000000000;
+		t->tv_nsec = left % 1000000000;
+	}
+	errno = saved;
+	return (int)got;
+}
+
+ssize_t shim_recvmsg(struct shim_sock *s, int fd, struct msghdr *m, int fl)
+{
+	struct mmsghdr v;
+	int r;
+
+	if (!m || (fl & (MSG_ERRQUEUE | MSG_OOB)))
+		return REAL(recvmsg)(fd, m, fl);
+	v.msg_hdr = *m;
+	v.msg_len = 0;
+	r = shim_recvmmsg(s, fd, &v, 1, fl, NULL);
+	if (r < 0)
+		return -1;
+	*m = v.msg_hdr;
+	return (ssize_t)v.msg_len;
+}
+
+ssize_t shim_recvfrom(struct shim_sock *s, int fd, void *b, size_t l, int fl, struct sockaddr *a,
+		      socklen_t *al)
+{
+	struct iovec iov = { b, l };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r;
+
+	if (a && al) {
+		m.msg_name = a;
+		m.msg_namelen = *al;
+	}
+	r = shim_recvmsg(s, fd, &m, fl);
+	if (r >= 0 && a && al)
+		*al = m.msg_namelen;
+	return r;
+}
+
+ssize_t shim_recv(struct shim_sock *s, int fd, void *b, size_t l, int fl)
+{
+	return shim_recvfrom(s, fd, b, l, fl, NULL, NULL);
+}
+
+ssize_t shim_read(struct shim_sock *s, int fd, void *b, size_t l)
+{
+	if (!l)
+		return 0;   /* read(2) of 0 bytes returns 0 and consumes nothing */
+	return shim_recvfrom(s, fd, b, l, 0, NULL, NULL);
+}
+
+ssize_t shim_readv(struct shim_sock *s, int fd, const struct iovec *iov, int cnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)cnt };
+	size_t total = 0;
+
+	if (cnt < 0 || cnt > 1024)
+		return REAL(readv)(fd, iov, cnt);
+	for (int i = 0; i < cnt; i++)
+		total += iov[i].iov_len;
+	if (!total)
+		return 0;
+	return shim_recvmsg(s, fd, &m, 0);
+}
+
+ssize_t shim___recv_chk(struct shim_sock *s, int fd, void *b, size_t l, size_t bl, int fl)
+{
+	if (l > bl)
+		return REAL(__recv_chk)(fd, b, l, bl, fl);   /* reports the overflow */
+	return shim_recv(s, fd, b, l, fl);
+}
+
+ssize_t shim___recvfrom_chk(struct shim_sock *s, int fd, void *b, size_t l, size_t bl, int fl,
+			    struct sockaddr *a, socklen_t *al)
+{
+	if (l > bl)
+		return REAL(__recvfrom_chk)(fd, b, l, bl, fl, a, al);
+	return shim_recvfrom(s, fd, b, l, fl, a, al);
+}
+
+ssize_t shim___read_chk(struct shim_sock *s, int fd, void *b, size_t l, size_t bl)
+{
+	if (l > bl)
+		return REAL(__read_chk)(fd, b, l, bl);
+	return shim_read(s, fd, b, l);
+}
+
+int shim_connect(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_t al)
+{
+	int r = REAL(connect)(fd, a, al), saved = errno;
+	struct sockaddr_in6 p = { .sin6_family = AF_INET6 };
+
+	if (r == 0 && a) {
+		if (a->sa_family == AF_UNSPEC) {
+			s->connected = false;
+		} else if (a->sa_family == AF_INET && al >= sizeof(struct sockaddr_in)) {
+			const struct sockaddr_in *i4 = (const struct sockaddr_in *)a;
+			p.sin6_port = i4->sin_port;
+			p.sin6_addr.s6_addr[10] = p.sin6_addr.s6_addr[11] = 0xff;
+			memcpy(&p.sin6_addr.s6_addr[12], &i4->sin_addr, 4);
+			shim_rx_lock(s);
+			s->peer = p;
+			s->connected = true;
+			shim_rx_unlock(s);
+		} else if (a->sa_family == AF_INET6 && al >= sizeof(struct sockaddr_in6)) {
+			shim_rx_lock(s);
+			s->peer = *(const struct sockaddr_in6 *)a;
+			s->connected = true;
+			shim_rx_unlock(s);
+		}
+	}
+	errno = saved;
+	return r;
+}
+
+int shim_fionread(struct shim_sock *s, int fd, int *out)
+{
+	struct mmsghdr v;
+	struct iovec iov = { NULL, 0 };
+	int r;
+
+	memset(&v, 0, sizeof(v));
+	v.msg_hdr.msg_iov = &iov;
+	v.msg_hdr.msg_iovlen = 1;
+	/* A zero-length MSG_PEEK|MSG_TRUNC look at the head datagram: drops
+	 * invalid frames on the way, as the kernel's first_packet_length does. */
+	r = shim_xsk_gather(s, &v, 1, MSG_PEEK | MSG_TRUNC);
+	if (r == 1) {
+		*out = (int)v.msg_len;
+		return 0;
+	}
+	return REAL(ioctl)(fd, FIONREAD, out);
+}
+
+uint32_t shim_xsk_pending(struct shim_sock *s)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < s->q_cnt; i++)
+		n += ring_cons_avail(&s->xsk[i]->rx);
+	return n;
+}

@@ -1,0 +1,269 @@
+/* shim.h - the interposer: everything that knows about LD_PRELOAD.
+ *
+ * Design note
+ * -----------
+ * The application's fd stays the real kernel UDP socket, bound the whole
+ * time: its port stays reserved, sends and socket options go straight to the
+ * kernel, and anything the XDP program passes (fragments, odd headers, queues
+ * without an AF_XDP socket, packets that arrived before attach) is still
+ * delivered there.  For a socket bound to a configured port we add, per RX
+ * queue, an AF_XDP socket of its own (readiness option 1 of DESIGN.md): the
+ * XDP program picks the socket's XSKMAP slot from (address, port) plus a flow
+ * hash for SO_REUSEPORT groups, so the kernel wakes exactly the right socket.
+ * Why option 1 and not a shared XSK demultiplexed in user space: readiness
+ * then needs no user-space hand-off at all - poll/epoll on the application fd
+ * are answered by the kernel from the socket's own AF_XDP fds plus its kernel
+ * socket, nobody does another socket's work, and there is no eventfd write
+ * per wake-up.
+ *
+ * A receive call drains the socket's AF_XDP rx rings first, then the kernel
+ * socket (always when the rings ran dry, and every SHIM_KERNEL_EVERY calls
+ * otherwise so a busy ring cannot starve it).
+ *
+ * Objects and lifetimes
+ *   shim_sock   one per open file description of a tracked UDP socket; the
+ *               fd table holds one reference per fd (dup shares it), every
+ *               in-flight call holds one.  Freed when the last goes.
+ *   shim_xdp    process-wide: the loaded program, its bpf_link, one ring_umem
+ *               per queue.  Installed on the first accelerated bind, removed
+ *               SHIM_LINGER after the last accelerated socket closed (so port
+ *               probing does not re-attach per probe) and at exit.
+ *
+ * Threads: the control plane (socket/bind/close/dup/epoll_ctl bookkeeping,
+ * install/uninstall) runs under one mutex, shim_g.lock.  The fd table is an
+ * array of pointers read under a rwlock in read mode (one atomic) to take a
+ * reference.  Receive on one socket is serialised by that socket's spinlock,
+ * taken once per batch; different sockets never contend except on the
+ * per-queue fill ring, which ring/ locks once per batch.
+ *
+ * Reentrancy: libbpf and libxdp call socket/bind/close/poll themselves; a
+ * per-thread counter (shim_guard) makes every wrapper pass straight through
+ * while the shim is working.  errno is saved and restored around our work so
+ * the application sees exactly the errno of its own call.
+ *
+ * After fork the child uses the kernel path for every socket (the parent
+ * keeps the AF_XDP sockets); the child closes its copies of the bpf_link and
+ * AF_XDP fds so the program detaches when the parent exits.  exec starts
+ * afresh from the environment (all our fds are close-on-exec).
+ *
+ * Errors: internal int functions return 0 or a negative errno.
+ */
+#ifndef XSKSHIM_SHIM_H
+#define XSKSHIM_SHIM_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpf/xskshim_bpf.h"
+#include "ring/ring.h"
+#include "shim/syms.h"
+#include "shim/stats.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+#define SHIM_FD_MAX 65536        /* fds above this are never accelerated */
+#define SHIM_EP_MAX 8            /* epoll sets one socket can be in, tracked */
+#define SHIM_KERNEL_EVERY 64     /* drain the kernel socket at least this often */
+
+/* ---- real symbols (real.c) ------------------------------------------- */
+
+#define SHIM_REAL_DECL(ret, name, params, args) extern ret(*shim_real_##name) params;
+#define SHIM_REAL_DECL_F(ret, name, params, args, fd) SHIM_REAL_DECL(ret, name, params, args)
+SHIM_OTHER_CALLS(SHIM_REAL_DECL)
+SHIM_FD_CALLS(SHIM_REAL_DECL_F)
+
+void shim_real_resolve(void **slot, const char *name);
+/* The next definition of `name`, resolved on first use (safe before our
+ * constructor ran).  Never NULL for symbols libc has. */
+#define REAL(name)                                                              \
+	(__builtin_expect(shim_real_##name != NULL, 1)                          \
+		 ? shim_real_##name                                             \
+		 : (shim_real_resolve((void **)&shim_real_##name, #name), shim_real_##name))
+
+extern __thread int shim_guard __attribute__((tls_model("initial-exec")));
+static inline void shim_enter(void) { shim_guard++; }
+static inline void shim_leave(void) { shim_guard--; }
+
+/* ---- configuration (config.c) ---------------------------------------- */
+
+enum shim_mode { SHIM_MODE_AUTO, SHIM_MODE_NATIVE, SHIM_MODE_SKB };
+enum shim_tri { SHIM_AUTO, SHIM_ON, SHIM_OFF };
+enum shim_log_lvl { SHIM_LOG_ERROR, SHIM_LOG_WARN, SHIM_LOG_INFO, SHIM_LOG_DEBUG };
+
+struct shim_cfg {
+	bool     active;            /* IFACE set and every value parsed */
+	char     iface[IF_NAMESIZE];
+	uint8_t  ports[65536 / 8];  /* bitmap, host byte order */
+	uint32_t port_cnt;
+	enum shim_mode mode;
+	enum shim_tri zerocopy;
+	enum shim_tri csum;         /* AUTO: trust veth/lo, verify otherwise */
+	bool     queues_all;
+	uint64_t queue_mask;        /* when !queues_all */
+	uint32_t frames;            /* UMEM frames per queue */
+	uint32_t rx_sz;             /* rx ring per AF_XDP socket */
+	uint32_t batch;             /* descriptors peeked per ring visit */
+	uint32_t busy_poll_us;      /* 0: off */
+	enum shim_log_lvl log_lvl;
+	bool     stats;
+	bool     require;
+	uint32_t linger_ms;
+	char     why[256];          /* why !active (config error or IFACE unset) */
+};
+
+/* Parse the XSKSHIM_* environment into cfg.  Reports each bad variable once
+ * (one line, variable name and accepted forms).  Returns 0, or -EINVAL if any
+ * value was malformed (cfg->active is then false and cfg->why says why). */
+int shim_cfg_load(struct shim_cfg *cfg);
+static inline bool shim_cfg_port(const struct shim_cfg *c, uint16_t port)
+{
+	return (c->ports[port >> 3] >> (port & 7)) & 1;
+}
+
+/* ---- logging (log.c) ------------------------------------------------- */
+
+/* One line to stderr: "xskshim[pid]: level: subsys: message".  Never to
+ * stdout, never allocates, safe in any thread. */
+void shim_log(enum shim_log_lvl lvl, const char *subsys, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void shim_log_libs_init(void);   /* route libbpf/libxdp output through shim_log */
+
+/* ---- sockets (sock.c) ------------------------------------------------ */
+
+enum shim_state { SHIM_SOCK_KERNEL, SHIM_SOCK_ACCEL };
+
+/* Wanted control messages (set through setsockopt). */
+enum {
+	SHIM_CMSG_PKTINFO   = 1u << 0,
+	SHIM_CMSG_PKTINFO6  = 1u << 1,
+	SHIM_CMSG_TS        = 1u << 2,
+	SHIM_CMSG_TSNS      = 1u << 3,
+	SHIM_CMSG_TOS       = 1u << 4,
+	SHIM_CMSG_TCLASS    = 1u << 5,
+};
+
+struct shim_sock {
+	int       refcnt;           /* atomic */
+	int       domain;
+	int       fd_first;         /* fd it was created as (for messages) */
+	enum shim_state state;
+	char      why[160];         /* why not accelerated (state KERNEL) */
+	char      cmsg_kernel_why[80]; /* an option only the kernel path honours */
+	bool      nonblock;         /* O_NONBLOCK of the open file description */
+	bool      v6only;
+	uint16_t  port;             /* bound port, host order; 0 if unbound */
+	uint32_t  slot;             /* XSKMAP slot (ACCEL) */
+	uint32_t  key_cnt;
+	struct xskshim_port_key keys[2];
+	uint32_t  q_cnt;
+	struct ring_xsk *xsk[XSKSHIM_QUEUE_MAX];
+	int       rx_lock;          /* spinlock: one reader of the rx rings at a time */
+	uint32_t  q_next;           /* round-robin start queue */
+	uint32_t  kern_tick;
+	uint32_t  cmsg;             /* SHIM_CMSG_* wanted */
+	bool      connected;
+	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
+	struct xskshim_stats_ctr *st;   /* in the shared region, or st_local */
+	struct xskshim_stats_ctr st_local;
+	struct xskshim_stats_sock *pub; /* our record in the region, or NULL */
+	uint32_t  ep_cnt;
+	struct { int epfd; struct epoll_event ev; } ep[SHIM_EP_MAX];
+	struct shim_sock *next;     /* all sockets, under shim_g.lock */
+};
+
+/* Global state; fields documented where used. */
+struct shim_glob {
+	pthread_mutex_t lock;       /* control plane */
+	pthread_rwlock_t fd_lock;   /* fd table writers (write) vs reference takers */
+	struct shim_sock **fds;     /* SHIM_FD_MAX entries, NULL if not tracked */
+	struct shim_sock *socks;    /* every live shim_sock */
+	uint32_t accel_cnt;         /* sockets in state ACCEL */
+	int      inited;            /* 0 no, 1 yes */
+	bool     forked;            /* we are a fork child: kernel path only */
+	struct shim_cfg cfg;
+	bool     decision_logged;
+};
+extern struct shim_glob shim_g;
+
+void shim_init(void);                          /* idempotent, thread safe */
+/* Take a reference on fd's socket if it is ACCELERATED; NULL otherwise. */
+struct shim_sock *shim_sock_get(int fd);
+/* Same, for any tracked UDP socket. */
+struct shim_sock *shim_sock_get_any(int fd);
+void shim_sock_put(struct shim_sock *s);
+static inline bool shim_fd_maybe(int fd)
+{
+	return fd >= 0 && fd < SHIM_FD_MAX && shim_g.fds &&
+	       __atomic_load_n(&shim_g.fds[fd], __ATOMIC_RELAXED) != NULL;
+}
+
+/* ---- XDP program, UMEMs, slots, groups (xdp.c) ------------------------ */
+
+/* Accelerate a freshly bound socket: install the XDP program and UMEMs if
+ * needed, create its AF_XDP sockets, publish its slot.  Called with
+ * shim_g.lock held.  On failure s->why explains and a negative errno is
+ * returned; the socket keeps working on the kernel path. */
+int shim_xdp_accel(struct shim_sock *s, int fd);
+/* Undo shim_xdp_accel (lock held).  Datagrams left on its rings are dropped,
+ * as the kernel drops a closing socket's queue. */
+void shim_xdp_release(struct shim_sock *s);
+/* Whether the process-wide install can work at all (checked before bind
+ * under XSKSHIM_REQUIRE); lock held.  0 or negative errno with *why set. */
+int shim_xdp_prepare(char *why, size_t why_sz);
+void shim_xdp_atexit(void);                 /* detach, keep memory */
+void shim_xdp_atfork_child(void);           /* close our fds in the child */
+int  shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT]);  /* sum of per-CPU counters */
+enum ring_csum_mode shim_xdp_csum_mode(void);
+int  shim_xdp_ifindex(void);
+const char *shim_xdp_describe(void);        /* "vb native copy queues 0-1" */
+void shim_xdp_linger_check(void);           /* uninstall if lingered long enough */
+int  shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt);
+
+/* ---- receive (recv.c) --------------------------------------------------
+ * Emulations of the receive calls for an accelerated socket.  fd is the fd
+ * the application used (a dup may differ from fd_first).  Return values and
+ * errno exactly as the kernel call. */
+int     shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl,
+		      struct timespec *t);
+ssize_t shim_recvmsg(struct shim_sock *s, int fd, struct msghdr *m, int fl);
+ssize_t shim_recvfrom(struct shim_sock *s, int fd, void *b, size_t l, int fl, struct sockaddr *a,
+		      socklen_t *al);
+ssize_t shim_recv(struct shim_sock *s, int fd, void *b, size_t l, int fl);
+ssize_t shim_read(struct shim_sock *s, int fd, void *b, size_t l);
+ssize_t shim_readv(struct shim_sock *s, int fd, const struct iovec *iov, int cnt);
+ssize_t shim___recv_chk(struct shim_sock *s, int fd, void *b, size_t l, size_t bl, int fl);
+ssize_t shim___recvfrom_chk(struct shim_sock *s, int fd, void *b, size_t l, size_t bl, int fl,
+			    struct sockaddr *a, socklen_t *al);
+ssize_t shim___read_chk(struct shim_sock *s, int fd, void *b, size_t l, size_t bl);
+int     shim_connect(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_t al);
+/* Bytes of the next datagram (FIONREAD), from either path. */
+int     shim_fionread(struct shim_sock *s, int fd, int *out);
+/* Datagrams waiting on the AF_XDP rings (not validated). */
+uint32_t shim_xsk_pending(struct shim_sock *s);
+
+/* ---- readiness (ready.c) ---------------------------------------------- */
+int shim_poll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *ss, bool is_ppoll,
+	      int ms);
+int shim_select(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, const sigset_t *ss,
+		struct timeval *tv_update);
+int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e);
+int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *ss,
+		    int ms, int which);
+/* Add/remove a socket's AF_XDP fds to/from the epoll sets it is in. */
+void shim_ready_accel(struct shim_sock *s);
+
+/* ---- statistics (stats.c) --------------------------------------------
+ * The region layout is in stats.h.  All under shim_g.lock except
+ * shim_stats_exit (destructor). */
+void shim_stats_init(void);                 /* s->st of new sockets: local */
+void shim_stats_sock_publish(struct shim_sock *s);  /* (re)write identity, attach counters */
+void shim_stats_sock_unpublish(struct shim_sock *s);
+void shim_stats_global_publish(void);       /* iface, mode, map ids */
+void shim_stats_exit(void);                 /* XSKSHIM_STATS=1 summary on stderr */
+void shim_stats_fini(void);                 /* unmap and unlink (exit), or unmap (fork child) */
+int  shim_xdp_ids(uint32_t *prog_id, uint32_t *ctrs_map_id);
+
+#endif /* XSKSHIM_SHIM_H */

@@ -1,0 +1,422 @@
+/* sock.c - process state, the fd table, and socket lifecycle: socket, bind,
+ * close, dup*, fcntl/ioctl flags, setsockopt bookkeeping, fork and exit. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/net_tstamp.h>
+
+#include "shim/shim.h"
+
+struct shim_glob shim_g = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.fd_lock = PTHREAD_RWLOCK_INITIALIZER,
+};
+
+static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
+static char shim_last_why[160];
+
+static void shim_atfork_child(void);
+
+static void shim_init_once(void)
+{
+	shim_enter();
+	shim_cfg_load(&shim_g.cfg);
+	shim_g.fds = calloc(SHIM_FD_MAX, sizeof(*shim_g.fds));
+	shim_log_libs_init();
+	pthread_atfork(NULL, NULL, shim_atfork_child);
+	if (shim_g.cfg.active)
+		shim_log(SHIM_LOG_INFO, "config", "iface %s, %u port(s), mode %s, frames %u, batch %u",
+			 shim_g.cfg.iface, shim_g.cfg.port_cnt,
+			 (const char *[]){ "auto", "native", "skb" }[shim_g.cfg.mode], shim_g.cfg.frames,
+			 shim_g.cfg.batch);
+	shim_stats_init();
+	__atomic_store_n(&shim_g.inited, 1, __ATOMIC_RELEASE);
+	shim_leave();
+}
+
+void shim_init(void)
+{
+	if (!__atomic_load_n(&shim_g.inited, __ATOMIC_ACQUIRE))
+		pthread_once(&shim_once, shim_init_once);
+}
+
+__attribute__((constructor)) static void shim_ctor(void)
+{
+	shim_init();
+}
+
+__attribute__((destructor)) static void shim_dtor(void)
+{
+	shim_enter();
+	if (shim_g.cfg.stats)
+		shim_stats_exit();
+	shim_xdp_atexit();
+	shim_stats_fini();
+	shim_leave();
+}
+
+/* ---- fd table ---------------------------------------------------------- */
+
+struct shim_sock *shim_sock_get_any(int fd)
+{
+	struct shim_sock *s;
+
+	if (!shim_fd_maybe(fd))
+		return NULL;
+	pthread_rwlock_rdlock(&shim_g.fd_lock);
+	s = shim_g.fds[fd];
+	if (s)
+		__atomic_add_fetch(&s->refcnt, 1, __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&shim_g.fd_lock);
+	return s;
+}
+
+struct shim_sock *shim_sock_get(int fd)
+{
+	struct shim_sock *s = shim_sock_get_any(fd);
+
+	if (s && __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SHIM_SOCK_ACCEL) {
+		shim_sock_put(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void shim_sock_unaccel(struct shim_sock *s, const char *why)
+{
+	/* rx_lock: no reader is inside the rings while they go away. */
+	while (__atomic_exchange_n(&s->rx_lock, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+	if (s->state == SHIM_SOCK_ACCEL) {
+		__atomic_store_n(&s->state, SHIM_SOCK_KERNEL, __ATOMIC_RELEASE);
+		shim_g.accel_cnt--;
+		shim_xdp_release(s);
+		snprintf(s->why, sizeof(s->why), "%s", why);
+		if (s->pub)
+			shim_stats_sock_publish(s);
+	}
+	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
+}
+
+void shim_sock_put(struct shim_sock *s)
+{
+	struct shim_sock **pp;
+
+	if (__atomic_sub_fetch(&s->refcnt, 1, __ATOMIC_ACQ_REL))
+		return;
+	shim_enter();
+	pthread_mutex_lock(&shim_g.lock);
+	if (!shim_g.forked) {
+		shim_sock_unaccel(s, "closed");
+		shim_stats_sock_unpublish(s);
+	}
+	for (pp = &shim_g.socks; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	pthread_mutex_unlock(&shim_g.lock);
+	shim_leave();
+	if (!shim_g.forked)
+		free(s);   /* a fork child may share nothing, but keep it simple: leak */
+}
+
+/* Point fd at s (taking a reference), or at nothing.  Returns the previous
+ * occupant's reference for the caller to put. */
+static struct shim_sock *shim_fd_set(int fd, struct shim_sock *s)
+{
+	struct shim_sock *old;
+
+	if (fd < 0 || fd >= SHIM_FD_MAX || !shim_g.fds)
+		return NULL;
+	if (s)
+		__atomic_add_fetch(&s->refcnt, 1, __ATOMIC_RELAXED);
+	pthread_rwlock_wrlock(&shim_g.fd_lock);
+	old = shim_g.fds[fd];
+	__atomic_store_n(&shim_g.fds[fd], s, __ATOMIC_RELEASE);
+	pthread_rwlock_unlock(&shim_g.fd_lock);
+	return old;
+}
+
+static void shim_fd_clear(int fd)
+{
+	struct shim_sock *old = shim_fd_set(fd, NULL);
+
+	if (old)
+		shim_sock_put(old);
+}
+
+/* ---- lifecycle hooks called by the wrappers ---------------------------- */
+
+void shim_on_socket(int fd, int domain, int type);
+void shim_on_socket(int fd, int domain, int type)
+{
+	struct shim_sock *s;
+
+	if (!shim_g.cfg.iface[0] || shim_g.forked || fd >= SHIM_FD_MAX)
+		return;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return;
+	s->domain = domain;
+	s->fd_first = fd;
+	s->state = SHIM_SOCK_KERNEL;
+	s->nonblock = (type & SOCK_NONBLOCK) != 0;
+	s->st = &s->st_local;
+	snprintf(s->why, sizeof(s->why), "not bound");
+	pthread_mutex_lock(&shim_g.lock);
+	s->next = shim_g.socks;
+	shim_g.socks = s;
+	pthread_mutex_unlock(&shim_g.lock);
+	shim_fd_clear(fd);               /* a stale entry, if any */
+	shim_fd_set(fd, s);              /* the table's reference: refcnt 1 */
+}
+
+static bool shim_addr_port(const struct sockaddr *a, socklen_t al, uint16_t *port)
+{
+	if (!a)
+		return false;
+	if (a->sa_family == AF_INET && al >= sizeof(struct sockaddr_in))
+		*port = ntohs(((const struct sockaddr_in *)a)->sin_port);
+	else if (a->sa_family == AF_INET6 && al >= sizeof(struct sockaddr_in6))
+		*port = ntohs(((const struct sockaddr_in6 *)a)->sin6_port);
+	else
+		return false;
+	return true;
+}
+
+static void shim_log_decision(struct shim_sock *s, int fd, int err)
+{
+	if (!err) {
+		shim_log(shim_g.decision_logged ? SHIM_LOG_INFO : SHIM_LOG_WARN, "sock",
+			 "accelerated: fd %d udp port %u via AF_XDP on %s", fd, s->port, shim_xdp_describe());
+	} else if (err == -ENOENT) {
+		shim_log(SHIM_LOG_DEBUG, "sock", "fd %d: kernel path: %s", fd, s->why);
+		return;
+	} else {
+		bool again = !strcmp(shim_last_why, s->why);
+		shim_log(again ? SHIM_LOG_INFO : SHIM_LOG_WARN, "sock",
+			 "NOT accelerated: fd %d udp port %u stays on the kernel path: %s", fd, s->port, s->why);
+		snprintf(shim_last_why, sizeof(shim_last_why), "%s", s->why);
+	}
+	shim_g.decision_logged = true;
+}
+
+/* Make fd an unbound socket again (XSKSHIM_REQUIRE=1 after a failed
+ * acceleration): a fresh socket is dup'ed over it. */
+static void shim_unbind(struct shim_sock *s, int fd)
+{
+	int fdfl = REAL(fcntl)(fd, F_GETFD), nfd;
+
+	nfd = REAL(socket)(s->domain, SOCK_DGRAM | (s->nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (nfd < 0)
+		return;
+	REAL(dup3)(nfd, fd, (fdfl >= 0 && (fdfl & FD_CLOEXEC)) ? O_CLOEXEC : 0);
+	REAL(close)(nfd);
+}
+
+int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al);
+int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
+{
+	struct shim_sock *s = shim_sock_get_any(fd);
+	uint16_t port = 0;
+	int r, err, saved;
+	bool want;
+
+	if (!s)
+		return REAL(bind)(fd, a, al);
+	want = shim_addr_port(a, al, &port) && (port == 0 || shim_cfg_port(&shim_g.cfg, port));
+	pthread_mutex_lock(&shim_g.lock);
+	if (shim_g.cfg.require && want && port && !s->cmsg_kernel_why[0]) {
+		err = shim_xdp_prepare(s->why, sizeof(s->why));
+		if (err) {
+			shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s: %s",
+				 fd, port, strerror(-err), s->why);
+			pthread_mutex_unlock(&shim_g.lock);
+			shim_sock_put(s);
+			errno = -err;
+			return -1;
+		}
+	}
+	r = REAL(bind)(fd, a, al);
+	saved = errno;
+	if (r == 0 && want && s->state == SHIM_SOCK_KERNEL && !shim_g.forked) {
+		int v = 0;
+		socklen_t vl = sizeof(v);
+
+		if (s->domain == AF_INET6 && !getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl))
+			s->v6only = v != 0;
+		if (s->cmsg_kernel_why[0]) {
+			err = -EOPNOTSUPP;
+			snprintf(s->why, sizeof(s->why), "%s", s->cmsg_kernel_why);
+			shim_addr_port(a, al, &s->port);
+		} else {
+			err = shim_xdp_accel(s, fd);
+		}
+		if (!err) {
+			__atomic_store_n(&s->state, SHIM_SOCK_ACCEL, __ATOMIC_RELEASE);
+			shim_g.accel_cnt++;
+			shim_ready_accel(s);
+		}
+		shim_log_decision(s, fd, err);
+		if (err != -ENOENT)
+			shim_stats_sock_publish(s);
+		if (err && err != -ENOENT && shim_g.cfg.require) {
+			shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s",
+				 fd, s->port, strerror(-err));
+			shim_unbind(s, fd);
+			r = -1;
+			saved = -err;
+		}
+	}
+	pthread_mutex_unlock(&shim_g.lock);
+	shim_sock_put(s);
+	errno = saved;
+	return r;
+}
+
+void shim_on_close(int fd);
+void shim_on_close(int fd)
+{
+	shim_fd_clear(fd);
+}
+
+void shim_on_dup(int oldfd, int newfd);
+void shim_on_dup(int oldfd, int newfd)
+{
+	struct shim_sock *s, *old;
+
+	if (newfd < 0 || oldfd == newfd)
+		return;
+	s = shim_sock_get_any(oldfd);
+	old = shim_fd_set(newfd, s);
+	if (old)
+		shim_sock_put(old);
+	if (s)
+		shim_sock_put(s);
+}
+
+void shim_on_nonblock(int fd, bool on);
+void shim_on_nonblock(int fd, bool on)
+{
+	struct shim_sock *s = shim_sock_get_any(fd);
+
+	if (s) {
+		__atomic_store_n(&s->nonblock, on, __ATOMIC_RELAXED);
+		shim_sock_put(s);
+	}
+}
+
+/* Socket options that change what a receive returns.  Those we synthesise
+ * set a SHIM_CMSG_* bit; any other receive-side option moves the socket to
+ * the kernel path, visibly, because the fast path cannot honour it. */
+void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l);
+void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
+{
+	struct shim_sock *s = shim_sock_get_any(fd);
+	uint32_t bit = 0;
+	const char *name = NULL;
+	int on = 0;
+
+	if (!s)
+		return;
+	if (v && l >= sizeof(int))
+		memcpy(&on, v, sizeof(int));
+	else if (v && l >= 1)
+		on = *(const unsigned char *)v;
+
+	if (lvl == IPPROTO_IP) {
+		switch (opt) {
+		case IP_PKTINFO: bit = SHIM_CMSG_PKTINFO; break;
+		case IP_RECVTOS: bit = SHIM_CMSG_TOS; break;
+		case IP_RECVTTL: name = "IP_RECVTTL"; break;
+		case IP_RECVOPTS: name = "IP_RECVOPTS"; break;
+		case IP_RETOPTS: name = "IP_RETOPTS"; break;
+		case IP_RECVERR: name = "IP_RECVERR"; break;
+		case IP_RECVORIGDSTADDR: name = "IP_RECVORIGDSTADDR"; break;
+		case IP_CHECKSUM: name = "IP_CHECKSUM"; break;
+		}
+	} else if (lvl == IPPROTO_IPV6) {
+		switch (opt) {
+		case IPV6_RECVPKTINFO: bit = SHIM_CMSG_PKTINFO6; break;
+		case IPV6_RECVTCLASS: bit = SHIM_CMSG_TCLASS; break;
+		case IPV6_RECVHOPLIMIT: name = "IPV6_RECVHOPLIMIT"; break;
+		case IPV6_RECVRTHDR: name = "IPV6_RECVRTHDR"; break;
+		case IPV6_RECVHOPOPTS: name = "IPV6_RECVHOPOPTS"; break;
+		case IPV6_RECVDSTOPTS: name = "IPV6_RECVDSTOPTS"; break;
+		case IPV6_RECVERR: name = "IPV6_RECVERR"; break;
+		case IPV6_RECVORIGDSTADDR: name = "IPV6_RECVORIGDSTADDR"; break;
+		case IPV6_RECVPATHMTU: name = "IPV6_RECVPATHMTU"; break;
+		}
+	} else if (lvl == SOL_SOCKET) {
+		switch (opt) {
+		case SO_TIMESTAMP: bit = SHIM_CMSG_TS; break;
+		case SO_TIMESTAMPNS: bit = SHIM_CMSG_TSNS; break;
+#ifdef SO_TIMESTAMP_NEW
+		case SO_TIMESTAMP_NEW: name = "SO_TIMESTAMP_NEW"; break;
+		case SO_TIMESTAMPNS_NEW: name = "SO_TIMESTAMPNS_NEW"; break;
+#endif
+		case SO_TIMESTAMPING: name = "SO_TIMESTAMPING"; break;
+		case SO_RXQ_OVFL: name = "SO_RXQ_OVFL"; break;
+		case SO_ATTACH_FILTER: name = "SO_ATTACH_FILTER"; on = 1; break;
+		case SO_ATTACH_BPF: name = "SO_ATTACH_BPF"; on = 1; break;
+		case SO_ATTACH_REUSEPORT_CBPF: name = "SO_ATTACH_REUSEPORT_CBPF"; on = 1; break;
+		case SO_ATTACH_REUSEPORT_EBPF: name = "SO_ATTACH_REUSEPORT_EBPF"; on = 1; break;
+		case SO_PASSCRED: name = "SO_PASSCRED"; break;
+		case SO_PASSSEC: name = "SO_PASSSEC"; break;
+		case SO_WIFI_STATUS: name = "SO_WIFI_STATUS"; break;
+		}
+	} else if (lvl == IPPROTO_UDP) {
+		switch (opt) {
+		case 104 /* UDP_GRO */: name = "UDP_GRO"; break;
+		case 100 /* UDP_ENCAP */: name = "UDP_ENCAP"; break;
+		}
+	}
+	if (bit) {
+		if (on)
+			__atomic_or_fetch(&s->cmsg, bit, __ATOMIC_RELAXED);
+		else
+			__atomic_and_fetch(&s->cmsg, ~bit, __ATOMIC_RELAXED);
+	} else if (name && on) {
+		pthread_mutex_lock(&shim_g.lock);
+		snprintf(s->cmsg_kernel_why, sizeof(s->cmsg_kernel_why),
+			 "setsockopt %s needs the kernel path", name);
+		if (s->state == SHIM_SOCK_ACCEL) {
+			shim_sock_unaccel(s, s->cmsg_kernel_why);
+			shim_log(SHIM_LOG_WARN, "sock", "fd %d udp port %u moved to the kernel path: %s", fd,
+				 s->port, s->why);
+		}
+		pthread_mutex_unlock(&shim_g.lock);
+	}
+	shim_sock_put(s);
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+static void shim_atfork_child(void)
+{
+	struct shim_sock *s;
+
+	/* Single-threaded here.  The parent keeps the AF_XDP sockets; the
+	 * child receives through the kernel socket it shares. */
+	shim_enter();
+	pthread_mutex_init(&shim_g.lock, NULL);
+	pthread_rwlock_init(&shim_g.fd_lock, NULL);
+	shim_g.forked = true;
+	shim_xdp_atfork_child();
+	for (s = shim_g.socks; s; s = s->next) {
+		s->rx_lock = 0;
+		if (s->state == SHIM_SOCK_ACCEL) {
+			s->state = SHIM_SOCK_KERNEL;
+			snprintf(s->why, sizeof(s->why), "fork child: the parent keeps the AF_XDP sockets");
+		}
+	}
+	shim_g.accel_cnt = 0;
+	shim_stats_fini();
+	shim_leave();
+}

@@ -1,0 +1,223 @@
+/* stats.c - the live statistics region (layout and rules in stats.h) and
+ * the XSKSHIM_STATS=1 exit summary. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shim/shim.h"
+
+static struct xskshim_stats_hdr *shim_region;
+static char shim_region_path[64];
+static bool shim_region_failed;
+
+static const char *const frame_err_names[] = { RING_FRAME_ERR_NAMES };
+static const char *const ctr_names[] = { XSKSHIM_CTR_NAMES };
+
+uint64_t shim_proc_starttime(int pid);
+uint64_t shim_proc_starttime(int pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long v = 0;
+	ssize_t n;
+	int fd, field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = REAL(read)(fd, buf, sizeof(buf) - 1);
+	REAL(close)(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p)
+		return 0;
+	/* field 3 starts after ") "; starttime is field 22 */
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	sscanf(p, "%llu", &v);
+	return v;
+}
+
+static void shim_gen_bump(void)
+{
+	__atomic_add_fetch(&shim_region->gen, 1, __ATOMIC_RELEASE);
+}
+
+static bool shim_region_open(void)
+{
+	struct xskshim_stats_hdr *h;
+	int fd;
+
+	if (shim_region)
+		return true;
+	if (shim_region_failed || shim_g.forked)
+		return false;
+	snprintf(shim_region_path, sizeof(shim_region_path), XSKSHIM_STATS_PATH, (int)getpid());
+	fd = open(shim_region_path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd < 0)
+		goto fail;
+	(void)fchmod(fd, 0644);
+	if (ftruncate(fd, sizeof(*h))) {
+		REAL(close)(fd);
+		unlink(shim_region_path);
+		goto fail;
+	}
+	h = mmap(NULL, sizeof(*h), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	REAL(close)(fd);
+	if (h == MAP_FAILED) {
+		unlink(shim_region_path);
+		goto fail;
+	}
+	h->version = XSKSHIM_STATS_VERSION;
+	h->pid = (int32_t)getpid();
+	h->size = sizeof(*h);
+	h->starttime = shim_proc_starttime((int)getpid());
+	h->sock_max = XSKSHIM_STATS_SOCKS;
+	{
+		int cfd = open("/proc/self/comm", O_RDONLY | O_CLOEXEC);
+		if (cfd >= 0) {
+			ssize_t n = REAL(read)(cfd, h->comm, sizeof(h->comm) - 1);
+			if (n > 0 && h->comm[n - 1] == '\n')
+				h->comm[n - 1] = 0;
+			REAL(close)(cfd);
+		}
+	}
+	snprintf(h->iface, sizeof(h->iface), "%s", shim_g.cfg.iface);
+	snprintf(h->config_why, sizeof(h->config_why), "%s", shim_g.cfg.active ? "" : shim_g.cfg.why);
+	h->frame_cnt = shim_g.cfg.frames;
+	__atomic_store_n(&h->magic, XSKSHIM_STATS_MAGIC, __ATOMIC_RELEASE);
+	shim_region = h;
+	return true;
+fail:
+	shim_region_failed = true;
+	shim_log(SHIM_LOG_INFO, "stats", "no statistics region %s: %s", shim_region_path, strerror(errno));
+	return false;
+}
+
+void shim_stats_init(void)
+{
+}
+
+void shim_stats_global_publish(void)
+{
+	if (!shim_region_open())
+		return;
+	shim_gen_bump();
+	snprintf(shim_region->desc, sizeof(shim_region->desc), "%s", shim_xdp_describe());
+	shim_xdp_ids(&shim_region->prog_id, &shim_region->ctrs_map_id);
+	shim_gen_bump();
+}
+
+void shim_stats_sock_publish(struct shim_sock *s)
+{
+	struct xskshim_stats_sock *r = s->pub;
+
+	if (!r) {
+		if (!shim_region_open())
+			return;
+		for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS && !r; i++)
+			if (shim_region->sock[i].state == XSKSHIM_ST_FREE)
+				r = &shim_region->sock[i];
+		if (!r)
+			return;   /* more sockets than records: counters stay local */
+		r->c = *s->st;
+		s->pub = r;
+		s->st = &r->c;
+	}
+	shim_gen_bump();
+	r->fd = s->fd_first;
+	r->port = s->port;
+	r->family = s->domain == AF_INET6 ? 6 : 4;
+	r->slot = s->slot;
+	r->q_cnt = s->state == SHIM_SOCK_ACCEL ? s->q_cnt : 0;
+	for (uint32_t q = 0; q < XSKSHIM_STATS_QUEUES; q++) {
+		r->xsk_fd[q] = q < r->q_cnt ? s->xsk[q]->fd : -1;
+		r->xsk_queue[q] = q < r->q_cnt ? s->xsk[q]->queue : 0;
+	}
+	snprintf(r->why, sizeof(r->why), "%s", s->state == SHIM_SOCK_ACCEL ? "" : s->why);
+	r->state = s->state == SHIM_SOCK_ACCEL ? XSKSHIM_ST_ACCEL : XSKSHIM_ST_KERNEL;
+	shim_gen_bump();
+	shim_stats_global_publish();
+}
+
+void shim_stats_sock_unpublish(struct shim_sock *s)
+{
+	if (!s->pub)
+		return;
+	s->st_local = *s->st;
+	s->st = &s->st_local;
+	shim_gen_bump();
+	memset(s->pub, 0, sizeof(*s->pub));
+	shim_gen_bump();
+	s->pub = NULL;
+}
+
+void shim_stats_exit(void)
+{
+	uint64_t ctrs[XSKSHIM_CTR_CNT];
+	struct shim_sock *s;
+	char line[512];
+	int n;
+
+	shim_log(SHIM_LOG_ERROR, "stats", "---- xskshim summary: %s ----", shim_xdp_describe());
+	for (s = shim_g.socks; s; s = s->next) {
+		if (!s->port)
+			continue;
+		n = snprintf(line, sizeof(line), "fd %d port %u %s: rx_xdp %llu rx_kernel %llu", s->fd_first,
+			     s->port, s->state == SHIM_SOCK_ACCEL ? "accelerated" : "kernel-path",
+			     (unsigned long long)s->st->rx_xdp, (unsigned long long)s->st->rx_kernel);
+		for (int e = 1; e < RING_FRAME_ERR_CNT && n < (int)sizeof(line); e++)
+			if (s->st->drop[e])
+				n += snprintf(line + n, sizeof(line) - (size_t)n, " drop_%s %llu", frame_err_names[e],
+					      (unsigned long long)s->st->drop[e]);
+		if (s->st->drop_peer && n < (int)sizeof(line))
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " drop_peer %llu",
+				      (unsigned long long)s->st->drop_peer);
+		if (s->state != SHIM_SOCK_ACCEL && n < (int)sizeof(line))
+			snprintf(line + n, sizeof(line) - (size_t)n, " (%s)", s->why);
+		shim_log(SHIM_LOG_ERROR, "stats", "%s", line);
+	}
+	if (!shim_xdp_ctrs(ctrs)) {
+		n = 0;
+		for (int c = 0; c < XSKSHIM_CTR_CNT && n < (int)sizeof(line); c++)
+			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %llu", c ? " " : "", ctr_names[c],
+				      (unsigned long long)ctrs[c]);
+		shim_log(SHIM_LOG_ERROR, "stats", "xdp: %s", line);
+	}
+	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++) {
+		struct ring_umem_acct a;
+		uint32_t fill, frames;
+
+		if (shim_xdp_queue_acct(q, &a, &fill, &frames))
+			continue;
+		shim_log(SHIM_LOG_ERROR, "stats", "queue %u: frames %u on_fill %u held_by_readers %lld "
+			 "recycled %llu", q, frames, fill, (long long)(a.rx_seen - a.returned),
+			 (unsigned long long)a.returned);
+	}
+}
+
+void shim_stats_fini(void)
+{
+	struct shim_sock *s;
+
+	if (!shim_region)
+		return;
+	for (s = shim_g.socks; s; s = s->next)
+		if (s->pub) {
+			s->st_local = *s->st;
+			s->st = &s->st_local;
+			s->pub = NULL;
+		}
+	if (!shim_g.forked)
+		unlink(shim_region_path);
+	munmap(shim_region, sizeof(*shim_region));
+	shim_region = NULL;
+}

@@ -1,0 +1,68 @@
+/* syms.h - the one list of every libc symbol xskshim interposes.
+ *
+ * X(ret, name, params, args)
+ *   Every entry gets a lazily resolved pointer to the next definition
+ *   (dlsym(RTLD_NEXT)), callable as REAL(name)(args) from any point, even
+ *   before our constructor has run.
+ *
+ * SHIM_FD_CALLS(F): the subset whose wrapper is purely "look up the fd; if it
+ *   is an accelerated socket call shim_<name>(sock, args...), otherwise pass
+ *   through".  Their exported wrappers are generated in wrap.c from this list;
+ *   only calls with extra logic (socket, bind, close, poll, fcntl, ...) have
+ *   hand-written wrappers.  F(ret, name, params, args, fd)
+ */
+#ifndef XSKSHIM_SYMS_H
+#define XSKSHIM_SYMS_H
+
+#ifndef SHIM_SYMS_NAMES_ONLY   /* set when generating the version script */
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#endif
+
+#define SHIM_FD_CALLS(F)                                                                        \
+	F(int, recvmmsg, (int fd, struct mmsghdr *v, unsigned int n, int fl, struct timespec *t), \
+	  (fd, v, n, fl, t), fd)                                                                  \
+	F(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl), fd)                 \
+	F(ssize_t, recvfrom, (int fd, void *b, size_t l, int fl, struct sockaddr *a, socklen_t *al), \
+	  (fd, b, l, fl, a, al), fd)                                                              \
+	F(ssize_t, recv, (int fd, void *b, size_t l, int fl), (fd, b, l, fl), fd)                \
+	F(ssize_t, read, (int fd, void *b, size_t l), (fd, b, l), fd)                            \
+	F(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), fd)         \
+	F(ssize_t, __recv_chk, (int fd, void *b, size_t l, size_t bl, int fl), (fd, b, l, bl, fl), fd) \
+	F(ssize_t, __recvfrom_chk, (int fd, void *b, size_t l, size_t bl, int fl, struct sockaddr *a, \
+				    socklen_t *al), (fd, b, l, bl, fl, a, al), fd)                \
+	F(ssize_t, __read_chk, (int fd, void *b, size_t l, size_t bl), (fd, b, l, bl), fd)       \
+	F(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al), fd)
+
+#define SHIM_OTHER_CALLS(X)                                                                     \
+	X(int, socket, (int d, int t, int p), (d, t, p))                                          \
+	X(int, bind, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))               \
+	X(int, close, (int fd), (fd))                                                             \
+	X(int, close_range, (unsigned int lo, unsigned int hi, int fl), (lo, hi, fl))             \
+	X(int, setsockopt, (int fd, int lvl, int opt, const void *v, socklen_t l), (fd, lvl, opt, v, l)) \
+	X(int, dup, (int fd), (fd))                                                               \
+	X(int, dup2, (int fd, int nfd), (fd, nfd))                                                \
+	X(int, dup3, (int fd, int nfd, int fl), (fd, nfd, fl))                                    \
+	X(int, fcntl, (int fd, int cmd, ...), (fd, cmd, arg))                                \
+	X(int, fcntl64, (int fd, int cmd, ...), (fd, cmd, arg))                              \
+	X(int, ioctl, (int fd, unsigned long req, ...), (fd, req, arg))                     \
+	X(int, poll, (struct pollfd *f, nfds_t n, int t), (f, n, t))                              \
+	X(int, __poll_chk, (struct pollfd *f, nfds_t n, int t, size_t fl), (f, n, t, fl))         \
+	X(int, ppoll, (struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *s), (f, n, t, s)) \
+	X(int, __ppoll_chk, (struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *s, size_t fl), \
+	  (f, n, t, s, fl))                                                                       \
+	X(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t), (n, r, w, e, t)) \
+	X(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t, const sigset_t *s), \
+	  (n, r, w, e, t, s))                                                                     \
+	X(int, epoll_ctl, (int ep, int op, int fd, struct epoll_event *e), (ep, op, fd, e))       \
+	X(int, epoll_wait, (int ep, struct epoll_event *e, int n, int t), (ep, e, n, t))          \
+	X(int, epoll_pwait, (int ep, struct epoll_event *e, int n, int t, const sigset_t *s), (ep, e, n, t, s)) \
+	X(int, epoll_pwait2, (int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *s), \
+	  (ep, e, n, t, s))
+
+#endif /* XSKSHIM_SYMS_H */

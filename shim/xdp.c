@@ -1,0 +1,677 @@
+/* xdp.c - the process-wide XDP install (program, bpf_link, one UMEM per
+ * queue), XSKMAP slots and SO_REUSEPORT groups, and per-socket AF_XDP
+ * sockets.  Everything here runs under shim_g.lock unless noted. */
+#include <errno.h>
+#include <fcntl.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/sockios.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <uthash.h>
+
+#include "shim/shim.h"
+#include "xskshim.skel.h"
+
+#ifndef SO_PREFER_BUSY_POLL
+#define SO_PREFER_BUSY_POLL 69
+#endif
+#ifndef SO_BUSY_POLL_BUDGET
+#define SO_BUSY_POLL_BUDGET 70
+#endif
+
+/* One SO_REUSEPORT group (or single socket) per ports-map key. */
+struct shim_group {
+	struct xskshim_port_key key;
+	struct xskshim_port_val val;
+	UT_hash_handle hh;
+};
+
+static struct {
+	bool     installed;
+	int      ifindex;
+	struct xskshim *skel;
+	int      link_fd;
+	const char *mode;           /* "native" or "skb" */
+	bool     zerocopy;
+	enum ring_csum_mode csum;
+	uint32_t q_cnt;             /* queues with a UMEM */
+	uint32_t q_ids[XSKSHIM_QUEUE_MAX];
+	struct ring_umem *umem[XSKSHIM_QUEUE_MAX]; /* indexed by queue id */
+	uint8_t  slots[XSKSHIM_SLOT_MAX / 8];
+	struct shim_group *groups;
+	uint64_t generation;        /* bumped by every install/uninstall */
+	char     desc[128];
+} X = { .link_fd = -1 };
+
+/* ---- capabilities, for messages that name what is missing ------------- */
+
+static uint64_t shim_cap_eff(void)
+{
+	char line[256];
+	uint64_t v = ~0ull;
+	FILE *f = fopen("/proc/self/status", "re");
+
+	if (!f)
+		return v;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "CapEff:", 7))
+			v = strtoull(line + 7, NULL, 16);
+	fclose(f);
+	return v;
+}
+
+/* Text naming the missing capabilities among those a step needs. */
+static const char *shim_caps_missing(bool bpf, bool net_admin, bool net_raw, bool ipc_lock)
+{
+	static __thread char buf[128];
+	uint64_t c = shim_cap_eff();
+	size_t n = 0;
+
+	buf[0] = 0;
+#define CAPCHK(want, bit, name)                                                   \
+	if ((want) && !(c & (1ull << (bit))))                                     \
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s", n ? "," : "", name);
+	CAPCHK(bpf && !(c & (1ull << 21)), 39, "CAP_BPF");
+	CAPCHK(net_admin, 12, "CAP_NET_ADMIN");
+	CAPCHK(net_raw, 13, "CAP_NET_RAW");
+	CAPCHK(ipc_lock, 14, "CAP_IPC_LOCK");
+#undef CAPCHK
+	return n ? buf : NULL;
+}
+
+/* ---- interface facts --------------------------------------------------- */
+
+static int shim_ethtool(const char *ifname, void *data)
+{
+	struct ifreq ifr = {0};
+	int fd, err = 0;
+
+	fd = REAL(socket)(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = data;
+	if (REAL(ioctl)(fd, SIOCETHTOOL, &ifr))
+		err = -errno;
+	REAL(close)(fd);
+	return err;
+}
+
+static uint32_t shim_rx_queue_cnt(const char *ifname)
+{
+	struct ethtool_channels ch = { .cmd = ETHTOOL_GCHANNELS };
+	char path[128];
+	struct dirent *d;
+	uint32_t n = 0;
+	DIR *dir;
+
+	if (!shim_ethtool(ifname, &ch) && ch.rx_count + ch.combined_count > 0)
+		return ch.rx_count + ch.combined_count;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/queues", ifname);
+	dir = opendir(path);
+	if (dir) {
+		while ((d = readdir(dir)))
+			if (!strncmp(d->d_name, "rx-", 3))
+				n++;
+		closedir(dir);
+	}
+	return n ? n : 1;
+}
+
+/* veth and loopback hand us CHECKSUM_PARTIAL frames whose UDP checksum on
+ * the "wire" is only the pseudo-header sum; see PLATFORM.md. */
+static bool shim_iface_partial_csum(const char *ifname)
+{
+	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };
+
+	if (!strcmp(ifname, "lo"))
+		return true;
+	if (shim_ethtool(ifname, &di))
+		return false;
+	return !strcmp(di.driver, "veth") || !strcmp(di.driver, "loopback");
+}
+
+/* ---- install / uninstall ----------------------------------------------- */
+
+static void shim_xdp_uninstall(void)
+{
+	uint32_t i;
+
+	if (X.link_fd >= 0)
+		REAL(close)(X.link_fd);
+	X.link_fd = -1;
+	for (i = 0; i < X.q_cnt; i++) {
+		ring_umem_destroy(X.umem[X.q_ids[i]]);
+		X.umem[X.q_ids[i]] = NULL;
+	}
+	X.q_cnt = 0;
+	if (X.skel)
+		xskshim__destroy(X.skel);
+	X.skel = NULL;
+	X.installed = false;
+	X.generation++;
+	shim_log(SHIM_LOG_INFO, "xdp", "detached from %s", shim_g.cfg.iface);
+}
+
+static int shim_xdp_foreign(int ifindex, char *why, size_t why_sz)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct bpf_prog_info info = {0};
+	uint32_t len = sizeof(info), id;
+	int fd, err;
+
+	err = bpf_xdp_query(ifindex, 0, &q);
+	if (err) {
+		snprintf(why, why_sz, "cannot query XDP state of %s: %s%s%s", shim_g.cfg.iface,
+			 strerror(-err), err == -EPERM ? "; missing " : "",
+			 err == -EPERM ? "CAP_NET_ADMIN" : "");
+		return err;
+	}
+	id = q.prog_id ? q.prog_id : q.drv_prog_id ? q.drv_prog_id : q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id;
+	if (!id)
+		return 0;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd >= 0) {
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			info.name[0] = 0;
+		REAL(close)(fd);
+	}
+	snprintf(why, why_sz, "%s XDP program id %u '%s' is already attached to %s; not replacing it",
+		 strcmp(info.name, XSKSHIM_PROG_NAME) ? "a foreign" : "another xskshim process's", id,
+		 info.name, shim_g.cfg.iface);
+	return -EBUSY;
+}
+
+static int shim_xdp_attach(char *why, size_t why_sz)
+{
+	static const struct { enum shim_mode m; uint32_t flag; const char *name; } try[] = {
+		{ SHIM_MODE_NATIVE, XDP_FLAGS_DRV_MODE, "native" },
+		{ SHIM_MODE_SKB, XDP_FLAGS_SKB_MODE, "skb" },
+	};
+	int prog_fd = bpf_program__fd(X.skel->progs.xskshim_xdp), fd = -1, err = -EINVAL;
+	char first[160] = "";
+
+	for (size_t i = 0; i < 2; i++) {
+		LIBBPF_OPTS(bpf_link_create_opts, o, .flags = try[i].flag);
+
+		if (shim_g.cfg.mode != SHIM_MODE_AUTO && shim_g.cfg.mode != try[i].m)
+			continue;
+		fd = bpf_link_create(prog_fd, X.ifindex, BPF_XDP, &o);
+		if (fd >= 0) {
+			X.link_fd = fd;
+			X.mode = try[i].name;
+			if (first[0])
+				shim_log(SHIM_LOG_INFO, "xdp", "%s; using skb mode", first);
+			return 0;
+		}
+		err = fd;
+		snprintf(first, sizeof(first), "%s attach to %s failed: %s", try[i].name,
+			 shim_g.cfg.iface, strerror(-err));
+	}
+	const char *caps = shim_caps_missing(true, true, false, false);
+	snprintf(why, why_sz, "XDP %s%s%s", first, caps && err == -EPERM ? "; missing " : "",
+		 caps && err == -EPERM ? caps : "");
+	return err;
+}
+
+int shim_xdp_prepare(char *why, size_t why_sz)
+{
+	struct ring_umem_cfg ucfg;
+	uint32_t nq, q;
+	int err;
+
+	if (X.installed)
+		return 0;
+	if (!shim_g.cfg.active) {
+		snprintf(why, why_sz, "%s", shim_g.cfg.why);
+		return -EINVAL;
+	}
+	X.ifindex = (int)if_nametoindex(shim_g.cfg.iface);
+	if (!X.ifindex) {
+		snprintf(why, why_sz, "XSKSHIM_IFACE=%s: no such interface in this network namespace",
+			 shim_g.cfg.iface);
+		return -ENODEV;
+	}
+	err = shim_xdp_foreign(X.ifindex, why, why_sz);
+	if (err)
+		return err;
+
+	X.skel = xskshim__open();
+	if (!X.skel) {
+		err = -errno;
+		snprintf(why, why_sz, "cannot open the embedded XDP program: %s", strerror(-err));
+		return err;
+	}
+	err = xskshim__load(X.skel);
+	if (err) {
+		const char *caps = shim_caps_missing(true, false, false, false);
+		snprintf(why, why_sz, "XDP program load failed: %s%s%s (verifier log above, if any)",
+			 strerror(-err), caps ? "; missing " : "", caps ? caps : "");
+		goto out_skel;
+	}
+	err = shim_xdp_attach(why, why_sz);
+	if (err)
+		goto out_skel;
+
+	nq = shim_rx_queue_cnt(shim_g.cfg.iface);
+	if (nq > XSKSHIM_QUEUE_MAX)
+		nq = XSKSHIM_QUEUE_MAX;
+	ucfg = (struct ring_umem_cfg){
+		.frame_cnt = shim_g.cfg.frames, .frame_sz = 2048, .rx_sz = shim_g.cfg.rx_sz,
+		.zerocopy = shim_g.cfg.zerocopy != SHIM_OFF, .need_wakeup = true,
+		.zerocopy_fallback = shim_g.cfg.zerocopy == SHIM_AUTO,
+	};
+	X.q_cnt = 0;
+	for (q = 0; q < nq; q++) {
+		struct ring_umem *u;
+
+		if (!shim_g.cfg.queues_all && !(shim_g.cfg.queue_mask >> q & 1))
+			continue;
+		u = ring_umem_create(shim_g.cfg.iface, q, &ucfg);
+		if (!u) {
+			struct rlimit rl = {0};
+			const char *caps;
+
+			err = -errno;
+			getrlimit(RLIMIT_MEMLOCK, &rl);
+			caps = shim_caps_missing(false, false, true, true);
+			if (err == -EBUSY)
+				snprintf(why, why_sz, "AF_XDP on %s queue %u: queue busy (another process "
+					 "has an AF_XDP socket on it)", shim_g.cfg.iface, q);
+			else if (err == -EOPNOTSUPP && shim_g.cfg.zerocopy == SHIM_ON)
+				snprintf(why, why_sz, "AF_XDP on %s queue %u: XSKSHIM_ZEROCOPY=on but the "
+					 "driver has no zero-copy support", shim_g.cfg.iface, q);
+			else
+				snprintf(why, why_sz, "UMEM for %s queue %u (%u KiB) failed: %s%s%s%s",
+					 shim_g.cfg.iface, q, ucfg.frame_cnt * ucfg.frame_sz / 1024,
+					 strerror(-err), caps ? "; missing " : "", caps ? caps : "",
+					 err == -ENOBUFS || err == -ENOMEM || err == -EPERM
+						 ? " (or raise RLIMIT_MEMLOCK / lower XSKSHIM_FRAMES)" : "");
+			goto out_umem;
+		}
+		X.umem[q] = u;
+		X.q_ids[X.q_cnt++] = q;
+	}
+	if (!X.q_cnt) {
+		err = -EINVAL;
+		snprintf(why, why_sz, "XSKSHIM_QUEUES selects none of %s's %u rx queues",
+			 shim_g.cfg.iface, nq);
+		goto out_umem;
+	}
+	if (shim_g.cfg.csum == SHIM_AUTO)
+		X.csum = shim_iface_partial_csum(shim_g.cfg.iface) ? RING_CSUM_OFF : RING_CSUM_VERIFY;
+	else
+		X.csum = shim_g.cfg.csum == SHIM_ON ? RING_CSUM_VERIFY : RING_CSUM_OFF;
+	X.installed = true;
+	X.generation++;
+	return 0;
+
+out_umem:
+	for (uint32_t i = 0; i < X.q_cnt; i++) {
+		ring_umem_destroy(X.umem[X.q_ids[i]]);
+		X.umem[X.q_ids[i]] = NULL;
+	}
+	X.q_cnt = 0;
+	REAL(close)(X.link_fd);
+	X.link_fd = -1;
+out_skel:
+	xskshim__destroy(X.skel);
+	X.skel = NULL;
+	return err;
+}
+
+/* ---- slots and groups --------------------------------------------------- */
+
+static int shim_slot_alloc(void)
+{
+	for (uint32_t i = 0; i < XSKSHIM_SLOT_MAX; i++)
+		if (!(X.slots[i / 8] >> (i % 8) & 1)) {
+			X.slots[i / 8] |= (uint8_t)(1u << (i % 8));
+			return (int)i;
+		}
+	return -ENOSPC;
+}
+
+static void shim_slot_free(uint32_t slot)
+{
+	X.slots[slot / 8] &= (uint8_t)~(1u << (slot % 8));
+}
+
+static int shim_group_add(const struct xskshim_port_key *k, uint32_t slot)
+{
+	struct shim_group *g;
+	int err;
+
+	HASH_FIND(hh, X.groups, k, sizeof(*k), g);
+	if (!g) {
+		g = calloc(1, sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		g->key = *k;
+		HASH_ADD(hh, X.groups, key, sizeof(g->key), g);
+	}
+	if (g->val.slot_cnt >= XSKSHIM_GROUP_MAX)
+		return -ENOSPC;
+	g->val.slots[g->val.slot_cnt++] = slot;
+	err = bpf_map_update_elem(bpf_map__fd(X.skel->maps.ports), &g->key, &g->val, BPF_ANY);
+	if (err) {
+		g->val.slot_cnt--;
+		return -errno;
+	}
+	return 0;
+}
+
+static void shim_group_del(const struct xskshim_port_key *k, uint32_t slot)
+{
+	struct shim_group *g;
+	uint32_t i;
+
+	HASH_FIND(hh, X.groups, k, sizeof(*k), g);
+	if (!g)
+		return;
+	for (i = 0; i < g->val.slot_cnt; i++)
+		if (g->val.slots[i] == slot)
+			break;
+	if (i == g->val.slot_cnt)
+		return;
+	g->val.slots[i] = g->val.slots[--g->val.slot_cnt];
+	if (g->val.slot_cnt) {
+		bpf_map_update_elem(bpf_map__fd(X.skel->maps.ports), &g->key, &g->val, BPF_ANY);
+	} else {
+		bpf_map_delete_elem(bpf_map__fd(X.skel->maps.ports), &g->key);
+		HASH_DEL(X.groups, g);
+		free(g);
+	}
+}
+
+/* The ports-map keys a bound socket needs (1 or 2). */
+static int shim_sock_keys(struct shim_sock *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct xskshim_port_key *k = s->keys;
+
+	memset(s->keys, 0, sizeof(s->keys));
+	s->key_cnt = 0;
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return -errno;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+		k[0].family = 4;
+		k[0].port = a->sin_port;
+		memcpy(k[0].addr, &a->sin_addr, 4);
+		s->key_cnt = 1;
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+		k[0].port = a->sin6_port;
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			k[0].family = 4;
+			memcpy(k[0].addr, &a->sin6_addr.s6_addr[12], 4);
+			s->key_cnt = 1;
+		} else {
+			k[0].family = 6;
+			memcpy(k[0].addr, &a->sin6_addr, 16);
+			s->key_cnt = 1;
+			if (IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr) && !s->v6only) {
+				k[1].family = 4;
+				k[1].port = a->sin6_port;
+				s->key_cnt = 2;
+			}
+		}
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	s->port = ntohs(k[0].port);
+	return 0;
+}
+
+static void shim_sock_xsks_free(struct shim_sock *s)
+{
+	int map = X.skel ? bpf_map__fd(X.skel->maps.xsks) : -1;
+
+	for (uint32_t i = 0; i < s->q_cnt; i++) {
+		uint32_t idx = s->slot * XSKSHIM_QUEUE_MAX + s->xsk[i]->queue;
+
+		if (map >= 0)
+			bpf_map_delete_elem(map, &idx);
+		ring_xsk_destroy(s->xsk[i]);
+		s->xsk[i] = NULL;
+	}
+	s->q_cnt = 0;
+}
+
+static void shim_xsk_busy_poll(int fd)
+{
+	int one = 1, us = (int)shim_g.cfg.busy_poll_us, budget = (int)shim_g.cfg.batch;
+
+	if (!us)
+		return;
+	if (setsockopt(fd, SOL_SOCKET, SO_PREFER_BUSY_POLL, &one, sizeof(one)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &us, sizeof(us)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))
+		shim_log(SHIM_LOG_WARN, "xdp", "busy poll on AF_XDP socket: %s (needs CAP_NET_ADMIN for "
+			 "SO_BUSY_POLL_BUDGET)", strerror(errno));
+}
+
+int shim_xdp_accel(struct shim_sock *s, int fd)
+{
+	int err, slot, map;
+	uint32_t i, k;
+
+	err = shim_sock_keys(s, fd);
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "getsockname: %s", strerror(-err));
+		return err;
+	}
+	if (!shim_cfg_port(&shim_g.cfg, s->port)) {
+		snprintf(s->why, sizeof(s->why), "port %u is not in XSKSHIM_PORTS", s->port);
+		return -ENOENT;
+	}
+	err = shim_xdp_prepare(s->why, sizeof(s->why));
+	if (err)
+		return err;
+	slot = shim_slot_alloc();
+	if (slot < 0) {
+		snprintf(s->why, sizeof(s->why), "more than %u accelerated sockets", XSKSHIM_SLOT_MAX);
+		return slot;
+	}
+	s->slot = (uint32_t)slot;
+	map = bpf_map__fd(X.skel->maps.xsks);
+	for (i = 0; i < X.q_cnt; i++) {
+		struct ring_umem *u = X.umem[X.q_ids[i]];
+		struct ring_xsk *x = ring_xsk_create(u);
+		uint32_t idx;
+
+		if (!x) {
+			err = -errno;
+			snprintf(s->why, sizeof(s->why), "AF_XDP socket on %s queue %u: %s",
+				 shim_g.cfg.iface, u->queue, strerror(-err));
+			goto out_xsks;
+		}
+		s->xsk[s->q_cnt++] = x;
+		X.zerocopy = u->cfg.zerocopy;
+		shim_xsk_busy_poll(x->fd);
+		idx = s->slot * XSKSHIM_QUEUE_MAX + u->queue;
+		if (bpf_map_update_elem(map, &idx, &x->fd, BPF_ANY)) {
+			err = -errno;
+			snprintf(s->why, sizeof(s->why), "XSKMAP update: %s", strerror(-err));
+			goto out_xsks;
+		}
+	}
+	for (k = 0; k < s->key_cnt; k++) {
+		err = shim_group_add(&s->keys[k], s->slot);
+		if (err) {
+			snprintf(s->why, sizeof(s->why), "%s", err == -ENOSPC
+				 ? "SO_REUSEPORT group larger than 16 sockets" : "ports map update failed");
+			goto out_groups;
+		}
+	}
+	snprintf(X.desc, sizeof(X.desc), "%s %s %s queues %u%s%u, csum %s", shim_g.cfg.iface, X.mode,
+		 X.zerocopy ? "zero-copy" : "copy", X.q_ids[0], X.q_cnt > 1 ? "-" : "",
+		 X.q_cnt > 1 ? X.q_ids[X.q_cnt - 1] : X.q_ids[0],
+		 X.csum == RING_CSUM_VERIFY ? "verify" : "trusted");
+	if (X.q_cnt == 1)
+		snprintf(X.desc, sizeof(X.desc), "%s %s %s queue %u, csum %s", shim_g.cfg.iface, X.mode,
+			 X.zerocopy ? "zero-copy" : "copy", X.q_ids[0],
+			 X.csum == RING_CSUM_VERIFY ? "verify" : "trusted");
+	s->why[0] = 0;
+	return 0;
+
+out_groups:
+	while (k--)
+		shim_group_del(&s->keys[k], s->slot);
+out_xsks:
+	shim_sock_xsks_free(s);
+	shim_slot_free(s->slot);
+	return err;
+}
+
+struct shim_linger_arg {
+	uint64_t generation;
+};
+
+static void *shim_linger_thread(void *p)
+{
+	struct shim_linger_arg *a = p;
+	struct timespec ts = { shim_g.cfg.linger_ms / 1000, (long)(shim_g.cfg.linger_ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+	pthread_mutex_lock(&shim_g.lock);
+	if (X.installed && shim_g.accel_cnt == 0 && X.generation == a->generation && !shim_g.forked)
+		shim_xdp_uninstall();
+	pthread_mutex_unlock(&shim_g.lock);
+	free(a);
+	return NULL;
+}
+
+void shim_xdp_release(struct shim_sock *s)
+{
+	for (uint32_t k = 0; k < s->key_cnt; k++)
+		shim_group_del(&s->keys[k], s->slot);
+	shim_sock_xsks_free(s);
+	shim_slot_free(s->slot);
+	if (shim_g.accel_cnt == 0 && X.installed) {
+		struct shim_linger_arg *a;
+		pthread_attr_t at;
+		pthread_t t;
+
+		if (!shim_g.cfg.linger_ms) {
+			shim_xdp_uninstall();
+			return;
+		}
+		a = malloc(sizeof(*a));
+		if (!a)
+			return;
+		a->generation = X.generation;
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		if (pthread_create(&t, &at, shim_linger_thread, a))
+			free(a);   /* stays installed until exit; harmless */
+		pthread_attr_destroy(&at);
+	}
+}
+
+void shim_xdp_atexit(void)
+{
+	/* Detach first so nothing is redirected to sockets that are about to
+	 * vanish; leave memory mapped, other threads may still be reading. */
+	if (X.link_fd >= 0)
+		REAL(close)(X.link_fd);
+	X.link_fd = -1;
+}
+
+void shim_xdp_atfork_child(void)
+{
+	struct shim_sock *s;
+
+	if (X.link_fd >= 0)
+		REAL(close)(X.link_fd);
+	X.link_fd = -1;
+	/* The first AF_XDP socket of a queue is the UMEM's own fd: close each
+	 * fd once. */
+	for (s = shim_g.socks; s; s = s->next)
+		for (uint32_t i = 0; i < s->q_cnt; i++)
+			if (s->xsk[i]->fd != ring_umem_fd(s->xsk[i]->umem))
+				REAL(close)(s->xsk[i]->fd);
+	for (uint32_t i = 0; i < X.q_cnt; i++)
+		REAL(close)(ring_umem_fd(X.umem[X.q_ids[i]]));
+	if (X.skel) {
+		REAL(close)(bpf_program__fd(X.skel->progs.xskshim_xdp));
+		REAL(close)(bpf_map__fd(X.skel->maps.ports));
+		REAL(close)(bpf_map__fd(X.skel->maps.xsks));
+		REAL(close)(bpf_map__fd(X.skel->maps.ctrs));
+	}
+}
+
+int shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd;
+	uint64_t *v;
+
+	memset(out, 0, sizeof(uint64_t) * XSKSHIM_CTR_CNT);
+	if (!X.skel || ncpu <= 0)
+		return -ENOENT;
+	fd = bpf_map__fd(X.skel->maps.ctrs);
+	v = calloc((size_t)ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (uint32_t k = 0; k < XSKSHIM_CTR_CNT; k++) {
+		if (bpf_map_lookup_elem(fd, &k, v))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			out[k] += v[c];
+	}
+	free(v);
+	return 0;
+}
+
+enum ring_csum_mode shim_xdp_csum_mode(void)
+{
+	return X.csum;
+}
+
+const char *shim_xdp_describe(void)
+{
+	return X.installed ? X.desc : "not installed";
+}
+
+int shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt)
+{
+	if (q >= XSKSHIM_QUEUE_MAX || !X.umem[q])
+		return -ENOENT;
+	ring_umem_acct_get(X.umem[q], a);
+	*fill_cnt = ring_umem_fill_cnt(X.umem[q]);
+	*frame_cnt = X.umem[q]->frame_cnt;
+	return 0;
+}
+
+int shim_xdp_ifindex(void)
+{
+	return X.ifindex;
+}
+
+int shim_xdp_ids(uint32_t *prog_id, uint32_t *ctrs_map_id)
+{
+	struct bpf_prog_info pi = {0};
+	struct bpf_map_info mi = {0};
+	uint32_t pl = sizeof(pi), ml = sizeof(mi);
+
+	*prog_id = *ctrs_map_id = 0;
+	if (!X.skel)
+		return -ENOENT;
+	if (!bpf_obj_get_info_by_fd(bpf_program__fd(X.skel->progs.xskshim_xdp), &pi, &pl))
+		*prog_id = pi.id;
+	if (!bpf_obj_get_info_by_fd(bpf_map__fd(X.skel->maps.ctrs), &mi, &ml))
+		*ctrs_map_id = mi.id;
+	return 0;
+}

@@ -1,0 +1,547 @@
+/* streamrecv.c - a UDP receiver written like Agave's (Solana) streamer, for
+ * xskshim tests and the benchmark.  Runs unmodified on kernel sockets or
+ * under LD_PRELOAD=libxskshim.so.
+ *
+ *   streamrecv --port 9000 [--bind ADDR] [--threads N] [--expect N] ...
+ *
+ * --threads N opens N sockets in one SO_REUSEPORT group (the option set before
+ * bind on each), one receive thread per socket.  Receive styles:
+ *   default     non-blocking socket; loop { poll(POLLIN, 1000 ms); then
+ *               recvmmsg(64, MSG_WAITFORONE, timeout 1 s) until EAGAIN }
+ *               - what streamer/src/recvmmsg.rs + packet.rs::recv_from do
+ *   --spin      non-blocking socket, busy loop on recvmmsg(64, MSG_DONTWAIT)
+ *   --blocking  blocking socket, recvmmsg(64, MSG_WAITFORONE)
+ *               (SO_RCVTIMEO bounds each wait so the stop checks run)
+ * --rcvbuf BYTES sets SO_RCVBUFFORCE (falls back to SO_RCVBUF).
+ *
+ * Every datagram is checked against the udpgen pattern (see udpgen.c): all
+ * payload bytes are read and compared; too short, truncated (MSG_TRUNC),
+ * out-of-range sequence numbers, wrong source family or port 0 count as bad.
+ * With --expect N a shared bitmap over sequence numbers 0..N-1 (atomic
+ * fetch-or) finds duplicates and missing datagrams.  Per thread a table of
+ * source ports seen shows whether any flow was split across sockets.
+ *
+ * Stops when --expect datagrams arrived, after --idle-ms (default 2000) of
+ * silence following the first datagram, or after --max-secs (default 60).
+ * Prints "streamrecv: ready ..." on stderr once every socket is bound, then
+ * one summary line on stdout:
+ *   streamrecv: received=N bad=B dup=D missing=M secs=S pps=X
+ *     first_to_last_secs=T flows=F flows_split=K per_thread=a,b,...
+ *     cpu_ns_per_pkt=C
+ * secs is the whole receive phase; pps is received / first_to_last_secs.
+ * cpu_ns_per_pkt is the process's user+system CPU time (getrusage) over the
+ * active window - sampled at the first datagram and then at most once per
+ * millisecond while datagrams arrive - divided by received; so the idle
+ * spinning before the first and after the last datagram is not counted.
+ *
+ * Exit status 0 iff (with --expect) received == expect and bad, dup and
+ * flows_split are 0; without --expect iff something arrived and bad and
+ * flows_split are 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SR_BATCH        64          /* NUM_RCVMMSGS in Agave */
+#define SR_THREADS_MAX  64
+#define SR_PAYLOAD_MAX  65536
+#define SR_HDR_SZ       12
+#define SR_CPU_SAMPLE_NS 1000000ull
+
+enum sr_style { SR_POLL, SR_SPIN, SR_BLOCKING };
+
+struct sr_conf {
+	unsigned port;
+	const char *bind_addr;
+	unsigned threads;
+	enum sr_style style;
+	int rcvbuf;
+	size_t bufsize;
+	uint64_t expect;
+	unsigned idle_ms;
+	double max_secs;
+	int poll_ms;
+};
+
+struct sr_thread {
+	pthread_t th;
+	unsigned idx;
+	int fd;
+	int family;
+	int err;
+	uint64_t received, bad, dup;
+	uint64_t first_ns, last_ns;     /* CLOCK_MONOTONIC, 0 = none yet */
+	uint64_t cpu_first, cpu_last;   /* process CPU ns at samples */
+	uint64_t cpu_sample_at;         /* monotonic time of last sample */
+	uint8_t *ports_seen;            /* [65536] source ports seen */
+	uint8_t *bufs;
+	struct mmsghdr msgs[SR_BATCH];
+	struct iovec iov[SR_BATCH];
+	struct sockaddr_storage names[SR_BATCH];
+};
+
+static struct sr_conf conf = {
+	.bind_addr = "0.0.0.0",
+	.threads = 1,
+	.style = SR_POLL,
+	.bufsize = 2048,
+	.idle_ms = 2000,
+	.max_secs = 60,
+	.poll_ms = 1000,
+};
+
+/* Shared between threads: only touched with __atomic builtins. */
+static uint64_t *seq_bitmap;        /* expect bits, fetch-or per datagram */
+static uint64_t g_total;            /* datagrams received, all threads */
+static uint64_t g_first_ns;         /* first datagram, any thread */
+static uint64_t g_last_ns;          /* most recent non-empty batch */
+static int g_stop;
+static uint64_t g_start_ns;
+
+/* pat_tab[k] = k & 0xff: the pattern of seq from byte 12 on is
+ * pat_tab + ((seq * 31 + 12) & 0xff). */
+static uint8_t pat_tab[256 + SR_PAYLOAD_MAX];
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t proc_cpu_ns(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned n)
+{
+	uint64_t v = 0;
+
+	while (n--)
+		v = (v << 8) | p[n];
+	return v;
+}
+
+/* Checks one datagram; returns true if it is good.  Sets *dup. */
+static bool sr_check(struct sr_thread *t, const uint8_t *p, size_t len, int flags,
+		     const struct sockaddr_storage *from, bool *dup)
+{
+	uint16_t sport;
+	uint64_t seq;
+
+	*dup = false;
+	if (from->ss_family != t->family)
+		return false;
+	if (from->ss_family == AF_INET)
+		sport = ntohs(((const struct sockaddr_in *)from)->sin_port);
+	else
+		sport = ntohs(((const struct sockaddr_in6 *)from)->sin6_port);
+	if (sport == 0)
+		return false;
+	t->ports_seen[sport] = 1;
+	if ((flags & MSG_TRUNC) || len < SR_HDR_SZ)
+		return false;
+	seq = get_le(p, 8);
+	if (memcmp(p + SR_HDR_SZ, pat_tab + ((seq * 31 + SR_HDR_SZ) & 0xff), len - SR_HDR_SZ))
+		return false;
+	if (seq_bitmap) {
+		uint64_t bit;
+
+		if (seq >= conf.expect)
+			return false;
+		bit = 1ull << (seq & 63);
+		if (__atomic_fetch_or(&seq_bitmap[seq >> 6], bit, __ATOMIC_RELAXED) & bit)
+			*dup = true;
+	}
+	return true;
+}
+
+static void sr_reset_msgs(struct sr_thread *t)
+{
+	unsigned i;
+
+	for (i = 0; i < SR_BATCH; i++) {
+		t->msgs[i].msg_hdr.msg_namelen = sizeof(t->names[i]);
+		t->msgs[i].msg_hdr.msg_flags = 0;
+		t->msgs[i].msg_len = 0;
+	}
+}
+
+static void sr_account(struct sr_thread *t, unsigned n)
+{
+	uint64_t now = now_ns(), zero = 0, total;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		struct msghdr *h = &t->msgs[i].msg_hdr;
+		bool dup;
+
+		if (!sr_check(t, t->iov[i].iov_base, t->msgs[i].msg_len, h->msg_flags,
+			      &t->names[i], &dup))
+			t->bad++;
+		else if (dup)
+			t->dup++;
+	}
+	t->received += n;
+	if (!t->first_ns) {
+		t->first_ns = now;
+		t->cpu_first = proc_cpu_ns();
+		t->cpu_last = t->cpu_first;
+		t->cpu_sample_at = now;
+		__atomic_compare_exchange_n(&g_first_ns, &zero, now, false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	} else if (now - t->cpu_sample_at >= SR_CPU_SAMPLE_NS) {
+		t->cpu_last = proc_cpu_ns();
+		t->cpu_sample_at = now;
+	}
+	t->last_ns = now;
+	__atomic_store_n(&g_last_ns, now, __ATOMIC_RELAXED);
+	total = __atomic_add_fetch(&g_total, n, __ATOMIC_RELAXED);
+	if (conf.expect && total >= conf.expect)
+		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+}
+
+/* Returns true when the run should end (sets the shared stop flag). */
+static bool sr_should_stop(void)
+{
+	uint64_t now, first;
+
+	if (__atomic_load_n(&g_stop, __ATOMIC_RELAXED))
+		return true;
+	now = now_ns();
+	first = __atomic_load_n(&g_first_ns, __ATOMIC_RELAXED);
+	if ((first && now - __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED) >
+		      (uint64_t)conf.idle_ms * 1000000ull) ||
+	    (double)(now - g_start_ns) / 1e9 > conf.max_secs) {
+		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+		return true;
+	}
+	return false;
+}
+
+/* recvmmsg wrapper; returns count, 0 for "nothing now", -1 on hard error. */
+static int sr_recv(struct sr_thread *t, int flags, struct timespec *tmo)
+{
+	int n;
+
+	sr_reset_msgs(t);
+	n = recvmmsg(t->fd, t->msgs, SR_BATCH, flags, tmo);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return 0;
+		t->err = errno;
+		return -1;
+	}
+	if (n > 0)
+		sr_account(t, (unsigned)n);
+	return n;
+}
+
+static void *sr_thread_main(void *arg)
+{
+	struct sr_thread *t = arg;
+
+	while (!sr_should_stop()) {
+		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
+		struct timespec tmo = { .tv_sec = 1 };
+		int n;
+
+		switch (conf.style) {
+		case SR_POLL:
+			n = poll(&pfd, 1, conf.poll_ms);
+			if (n < 0 && errno != EINTR) {
+				t->err = errno;
+				goto out;
+			}
+			if (n <= 0)
+				continue;
+			/* drain: recvmmsg until EAGAIN, like the streamer */
+			do {
+				n = sr_recv(t, MSG_WAITFORONE, &tmo);
+				if (n < 0)
+					goto out;
+			} while (n > 0 && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED));
+			break;
+		case SR_SPIN:
+			if (sr_recv(t, MSG_DONTWAIT, NULL) < 0)
+				goto out;
+			break;
+		case SR_BLOCKING:
+			if (sr_recv(t, MSG_WAITFORONE, NULL) < 0)
+				goto out;
+			break;
+		}
+	}
+out:
+	if (t->err) {
+		fprintf(stderr, "streamrecv: thread %u: %s\n", t->idx, strerror(t->err));
+		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static int sr_socket_open(struct sr_thread *t)
+{
+	struct sockaddr_storage ss;
+	socklen_t slen;
+	int one = 1, fd, type = SOCK_DGRAM | SOCK_CLOEXEC;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, conf.bind_addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		ss.ss_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)conf.port);
+		slen = sizeof(struct sockaddr_in);
+	} else if (inet_pton(AF_INET6, conf.bind_addr,
+			     &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		ss.ss_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)conf.port);
+		slen = sizeof(struct sockaddr_in6);
+	} else {
+		fprintf(stderr, "streamrecv: bad --bind '%s'\n", conf.bind_addr);
+		return -EINVAL;
+	}
+	t->family = ss.ss_family;
+	if (conf.style != SR_BLOCKING)
+		type |= SOCK_NONBLOCK;
+	fd = socket(ss.ss_family, type, IPPROTO_UDP);
+	if (fd < 0)
+		goto err;
+	if (conf.threads > 1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)))
+		goto err_close;
+	if (conf.rcvbuf &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &conf.rcvbuf, sizeof(conf.rcvbuf)) &&
+	    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &conf.rcvbuf, sizeof(conf.rcvbuf)))
+		goto err_close;
+	if (conf.style == SR_BLOCKING) {
+		struct timeval tv = {
+			.tv_sec = conf.idle_ms / 2000,
+			.tv_usec = (conf.idle_ms / 2 % 1000) * 1000,
+		};
+
+		if (!tv.tv_sec && !tv.tv_usec)
+			tv.tv_usec = 1000;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)))
+			goto err_close;
+	}
+	if (bind(fd, (struct sockaddr *)&ss, slen))
+		goto err_close;
+	t->fd = fd;
+	return 0;
+err_close:
+	{
+		int e = errno;
+
+		close(fd);
+		errno = e;
+	}
+err:
+	fprintf(stderr, "streamrecv: socket %u: %s\n", t->idx, strerror(errno));
+	return -errno;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: streamrecv --port P [options]\n"
+		"  --bind ADDR      address to bind (default 0.0.0.0; :: for IPv6)\n"
+		"  --threads N      sockets in one SO_REUSEPORT group, one thread each\n"
+		"  --spin           busy loop on recvmmsg(MSG_DONTWAIT) instead of poll\n"
+		"  --blocking       blocking socket, recvmmsg(MSG_WAITFORONE)\n"
+		"  --poll-ms MS     poll timeout (default 1000, as the streamer)\n"
+		"  --rcvbuf BYTES   SO_RCVBUFFORCE\n"
+		"  --bufsize BYTES  receive buffer per message (default 2048)\n"
+		"  --expect N       datagrams expected (seq 0..N-1); stop when all arrived\n"
+		"  --idle-ms MS     stop after MS of silence after the first datagram\n"
+		"  --max-secs S     hard bound on the run (default 60)\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "spin", no_argument, NULL, 'S' },
+		{ "blocking", no_argument, NULL, 'B' },
+		{ "poll-ms", required_argument, NULL, 'P' },
+		{ "rcvbuf", required_argument, NULL, 'r' },
+		{ "bufsize", required_argument, NULL, 'z' },
+		{ "expect", required_argument, NULL, 'e' },
+		{ "idle-ms", required_argument, NULL, 'i' },
+		{ "max-secs", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	struct sr_thread *th;
+	uint64_t received = 0, bad = 0, dup = 0, missing = 0, first = 0, last = 0;
+	uint64_t cpu_first = UINT64_MAX, cpu_last = 0, cpu, end_ns, k;
+	unsigned flows = 0, split = 0, i, started = 0;
+	int c, rc = 0;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p': conf.port = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'b': conf.bind_addr = optarg; break;
+		case 't': conf.threads = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'S': conf.style = SR_SPIN; break;
+		case 'B': conf.style = SR_BLOCKING; break;
+		case 'P': conf.poll_ms = atoi(optarg); break;
+		case 'r': conf.rcvbuf = atoi(optarg); break;
+		case 'z': conf.bufsize = strtoul(optarg, NULL, 0); break;
+		case 'e': conf.expect = strtoull(optarg, NULL, 0); break;
+		case 'i': conf.idle_ms = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'm': conf.max_secs = strtod(optarg, NULL); break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!conf.port || conf.port > 65535 || !conf.threads ||
+	    conf.threads > SR_THREADS_MAX || conf.bufsize < 1 ||
+	    conf.bufsize > SR_PAYLOAD_MAX || conf.max_secs <= 0 || conf.poll_ms < 0) {
+		usage(stderr);
+		return 2;
+	}
+
+	for (k = 0; k < sizeof(pat_tab); k++)
+		pat_tab[k] = (uint8_t)k;
+	if (conf.expect) {
+		seq_bitmap = calloc((conf.expect + 63) / 64, sizeof(uint64_t));
+		if (!seq_bitmap) {
+			perror("streamrecv: bitmap");
+			return 1;
+		}
+	}
+	th = calloc(conf.threads, sizeof(*th));
+	if (!th)
+		return 1;
+	for (i = 0; i < conf.threads; i++) {
+		struct sr_thread *t = &th[i];
+		unsigned j;
+
+		t->idx = i;
+		t->fd = -1;
+		t->ports_seen = calloc(65536, 1);
+		t->bufs = malloc(SR_BATCH * conf.bufsize);
+		if (!t->ports_seen || !t->bufs)
+			return 1;
+		for (j = 0; j < SR_BATCH; j++) {
+			t->iov[j].iov_base = t->bufs + j * conf.bufsize;
+			t->iov[j].iov_len = conf.bufsize;
+			t->msgs[j].msg_hdr.msg_iov = &t->iov[j];
+			t->msgs[j].msg_hdr.msg_iovlen = 1;
+			t->msgs[j].msg_hdr.msg_name = &t->names[j];
+		}
+		if (sr_socket_open(t)) {
+			rc = 1;
+			goto out;
+		}
+	}
+	fprintf(stderr, "streamrecv: ready port=%u threads=%u style=%s\n", conf.port,
+		conf.threads, conf.style == SR_POLL ? "poll" :
+		conf.style == SR_SPIN ? "spin" : "blocking");
+
+	g_start_ns = now_ns();
+	for (i = 0; i < conf.threads; i++) {
+		int e = pthread_create(&th[i].th, NULL, sr_thread_main, &th[i]);
+
+		if (e) {
+			fprintf(stderr, "streamrecv: pthread_create: %s\n", strerror(e));
+			__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+			rc = 1;
+			break;
+		}
+		started++;
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i].th, NULL);
+	end_ns = now_ns();
+
+	for (i = 0; i < conf.threads; i++) {
+		struct sr_thread *t = &th[i];
+
+		received += t->received;
+		bad += t->bad;
+		dup += t->dup;
+		if (t->err)
+			rc = 1;
+		if (t->first_ns) {
+			if (!first || t->first_ns < first)
+				first = t->first_ns;
+			if (t->last_ns > last)
+				last = t->last_ns;
+			if (t->cpu_first < cpu_first)
+				cpu_first = t->cpu_first;
+			if (t->cpu_last > cpu_last)
+				cpu_last = t->cpu_last;
+		}
+	}
+	for (k = 0; k < 65536; k++) {
+		unsigned seen = 0;
+
+		for (i = 0; i < conf.threads; i++)
+			seen += th[i].ports_seen[k];
+		flows += seen > 0;
+		split += seen > 1;
+	}
+	if (seq_bitmap) {
+		uint64_t have = 0;
+
+		for (k = 0; k < (conf.expect + 63) / 64; k++)
+			have += (uint64_t)__builtin_popcountll(seq_bitmap[k]);
+		missing = conf.expect - have;
+	}
+	cpu = cpu_last > cpu_first && cpu_first != UINT64_MAX ? cpu_last - cpu_first : 0;
+	if (!cpu)
+		cpu = proc_cpu_ns();     /* too short to sample: whole run */
+
+	{
+		double secs = (double)(end_ns - g_start_ns) / 1e9;
+		double span = last > first ? (double)(last - first) / 1e9 : 0;
+
+		printf("streamrecv: received=%llu bad=%llu dup=%llu missing=%llu secs=%.3f "
+		       "pps=%.0f first_to_last_secs=%.6f flows=%u flows_split=%u per_thread=",
+		       (unsigned long long)received, (unsigned long long)bad,
+		       (unsigned long long)dup, (unsigned long long)missing, secs,
+		       span > 0 ? (double)received / span : 0.0, span, flows, split);
+		for (i = 0; i < conf.threads; i++)
+			printf("%s%llu", i ? "," : "", (unsigned long long)th[i].received);
+		printf(" cpu_ns_per_pkt=%.1f\n", received ? (double)cpu / (double)received : 0.0);
+		fflush(stdout);
+	}
+	if (conf.expect) {
+		if (received != conf.expect || bad || dup || split)
+			rc = 1;
+	} else if (!received || bad || split) {
+		rc = 1;
+	}
+out:
+	for (i = 0; i < conf.threads; i++) {
+		if (th[i].fd >= 0)
+			close(th[i].fd);
+		free(th[i].ports_seen);
+		free(th[i].bufs);
+	}
+	free(th);
+	free(seq_bitmap);
+	return rc;
+}
