@@ -33,8 +33,13 @@ TOOL_SKEL := $(TOOL_BPF:tests/tools/%.bpf.c=$(B)/%.skel.h)
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
+# Module fragments (e.g. shim/stat.mk: xskshim-stat, man page, install);
+# they may add to EXTRA_ALL and define further targets.
+EXTRA_ALL :=
+include $(wildcard */*.mk)
+
 .PHONY: all deps test test-unit demo bench fuzz clean install uninstall
-all: $(LIB) $(TEST_BIN)
+all: $(LIB) $(TEST_BIN) $(EXTRA_ALL)
 
 deps:
 	scripts/deps.sh
@@ -102,8 +107,3 @@ bench: all
 clean:
 	rm -rf $(B)
 
-install: $(LIB)
-	install -D -m 0755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libxskshim.so
-
-uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/lib/libxskshim.so

@@ -11,14 +11,12 @@
 
 static const char *const lvl_names[] = { "error", "warn", "info", "debug" };
 
-static void shim_vlog(enum shim_log_lvl lvl, const char *subsys, const char *fmt, va_list ap)
+static void shim_vlog_raw(const char *lvl_name, const char *subsys, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	int saved = errno, n, m;
 
-	if (lvl > shim_g.cfg.log_lvl)
-		return;
-	n = snprintf(buf, sizeof(buf), "xskshim[%d]: %s: %s: ", (int)getpid(), lvl_names[lvl], subsys);
+	n = snprintf(buf, sizeof(buf), "xskshim[%d]: %s: %s: ", (int)getpid(), lvl_name, subsys);
 	if (n < 0 || n >= (int)sizeof(buf))
 		goto out;
 	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);
@@ -34,6 +32,21 @@ static void shim_vlog(enum shim_log_lvl lvl, const char *subsys, const char *fmt
 	(void)!write(2, buf, (size_t)n);
 out:
 	errno = saved;
+}
+
+static void shim_vlog(enum shim_log_lvl lvl, const char *subsys, const char *fmt, va_list ap)
+{
+	if (lvl <= shim_g.cfg.log_lvl)
+		shim_vlog_raw(lvl_names[lvl], subsys, fmt, ap);
+}
+
+void shim_log_always(const char *subsys, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	shim_vlog_raw("stats", subsys, fmt, ap);
+	va_end(ap);
 }
 
 void shim_log(enum shim_log_lvl lvl, const char *subsys, const char *fmt, ...)

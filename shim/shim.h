@@ -129,6 +129,8 @@ static inline bool shim_cfg_port(const struct shim_cfg *c, uint16_t port)
  * stdout, never allocates, safe in any thread. */
 void shim_log(enum shim_log_lvl lvl, const char *subsys, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* The same line format, never filtered (XSKSHIM_STATS output). */
+void shim_log_always(const char *subsys, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shim_log_libs_init(void);   /* route libbpf/libxdp output through shim_log */
 
 /* ---- sockets (sock.c) ------------------------------------------------ */
@@ -220,7 +222,10 @@ enum ring_csum_mode shim_xdp_csum_mode(void);
 int  shim_xdp_ifindex(void);
 const char *shim_xdp_describe(void);        /* "vb native copy queues 0-1" */
 void shim_xdp_linger_check(void);           /* uninstall if lingered long enough */
-int  shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt);
+/* Frame accounting of queue q: counters, frames on the fill ring, total,
+ * and frames sitting on the rx rings of every socket of that queue. */
+int  shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt,
+			 uint32_t *rx_cnt);
 
 /* ---- receive (recv.c) --------------------------------------------------
  * Emulations of the receive calls for an accelerated socket.  fd is the fd
@@ -261,6 +266,7 @@ void shim_ready_accel(struct shim_sock *s);
 void shim_stats_init(void);                 /* s->st of new sockets: local */
 void shim_stats_sock_publish(struct shim_sock *s);  /* (re)write identity, attach counters */
 void shim_stats_sock_unpublish(struct shim_sock *s);
+void shim_stats_sock_retire(const struct shim_sock *s, bool was_accel);  /* keep for the summary */
 void shim_stats_global_publish(void);       /* iface, mode, map ids */
 void shim_stats_exit(void);                 /* XSKSHIM_STATS=1 summary on stderr */
 void shim_stats_fini(void);                 /* unmap and unlink (exit), or unmap (fork child) */

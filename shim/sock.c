@@ -112,8 +112,11 @@ void shim_sock_put(struct shim_sock *s)
 	shim_enter();
 	pthread_mutex_lock(&shim_g.lock);
 	if (!shim_g.forked) {
+		bool was_accel = s->state == SHIM_SOCK_ACCEL;
+
 		shim_sock_unaccel(s, "closed");
 		shim_stats_sock_unpublish(s);
+		shim_stats_sock_retire(s, was_accel);
 	}
 	for (pp = &shim_g.socks; *pp; pp = &(*pp)->next)
 		if (*pp == s) {

@@ -160,6 +160,53 @@ void shim_stats_sock_unpublish(struct shim_sock *s)
 	s->pub = NULL;
 }
 
+/* Sockets already closed at exit still belong in the summary. */
+#define SHIM_RETIRED_MAX 64
+static struct {
+	int fd;
+	uint16_t port;
+	bool was_accel;
+	char why[160];
+	struct xskshim_stats_ctr c;
+} shim_retired[SHIM_RETIRED_MAX];
+static uint32_t shim_retired_cnt, shim_retired_lost;
+
+void shim_stats_sock_retire(const struct shim_sock *s, bool was_accel)
+{
+	if (!shim_g.cfg.stats || !s->port)
+		return;
+	if (shim_retired_cnt == SHIM_RETIRED_MAX) {
+		shim_retired_lost++;
+		return;
+	}
+	shim_retired[shim_retired_cnt].fd = s->fd_first;
+	shim_retired[shim_retired_cnt].port = s->port;
+	shim_retired[shim_retired_cnt].was_accel = was_accel;
+	snprintf(shim_retired[shim_retired_cnt].why, sizeof(shim_retired[0].why), "%s", s->why);
+	shim_retired[shim_retired_cnt].c = *s->st;
+	shim_retired_cnt++;
+}
+
+static void shim_stats_sock_line(int fd, uint16_t port, const char *state, const char *why,
+				 const struct xskshim_stats_ctr *c)
+{
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof(line), "fd %d port %u %s: rx_xdp %llu rx_kernel %llu", fd, port, state,
+		     (unsigned long long)c->rx_xdp, (unsigned long long)c->rx_kernel);
+	for (int e = 1; e < RING_FRAME_ERR_CNT && n < (int)sizeof(line); e++)
+		if (c->drop[e])
+			n += snprintf(line + n, sizeof(line) - (size_t)n, " drop_%s %llu", frame_err_names[e],
+				      (unsigned long long)c->drop[e]);
+	if (c->drop_peer && n < (int)sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " drop_peer %llu",
+			      (unsigned long long)c->drop_peer);
+	if (why && why[0] && n < (int)sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, " (%s)", why);
+	shim_log_always("summary", "%s", line);
+}
+
 void shim_stats_exit(void)
 {
 	uint64_t ctrs[XSKSHIM_CTR_CNT];
@@ -167,40 +214,37 @@ void shim_stats_exit(void)
 	char line[512];
 	int n;
 
-	shim_log(SHIM_LOG_ERROR, "stats", "---- xskshim summary: %s ----", shim_xdp_describe());
+	shim_log_always("summary", "---- xskshim summary: %s ----", shim_xdp_describe());
+	for (uint32_t i = 0; i < shim_retired_cnt; i++)
+		shim_stats_sock_line(shim_retired[i].fd, shim_retired[i].port,
+				     shim_retired[i].was_accel ? "accelerated (closed)" : "kernel-path (closed)",
+				     shim_retired[i].was_accel ? NULL : shim_retired[i].why, &shim_retired[i].c);
+	if (shim_retired_lost)
+		shim_log_always("summary", "(%u more closed sockets not listed)", shim_retired_lost);
 	for (s = shim_g.socks; s; s = s->next) {
 		if (!s->port)
 			continue;
-		n = snprintf(line, sizeof(line), "fd %d port %u %s: rx_xdp %llu rx_kernel %llu", s->fd_first,
-			     s->port, s->state == SHIM_SOCK_ACCEL ? "accelerated" : "kernel-path",
-			     (unsigned long long)s->st->rx_xdp, (unsigned long long)s->st->rx_kernel);
-		for (int e = 1; e < RING_FRAME_ERR_CNT && n < (int)sizeof(line); e++)
-			if (s->st->drop[e])
-				n += snprintf(line + n, sizeof(line) - (size_t)n, " drop_%s %llu", frame_err_names[e],
-					      (unsigned long long)s->st->drop[e]);
-		if (s->st->drop_peer && n < (int)sizeof(line))
-			n += snprintf(line + n, sizeof(line) - (size_t)n, " drop_peer %llu",
-				      (unsigned long long)s->st->drop_peer);
-		if (s->state != SHIM_SOCK_ACCEL && n < (int)sizeof(line))
-			snprintf(line + n, sizeof(line) - (size_t)n, " (%s)", s->why);
-		shim_log(SHIM_LOG_ERROR, "stats", "%s", line);
+		shim_stats_sock_line(s->fd_first, s->port,
+				     s->state == SHIM_SOCK_ACCEL ? "accelerated" : "kernel-path",
+				     s->state == SHIM_SOCK_ACCEL ? NULL : s->why, s->st);
 	}
 	if (!shim_xdp_ctrs(ctrs)) {
 		n = 0;
 		for (int c = 0; c < XSKSHIM_CTR_CNT && n < (int)sizeof(line); c++)
 			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %llu", c ? " " : "", ctr_names[c],
 				      (unsigned long long)ctrs[c]);
-		shim_log(SHIM_LOG_ERROR, "stats", "xdp: %s", line);
+		shim_log_always("summary", "xdp: %s", line);
 	}
 	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++) {
 		struct ring_umem_acct a;
-		uint32_t fill, frames;
+		uint32_t fill, frames, rx;
 
-		if (shim_xdp_queue_acct(q, &a, &fill, &frames))
+		if (shim_xdp_queue_acct(q, &a, &fill, &frames, &rx))
 			continue;
-		shim_log(SHIM_LOG_ERROR, "stats", "queue %u: frames %u on_fill %u held_by_readers %lld "
-			 "recycled %llu", q, frames, fill, (long long)(a.rx_seen - a.returned),
-			 (unsigned long long)a.returned);
+		shim_log_always("summary", "queue %u: frames %u on_fill %u on_rx_rings %u held_by_readers %lld "
+				"recycled %llu accounted %s", q, frames, fill, rx,
+				(long long)(a.rx_seen - a.returned), (unsigned long long)a.returned,
+				fill + rx + (a.rx_seen - a.returned) == frames ? "yes" : "NO");
 	}
 }
 

@@ -645,13 +645,22 @@ const char *shim_xdp_describe(void)
 	return X.installed ? X.desc : "not installed";
 }
 
-int shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt)
+int shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt,
+			uint32_t *rx_cnt)
 {
+	struct shim_sock *s;
+
 	if (q >= XSKSHIM_QUEUE_MAX || !X.umem[q])
 		return -ENOENT;
 	ring_umem_acct_get(X.umem[q], a);
 	*fill_cnt = ring_umem_fill_cnt(X.umem[q]);
 	*frame_cnt = X.umem[q]->frame_cnt;
+	*rx_cnt = ring_cons_avail(&X.umem[q]->anchor->rx);
+	for (s = shim_g.socks; s; s = s->next)
+		if (s->state == SHIM_SOCK_ACCEL)
+			for (uint32_t i = 0; i < s->q_cnt; i++)
+				if (s->xsk[i]->queue == q)
+					*rx_cnt += ring_cons_avail(&s->xsk[i]->rx);
 	return 0;
 }
 
