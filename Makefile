@@ -92,16 +92,24 @@ fuzz: $(B)/fuzz_frame
 	mkdir -p $(B)/fuzz-corpus
 	$(B)/fuzz_frame -max_total_time=$${FUZZ_SECONDS:-60} $(B)/fuzz-corpus tests/corpus
 
-test: all $(B)/fuzz_frame
+# test and demo first install whatever is missing (a no-op when all is there),
+# then build, so each works as the first command on a fresh machine.
+test:
+	scripts/deps.sh
+	$(MAKE) all $(B)/fuzz_frame
 	tests/run.sh
 
 test-unit: $(B)/tests/test_ring
 	$(B)/tests/test_ring
 
-demo: all
+demo:
+	scripts/deps.sh
+	$(MAKE) all
 	scripts/demo.sh
 
-bench: all
+bench:
+	scripts/deps.sh
+	$(MAKE) all
 	scripts/bench
 
 clean:

@@ -17,6 +17,9 @@ static void shim_vlog_raw(const char *lvl_name, const char *subsys, const char *
 	int saved = errno, n, m;
 
 	n = snprintf(buf, sizeof(buf), "xskshim[%d]: %s: %s: ", (int)getpid(), lvl_name, subsys);
+	/* libbpf/libxdp prefix their own name; we already did */
+	if (!strncmp(fmt, subsys, strlen(subsys)) && !strncmp(fmt + strlen(subsys), ": ", 2))
+		fmt += strlen(subsys) + 2;
 	if (n < 0 || n >= (int)sizeof(buf))
 		goto out;
 	m = vsnprintf(buf + n, sizeof(buf) - (size_t)n, fmt, ap);

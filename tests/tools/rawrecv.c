@@ -136,24 +136,34 @@ static uint64_t get_le(const uint8_t *p, unsigned n)
 	return v;
 }
 
-static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t len)
+/* Ones'-complement sum of memory-order words, 32 bits at a time into a
+ * 64-bit accumulator (2^32 = 2^16 = 1 mod 0xffff, so this folds to the same
+ * value as summing 16-bit words). */
+static uint64_t csum_add(uint64_t sum, const uint8_t *b, size_t len)
 {
-	uint16_t w;
+	uint32_t w;
+	uint16_t h;
 
-	for (; len >= 2; len -= 2, b += 2) {
-		memcpy(&w, b, 2);
+	for (; len >= 4; len -= 4, b += 4) {
+		memcpy(&w, b, 4);
 		sum += w;
+	}
+	if (len >= 2) {
+		memcpy(&h, b, 2);
+		sum += h;
+		b += 2;
+		len -= 2;
 	}
 	if (len) {
 		uint8_t last[2] = { b[0], 0 };
 
-		memcpy(&w, last, 2);
-		sum += w;
+		memcpy(&h, last, 2);
+		sum += h;
 	}
 	return sum;
 }
 
-static bool csum_ok(uint32_t sum)
+static bool csum_ok(uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
@@ -167,7 +177,8 @@ static const uint8_t *rr_parse(const uint8_t *f, uint32_t len, uint32_t *plen, u
 {
 	const uint8_t *l3 = f + 14, *udp, *addrs;
 	uint16_t proto, ulen, dport;
-	uint32_t sum, l3len;
+	uint32_t l3len;
+	uint64_t sum;
 	size_t alen;
 	bool check;
 
@@ -313,7 +324,19 @@ static int rr_queue_open(struct rr_queue *q, int xsks_fd)
 	err = xsk_umem__create(&q->umem, q->area, sz, &q->fill, &q->comp, &ucfg);
 	if (err)
 		return err;
-	err = xsk_socket__create(&q->xsk, conf.ifname, q->id, q->umem, &q->rx, NULL, &scfg);
+	/* A previous owner's AF_XDP socket on this queue is released
+	 * asynchronously after it exits; until then bind fails with EBUSY. */
+	for (i = 0; ; i++) {
+		struct timespec ts = { .tv_nsec = 10000000 };
+
+		err = xsk_socket__create(&q->xsk, conf.ifname, q->id, q->umem, &q->rx,
+					 NULL, &scfg);
+		if (err != -EBUSY || i == 300)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (i)
+		fprintf(stderr, "rawrecv: queue %u busy for %u ms before bind\n", q->id, i * 10);
 	if (err)
 		return err;
 	q->fd = xsk_socket__fd(q->xsk);

@@ -22,7 +22,8 @@
  * source ports seen shows whether any flow was split across sockets.
  *
  * Stops when --expect datagrams arrived, after --idle-ms (default 2000) of
- * silence following the first datagram, or after --max-secs (default 60).
+ * silence following the first datagram, after --max-secs (default 60), or
+ * on SIGINT/SIGTERM (still printing the summary).
  * Prints "streamrecv: ready ..." on stderr once every socket is bound, then
  * one summary line on stdout:
  *   streamrecv: received=N bad=B dup=D missing=M secs=S pps=X
@@ -44,6 +45,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -113,6 +115,14 @@ static uint64_t g_start_ns;
 /* pat_tab[k] = k & 0xff: the pattern of seq from byte 12 on is
  * pat_tab + ((seq * 31 + 12) & 0xff). */
 static uint8_t pat_tab[256 + SR_PAYLOAD_MAX];
+
+/* SIGINT/SIGTERM end the run with a summary (threads notice within one
+ * poll timeout).  A lock-free atomic store is async-signal-safe. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+}
 
 static uint64_t now_ns(void)
 {
@@ -460,6 +470,8 @@ int main(int argc, char **argv)
 		conf.threads, conf.style == SR_POLL ? "poll" :
 		conf.style == SR_SPIN ? "spin" : "blocking");
 
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	g_start_ns = now_ns();
 	for (i = 0; i < conf.threads; i++) {
 		int e = pthread_create(&th[i].th, NULL, sr_thread_main, &th[i]);

@@ -1,0 +1,29 @@
+#!/bin/bash
+# scripts/deps.sh - install, from Debian's archive, every package the build,
+# the demo, the tests and the benchmark need.  Only missing packages are
+# installed; with everything present it is a quick no-op.  Needs root (or
+# sudo) when something is missing.
+set -u
+PKGS=(
+	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev uthash-dev
+	libelf-dev zlib1g-dev libclang-rt-14-dev
+	iproute2 ethtool util-linux libcap2-bin procps
+	socat iperf sockperf knot knot-dnsutils
+	python3 python3-matplotlib man-db groff-base valgrind
+)
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+[ "${#missing[@]}" = 0 ] && exit 0
+echo "deps: installing: ${missing[*]}"
+SUDO=
+[ "$(id -u)" != 0 ] && SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q || exit 1
+# knotd's package starts a service; we never need it running
+echo exit 101 | $SUDO tee /usr/sbin/policy-rc.d >/dev/null 2>&1 && $SUDO chmod +x /usr/sbin/policy-rc.d
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+rc=$?
+$SUDO rm -f /usr/sbin/policy-rc.d
+exit $rc

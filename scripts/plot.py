@@ -1,0 +1,305 @@
+#!/usr/bin/python3
+"""plot.py - turn one scripts/bench run into table.md, plot.png and the
+headline line.
+
+    plot.py DIR            reads DIR/results.csv, DIR/latency.csv, DIR/meta.env
+                           writes DIR/table.md, DIR/plot.png (if matplotlib
+                           is importable) and DIR/summary.txt, and prints the
+                           headline  `bench: shim/plain=... (mode=native size=1228)`
+
+results.csv columns (one row per cell, written by scripts/bench):
+    gen,mode,size,receiver,sent,gen_pps,received,pps,loss,loss_pct,
+    rcvbuf_err,in_err,vb_rx_drop,xmit_err,cpu_ns,bad,dup,status
+latency.csv columns:
+    server,mode,p50,p99,p999,avg,observations,status
+
+The table is written without matplotlib; only the PNG needs it (use the
+system /usr/bin/python3, which has python3-matplotlib).
+"""
+import csv
+import os
+import sys
+
+RECEIVERS = ["plain-poll", "plain-spin", "shim-poll", "shim-spin",
+             "raw-poll", "raw-spin", "drop"]
+RX_LABEL = {
+    "plain-poll": "plain, poll+recvmmsg",
+    "plain-spin": "plain, spin recvmmsg",
+    "shim-poll": "shim, poll+recvmmsg",
+    "shim-spin": "shim, spin recvmmsg",
+    "raw-poll": "raw AF_XDP, poll",
+    "raw-spin": "raw AF_XDP, spin",
+    "drop": "XDP_DROP",
+}
+COLORS = {
+    "plain-poll": "#7f7f7f", "plain-spin": "#bfbfbf",
+    "shim-poll": "#1f77b4", "shim-spin": "#9ecae1",
+    "raw-poll": "#2ca02c", "raw-spin": "#a1d99b",
+    "drop": "#d62728",
+}
+HEAD_MODE, HEAD_SIZE = "native", "1228"
+
+
+def num(s):
+    try:
+        return float(s)
+    except (TypeError, ValueError):
+        return None
+
+
+def read_csv(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def read_meta(path):
+    meta = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    meta[k] = v
+    return meta
+
+
+def groups_of(rows):
+    """(gen, mode, size) in first-seen order."""
+    seen = []
+    for r in rows:
+        g = (r["gen"], r["mode"], r["size"])
+        if g not in seen:
+            seen.append(g)
+    return seen
+
+
+def cell(rows, g, rx):
+    for r in rows:
+        if (r["gen"], r["mode"], r["size"]) == g and r["receiver"] == rx:
+            return r
+    return None
+
+
+def pps_of(r):
+    if not r or r["status"] not in ("ok", "loss"):
+        return None
+    return num(r["pps"])
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def fmt_ratio(x):
+    return "n/a" if x is None else "%.2f" % x
+
+
+def fmt_mpps(x):
+    return "n/a" if x is None else "%.3f" % (x / 1e6)
+
+
+def headline(rows):
+    g = ("xdpgen", HEAD_MODE, HEAD_SIZE)
+    plain = pps_of(cell(rows, g, "plain-poll"))
+    shim = pps_of(cell(rows, g, "shim-poll"))
+    raw = pps_of(cell(rows, g, "raw-poll"))
+    drop = pps_of(cell(rows, g, "drop"))
+    return "bench: shim/plain=%s shim/raw=%s raw/drop=%s (mode=%s size=%s)" % (
+        fmt_ratio(ratio(shim, plain)), fmt_ratio(ratio(shim, raw)),
+        fmt_ratio(ratio(raw, drop)), HEAD_MODE, HEAD_SIZE)
+
+
+def write_table(path, rows, lat, meta, head):
+    out = []
+    w = out.append
+    w("# xskshim benchmark")
+    w("")
+    w("| | |")
+    w("|---|---|")
+    for k, label in (("date", "date"), ("host", "machine"), ("cpu", "CPU"),
+                     ("ncpu", "vCPUs"), ("kernel", "kernel"), ("git", "git"),
+                     ("shim", "shim library"), ("count", "frames per xdpgen cell"),
+                     ("udpgen_count", "datagrams per udpgen cell"),
+                     ("flows", "flows (source ports)"), ("duration", "bench duration")):
+        if k in meta:
+            w("| %s | %s |" % (label, meta[k]))
+    w("")
+    w("**Headline** (xdpgen, %s mode, %s-byte payload; poll-style rows: the "
+      "streamer's poll + recvmmsg loop for plain and shim, raw AF_XDP with "
+      "poll() per batch):" % (HEAD_MODE, HEAD_SIZE))
+    w("")
+    w("    " + head)
+    w("")
+    w("Setup: generator pinned to CPU0 in one namespace, receiver pinned to CPU1 in "
+      "the other, one veth pair, 1 queue, GRO on on the receiving veth (veth needs "
+      "NAPI for XDP-transmitted frames, PLATFORM.md). The generator sends a fixed "
+      "count as fast as it can, so every cell except XDP_DROP is overloaded: "
+      "*delivered pps* is what the receiver sustained between its first and last "
+      "datagram, and loss is expected. Only ratios from the same run mean anything "
+      "(this machine's speed drifts).")
+    w("")
+    w("- plain: `streamrecv` on kernel sockets, SO_RCVBUFFORCE 32 MiB. "
+      "shim: the same binary under `LD_PRELOAD=libxskshim.so`. "
+      "raw: `rawrecv`, libxdp AF_XDP on our XDP program, copy mode. "
+      "drop: `xdpdrop`, XDP_DROP on the receiving veth (the path's limit).")
+    w("- mode applies to shim/raw/drop (how the XDP program is attached); the "
+      "plain rows are re-measured next to each mode's rows.")
+    w("- Every receiver except drop verifies every payload byte (udpgen pattern).")
+    w("- loss location: UdpRcvbufErrors/UdpInErrors = kernel socket overflow; "
+      "vb rx drops = the receiving veth's counter (`ip -s link`); veth xmit errs = "
+      "XDP frames the sending veth could not queue to its peer (`ethtool -S va`, "
+      "xdp_xmit_errors). AF_XDP ring overflow has no counter visible here for the "
+      "shim; for raw see the logs (XDP_STATISTICS).")
+    w("- CPU ns/pkt: the receiver process's CPU time (getrusage) over its active "
+      "window / delivered. Spinning receivers use 100% of CPU1 by design. With "
+      "veth the kernel's receive work runs on the sender's CPU, so it is not in "
+      "this figure.")
+    w("")
+    w("## Delivered Mpps at a glance")
+    w("")
+    w("| generator | mode | payload B | " + " | ".join(RX_LABEL[r] for r in RECEIVERS) +
+      " | shim/plain (poll) | shim/raw (poll) |")
+    w("|---|---|---|" + "---|" * len(RECEIVERS) + "---|---|")
+    for g in groups_of(rows):
+        vals = [pps_of(cell(rows, g, rx)) for rx in RECEIVERS]
+        d = dict(zip(RECEIVERS, vals))
+        w("| %s | %s | %s | %s | %s | %s |" % (
+            g[0], g[1], g[2], " | ".join(fmt_mpps(v) for v in vals),
+            fmt_ratio(ratio(d["shim-poll"], d["plain-poll"])),
+            fmt_ratio(ratio(d["shim-poll"], d["raw-poll"]))))
+    w("")
+    w("## Every cell")
+    w("")
+    w("| generator | mode | payload B | receiver | delivered pps | sent | gen pps | "
+      "received | loss | loss % | UdpRcvbufErrors | UdpInErrors | vb rx drops | "
+      "veth xmit errs | CPU ns/pkt | bad | dup | status |")
+    w("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        pps = pps_of(r)
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["gen"], r["mode"], r["size"], r["receiver"],
+            "n/a" if pps is None else "%.0f" % pps,
+            r["sent"] or "-", r["gen_pps"] or "-", r["received"] or "-",
+            r["loss"] or "-", r["loss_pct"] or "-", r["rcvbuf_err"] or "-",
+            r["in_err"] or "-", r["vb_rx_drop"] or "-", r["xmit_err"] or "-",
+            r["cpu_ns"] or "-", r["bad"] or "-", r["dup"] or "-", r["status"]))
+    w("")
+    w("## Latency: sockperf ping-pong (µs, sockperf's one-way figure = RTT/2)")
+    w("")
+    if lat:
+        w("Server `sockperf server` in the receive namespace on CPU1 (plain, or under "
+          "the shim), client `sockperf ping-pong` in the generator namespace on CPU0.")
+        w("")
+        w("| server | mode | p50 | p99 | p99.9 | avg | observations | status |")
+        w("|---|---|---:|---:|---:|---:|---:|---|")
+        for r in lat:
+            w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                r["server"], r["mode"], r["p50"] or "n/a", r["p99"] or "n/a",
+                r["p999"] or "n/a", r["avg"] or "n/a", r["observations"] or "-",
+                r["status"]))
+    else:
+        w("(not run)")
+    w("")
+    w("Status: ok = everything arrived; loss = some were lost (expected when "
+      "overloaded); n/a = not runnable (e.g. build/libxskshim.so missing); "
+      "not-accelerated = the shim ran but no XDP program was on vb; fail = the "
+      "receiver reported errors or no summary (see logs/).")
+    with open(path, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def write_plot(path, rows, lat, meta, head):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as e:
+        print("plot.py: matplotlib unavailable (%s); no plot" % e, file=sys.stderr)
+        return False
+
+    groups = groups_of(rows)
+    fig, axes = plt.subplots(2, 1, figsize=(16, 10), dpi=100,
+                             gridspec_kw={"height_ratios": [3, 1.3]})
+    ax = axes[0]
+    n = len(RECEIVERS)
+    width = 0.8 / n
+    for i, rx in enumerate(RECEIVERS):
+        xs, ys = [], []
+        for gi, g in enumerate(groups):
+            v = pps_of(cell(rows, g, rx))
+            x = gi + (i - (n - 1) / 2) * width
+            if v is None or v <= 0:
+                ax.text(x, 0.012, "n/a", ha="center", va="bottom", fontsize=6,
+                        rotation=90, color="#555555")
+                continue
+            xs.append(x)
+            ys.append(v / 1e6)
+        bars = ax.bar(xs, ys, width * 0.95, label=RX_LABEL[rx], color=COLORS[rx],
+                      edgecolor="black", linewidth=0.4)
+        for b, y in zip(bars, ys):
+            ax.text(b.get_x() + b.get_width() / 2, y * 1.06,
+                    "%.2f" % y if y < 10 else "%.1f" % y,
+                    ha="center", va="bottom", fontsize=6.5, rotation=90)
+    ax.set_yscale("log")
+    ax.set_ylim(0.01, max([num(r["pps"]) or 0 for r in rows] + [1e6]) / 1e6 * 4)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(["%s\n%s mode\n%s B" % g for g in groups], fontsize=9)
+    ax.set_ylabel("Mpps delivered to the application (log)")
+    ax.grid(axis="y", which="both", alpha=0.3)
+    ax.legend(ncol=4, fontsize=8, loc="upper left")
+    ax.set_title("xskshim bench %s - kernel %s, %s vCPU\n%s" % (
+        meta.get("date", ""), meta.get("kernel", ""), meta.get("ncpu", "?"), head),
+        fontsize=10)
+
+    ax = axes[1]
+    if lat:
+        labels = ["%s (%s)" % (r["server"], r["mode"]) for r in lat]
+        pcts = [("p50", "p50"), ("p99", "p99"), ("p999", "p99.9")]
+        w = 0.25
+        for j, (k, name) in enumerate(pcts):
+            xs = [i + (j - 1) * w for i in range(len(lat))]
+            ys = [num(r[k]) or 0 for r in lat]
+            bars = ax.bar(xs, ys, w * 0.95, label=name,
+                          color=["#9ecae1", "#4292c6", "#08519c"][j],
+                          edgecolor="black", linewidth=0.4)
+            for b, y, r in zip(bars, ys, lat):
+                ax.text(b.get_x() + b.get_width() / 2, y, "%.1f" % y if y else "n/a",
+                        ha="center", va="bottom", fontsize=7)
+        ax.set_xticks(range(len(lat)))
+        ax.set_xticklabels(labels, fontsize=9)
+        ax.set_ylabel("µs (sockperf one-way)")
+        ax.set_title("ping-pong latency, sockperf", fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    else:
+        ax.axis("off")
+        ax.text(0.5, 0.5, "latency not run", ha="center")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return True
+
+
+def main():
+    if len(sys.argv) != 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    d = sys.argv[1]
+    rows = read_csv(os.path.join(d, "results.csv"))
+    lat = read_csv(os.path.join(d, "latency.csv"))
+    meta = read_meta(os.path.join(d, "meta.env"))
+    head = headline(rows)
+    write_table(os.path.join(d, "table.md"), rows, lat, meta, head)
+    write_plot(os.path.join(d, "plot.png"), rows, lat, meta, head)
+    with open(os.path.join(d, "summary.txt"), "w") as f:
+        f.write(head + "\n")
+    print(head)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
