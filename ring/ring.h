@@ -276,10 +276,11 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 int ring_umem_destroy(struct ring_umem *umem);
 
 /* Create an AF_XDP socket bound to umem's (interface, queue), sharing the
- * UMEM with the queue's other ring_xsk (XDP_SHARED_UMEM).  No XDP program is
+ * UMEM with the queue's other ring_xsk (XDP_SHARED_UMEM), with an rx ring of
+ * rx_sz entries (a power of two; 0: the UMEM's cfg.rx_sz).  No XDP program is
  * loaded (libxdp's default program is inhibited): the caller inserts
  * ring_xsk->fd into its own XSKMAP.  The fd is close-on-exec. */
-struct ring_xsk *ring_xsk_create(struct ring_umem *umem);
+struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz);
 void ring_xsk_destroy(struct ring_xsk *xsk);
 
 /* Return n frames (addresses as seen in rx descriptors; the chunk base is

@@ -119,10 +119,10 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 	 * zero-copy driver shows up here) and keeps libxdp's per-queue context,
 	 * and with it the fill ring mapping, alive while application sockets
 	 * come and go.  Nothing is ever redirected to it. */
-	umem->anchor = ring_xsk_create(umem);
+	umem->anchor = ring_xsk_create(umem, 64);
 	if (!umem->anchor && errno == EOPNOTSUPP && cfg->zerocopy && cfg->zerocopy_fallback) {
 		umem->cfg.zerocopy = false;
-		umem->anchor = ring_xsk_create(umem);
+		umem->anchor = ring_xsk_create(umem, 64);
 	}
 	if (!umem->anchor) {
 		err = -errno;
@@ -164,7 +164,7 @@ int ring_umem_destroy(struct ring_umem *umem)
 	return 0;
 }
 
-struct ring_xsk *ring_xsk_create(struct ring_umem *umem)
+struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 {
 	struct xsk_socket_config xcfg = {0};
 	struct xsk_ring_cons *rx;
@@ -178,7 +178,11 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem)
 		err = -ENOMEM;
 		goto out_free;
 	}
-	xcfg.rx_size = umem->cfg.rx_sz;
+	if (rx_sz && !ring_pow2(rx_sz)) {
+		err = -EINVAL;
+		goto out_free;
+	}
+	xcfg.rx_size = rx_sz ? rx_sz : umem->cfg.rx_sz;
 	xcfg.tx_size = 0;
 	xcfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
 	xcfg.bind_flags = (umem->cfg.zerocopy ? XDP_ZEROCOPY : XDP_COPY) |

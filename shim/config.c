@@ -127,8 +127,8 @@ int shim_cfg_load(struct shim_cfg *c)
 	c->zerocopy = SHIM_AUTO;
 	c->csum = SHIM_AUTO;
 	c->queues_all = true;
-	c->frames = 4096;
-	c->rx_sz = 2048;
+	c->frames = 16384;
+	c->rx_sz = 4096;
 	c->batch = 64;
 	c->log_lvl = SHIM_LOG_WARN;
 	c->linger_ms = 1000;
@@ -198,8 +198,10 @@ int shim_cfg_load(struct shim_cfg *c)
 	if ((v = getenv("XSKSHIM_FRAMES"))) {
 		if (cfg_u32(v, 64, 1u << 20, &u) || (u & (u - 1)))
 			cfg_bad(&e, "FRAMES", v, "a power of two from 64 to 1048576 (UMEM frames per queue)");
-		else
+		else {
 			c->frames = u;
+			c->frames_set = true;
+		}
 	}
 	if ((v = getenv("XSKSHIM_RX_RING"))) {
 		if (cfg_u32(v, 64, 1u << 16, &u) || (u & (u - 1)))

@@ -37,6 +37,17 @@ static bool shim_ep_has_shadow(int ep)
 	       (__atomic_load_n(&shim_ep_shadow[ep / 8], __ATOMIC_RELAXED) >> (ep % 8) & 1);
 }
 
+/* The kernel socket of fd reported readiness: its next receive asks it. */
+static void shim_kern_hint(int fd)
+{
+	struct shim_sock *s = shim_sock_get(fd);
+
+	if (s) {
+		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
+		shim_sock_put(s);
+	}
+}
+
 int shim_poll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *ss, bool is_ppoll, int ms)
 {
 	struct pollfd stack[SHIM_POLL_STACK], *big = stack;
@@ -92,6 +103,9 @@ int shim_poll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset
 	saved = errno;
 	if (r > 0) {
 		r = 0;
+		for (i = 0; i < n; i++)
+			if (big[i].revents && shim_fd_maybe(f[i].fd))
+				shim_kern_hint(f[i].fd);
 		for (j = n; j < total; j++)
 			if (big[j].revents & POLLIN)
 				big[owner[j]].revents |= (short)(f[owner[j]].events & (POLLIN | POLLRDNORM));
@@ -250,6 +264,16 @@ void shim_ready_accel(struct shim_sock *s)
 		shim_ep_apply(s, s->ep[i].epfd, EPOLL_CTL_ADD, &s->ep[i].ev);
 }
 
+static void shim_ep_hint_all(void)
+{
+	struct shim_sock *s;
+
+	pthread_mutex_lock(&shim_g.lock);
+	for (s = shim_g.socks; s; s = s->next)
+		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&shim_g.lock);
+}
+
 /* Merge events that carry the same data: the kernel socket and an AF_XDP
  * socket of one application socket both reported it. */
 static int shim_ep_merge(struct epoll_event *e, int r)
@@ -281,7 +305,12 @@ int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec 
 		r = REAL(epoll_pwait)(ep, e, n, ms, ss);
 	else
 		r = REAL(epoll_pwait2)(ep, e, n, t, ss);
-	if (r > 1 && shim_ep_has_shadow(ep))
-		r = shim_ep_merge(e, r);
+	if (r > 0 && shim_ep_has_shadow(ep)) {
+		/* epoll cannot tell us which fd fired: let every accelerated
+		 * socket's next receive ask its kernel socket once */
+		shim_ep_hint_all();
+		if (r > 1)
+			r = shim_ep_merge(e, r);
+	}
 	return r;
 }

@@ -206,12 +206,15 @@ static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned 
 	*kerr = 0;
 	if (got < 0)
 		return got;
-	if ((unsigned)got < n && ((unsigned)got < xn || turn) && !((flags & MSG_PEEK) && got)) {
+	if ((unsigned)got < n && (((unsigned)got < xn && __atomic_load_n(&s->kern_hint, __ATOMIC_RELAXED)) || turn) &&
+	    !((flags & MSG_PEEK) && got)) {
 		r = REAL(recvmmsg)(fd, v + got, n - (unsigned)got, flags | MSG_DONTWAIT, NULL);
 		if (r > 0) {
 			got += r;
 			__atomic_add_fetch(&s->st->rx_kernel, (uint64_t)r, __ATOMIC_RELAXED);
-		} else if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			__atomic_store_n(&s->kern_hint, false, __ATOMIC_RELAXED);
+		} else if (r < 0) {
 			*kerr = errno;
 		}
 	}
@@ -270,6 +273,8 @@ static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns)
 		ms = (int)((left + 999999) / 1000000);
 	}
 	r = REAL(poll)(p, cnt, ms);
+	if (r != 0)   /* readable, or an error: let the next pass ask the kernel */
+		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
 	return r < 0 ? -errno : r;
 }
 

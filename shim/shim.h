@@ -17,8 +17,12 @@
  * per wake-up.
  *
  * A receive call drains the socket's AF_XDP rx rings first, then the kernel
- * socket (always when the rings ran dry, and every SHIM_KERNEL_EVERY calls
- * otherwise so a busy ring cannot starve it).
+ * socket: when the rings ran dry and the kernel socket may have data
+ * (kern_hint: set whenever poll/epoll/our own wait saw it readable or could
+ * not tell, cleared when it answered EAGAIN - this saves a syscall per batch
+ * in the poll-then-recvmmsg loop), and unconditionally every
+ * SHIM_KERNEL_EVERY calls so neither a busy ring nor a spinning caller that
+ * never polls can starve it.
  *
  * Objects and lifetimes
  *   shim_sock   one per open file description of a tracked UDP socket; the
@@ -104,6 +108,7 @@ struct shim_cfg {
 	bool     queues_all;
 	uint64_t queue_mask;        /* when !queues_all */
 	uint32_t frames;            /* UMEM frames per queue */
+	bool     frames_set;        /* XSKSHIM_FRAMES given explicitly */
 	uint32_t rx_sz;             /* rx ring per AF_XDP socket */
 	uint32_t batch;             /* descriptors peeked per ring visit */
 	uint32_t busy_poll_us;      /* 0: off */
@@ -161,10 +166,13 @@ struct shim_sock {
 	uint32_t  key_cnt;
 	struct xskshim_port_key keys[2];
 	uint32_t  q_cnt;
+	uint32_t  rx_sz;            /* rx ring entries per AF_XDP socket */
 	struct ring_xsk *xsk[XSKSHIM_QUEUE_MAX];
 	int       rx_lock;          /* spinlock: one reader of the rx rings at a time */
 	uint32_t  q_next;           /* round-robin start queue */
 	uint32_t  kern_tick;
+	bool      kern_hint;        /* the kernel socket may have data: set by
+				     * readiness results, cleared on EAGAIN */
 	uint32_t  cmsg;             /* SHIM_CMSG_* wanted */
 	bool      connected;
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */

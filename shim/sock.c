@@ -171,6 +171,7 @@ void shim_on_socket(int fd, int domain, int type)
 	s->state = SHIM_SOCK_KERNEL;
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
 	s->st = &s->st_local;
+	s->kern_hint = true;
 	snprintf(s->why, sizeof(s->why), "not bound");
 	pthread_mutex_lock(&shim_g.lock);
 	s->next = shim_g.socks;

@@ -278,6 +278,16 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		if (!shim_g.cfg.queues_all && !(shim_g.cfg.queue_mask >> q & 1))
 			continue;
 		u = ring_umem_create(shim_g.cfg.iface, q, &ucfg);
+		while (!u && (errno == ENOBUFS || errno == ENOMEM || errno == EPERM) &&
+		       !shim_g.cfg.frames_set && ucfg.frame_cnt > 1024) {
+			/* no CAP_IPC_LOCK and a small RLIMIT_MEMLOCK: try smaller */
+			ucfg.frame_cnt /= 2;
+			if (ucfg.rx_sz > ucfg.frame_cnt)
+				ucfg.rx_sz = ucfg.frame_cnt;
+			shim_log(SHIM_LOG_INFO, "xdp", "UMEM too large for the locked-memory limit; trying %u frames",
+				 ucfg.frame_cnt);
+			u = ring_umem_create(shim_g.cfg.iface, q, &ucfg);
+		}
 		if (!u) {
 			struct rlimit rl = {0};
 			const char *caps;
@@ -466,7 +476,7 @@ static void shim_xsk_busy_poll(int fd)
 int shim_xdp_accel(struct shim_sock *s, int fd)
 {
 	int err, slot, map;
-	uint32_t i, k;
+	uint32_t i, k, rx_sz;
 
 	err = shim_sock_keys(s, fd);
 	if (err) {
@@ -487,9 +497,24 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 	}
 	s->slot = (uint32_t)slot;
 	map = bpf_map__fd(X.skel->maps.xsks);
+	/* Honour the application's SO_RCVBUF: an rx ring holding as many
+	 * datagrams as the kernel would have queued (one per KiB, the truesize
+	 * of a small datagram), at least XSKSHIM_RX_RING, at most the UMEM. */
+	{
+		int rcvbuf = 0;
+		socklen_t rl = sizeof(rcvbuf);
+
+		rx_sz = shim_g.cfg.rx_sz;
+		if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl))
+			while (rx_sz < (uint32_t)rcvbuf / 1024 && rx_sz < shim_g.cfg.frames)
+				rx_sz <<= 1;
+		if (rx_sz > X.umem[X.q_ids[0]]->frame_cnt)
+			rx_sz = X.umem[X.q_ids[0]]->frame_cnt;
+		s->rx_sz = rx_sz;
+	}
 	for (i = 0; i < X.q_cnt; i++) {
 		struct ring_umem *u = X.umem[X.q_ids[i]];
-		struct ring_xsk *x = ring_xsk_create(u);
+		struct ring_xsk *x = ring_xsk_create(u, rx_sz);
 		uint32_t idx;
 
 		if (!x) {
