@@ -161,6 +161,7 @@ int shim_cfg_load(struct shim_cfg *c)
 		snprintf(c->why, sizeof(c->why), "XSKSHIM_IFACE is not set");
 		return 0;
 	}
+	c->iface_given = true;
 	if (strlen(v) >= IF_NAMESIZE || strchr(v, '/') || strchr(v, ' '))
 		cfg_bad(&e, "IFACE", v, "an interface name of at most 15 characters");
 	else

@@ -99,6 +99,7 @@ enum shim_log_lvl { SHIM_LOG_ERROR, SHIM_LOG_WARN, SHIM_LOG_INFO, SHIM_LOG_DEBUG
 
 struct shim_cfg {
 	bool     active;            /* IFACE set and every value parsed */
+	bool     iface_given;       /* XSKSHIM_IFACE set (even if invalid) */
 	char     iface[IF_NAMESIZE];
 	uint8_t  ports[65536 / 8];  /* bitmap, host byte order */
 	uint32_t port_cnt;

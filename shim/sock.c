@@ -161,7 +161,7 @@ void shim_on_socket(int fd, int domain, int type)
 {
 	struct shim_sock *s;
 
-	if (!shim_g.cfg.iface[0] || shim_g.forked || fd >= SHIM_FD_MAX)
+	if (!shim_g.cfg.iface_given || shim_g.forked || fd >= SHIM_FD_MAX)
 		return;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -235,6 +235,15 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 	if (!s)
 		return REAL(bind)(fd, a, al);
 	want = shim_addr_port(a, al, &port) && (port == 0 || shim_cfg_port(&shim_g.cfg, port));
+	if (shim_g.cfg.require && !shim_g.cfg.active && port) {
+		/* the operator demanded acceleration and the configuration is
+		 * broken: no port can be known to be fine */
+		shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s: %s",
+			 fd, port, strerror(EINVAL), shim_g.cfg.why);
+		shim_sock_put(s);
+		errno = EINVAL;
+		return -1;
+	}
 	pthread_mutex_lock(&shim_g.lock);
 	if (shim_g.cfg.require && want && port && !s->cmsg_kernel_why[0]) {
 		err = shim_xdp_prepare(s->why, sizeof(s->why));

@@ -259,6 +259,37 @@ static void copy_words(void *dst, const void *src, size_t sz)
 		d[i] = __atomic_load_n(&s[i], __ATOMIC_RELAXED);
 }
 
+/* One seqlock read of the mapped region m into out: 0 (and *gen), -EAGAIN
+ * (writer active: gen odd or changed), -ENODATA (magic not published yet),
+ * -EFAULT (SIGBUS: the file shrank under us). */
+static int region_copy(const struct xskshim_stats_hdr *m, struct xskshim_stats_hdr *out, uint32_t *gen)
+{
+	uint32_t g1, g2;
+
+	bus_armed = 1;
+	if (sigsetjmp(bus_jmp, 1)) {
+		bus_armed = 0;
+		return -EFAULT;
+	}
+	if (__atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != XSKSHIM_STATS_MAGIC) {
+		bus_armed = 0;
+		return -ENODATA;
+	}
+	g1 = __atomic_load_n(&m->gen, __ATOMIC_ACQUIRE);
+	if (g1 & 1) {
+		bus_armed = 0;
+		return -EAGAIN;
+	}
+	copy_words(out, m, sizeof(*out));
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	g2 = __atomic_load_n(&m->gen, __ATOMIC_RELAXED);
+	bus_armed = 0;
+	if (g1 != g2)
+		return -EAGAIN;
+	*gen = g1;
+	return 0;
+}
+
 static void str_fix(char *s, size_t sz)
 {
 	s[sz - 1] = 0;
@@ -280,8 +311,8 @@ static int snap_load(struct snap *s, const char *path, int pid, bool details)
 	struct stat sb;
 	size_t map_sz;
 	int fd, tries, round;
-	uint32_t g1 = 0, g2;
-	bool got = false;
+	uint32_t g1 = 0;
+	bool got = false, busy = false;
 
 	memset(s, 0, sizeof(*s));
 	s->pid = pid;
@@ -314,33 +345,23 @@ static int snap_load(struct snap *s, const char *path, int pid, bool details)
 
 		for (tries = 0; tries < 2000; tries++) {
 			struct timespec nap = { 0, 20000 };
+			int r = region_copy(m, &s->h, &g1);
 
-			bus_armed = 1;
-			if (sigsetjmp(bus_jmp, 1)) {
-				bus_armed = 0;
+			if (r == -EFAULT) {
 				munmap((void *)m, map_sz);
 				s->state = REG_INVALID;
 				snprintf(s->state_why, sizeof(s->state_why), "region truncated while reading");
 				goto out_live;
 			}
-			if (__atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != XSKSHIM_STATS_MAGIC) {
-				bus_armed = 0;
+			if (r == -ENODATA)
 				break;
-			}
-			g1 = __atomic_load_n(&m->gen, __ATOMIC_ACQUIRE);
-			if (g1 & 1) {
-				bus_armed = 0;
+			if (r == -EAGAIN) {
+				busy = true;
 				nanosleep(&nap, NULL);
 				continue;
 			}
-			copy_words(&s->h, m, sizeof(s->h));
-			__atomic_thread_fence(__ATOMIC_ACQUIRE);
-			g2 = __atomic_load_n(&m->gen, __ATOMIC_RELAXED);
-			bus_armed = 0;
-			if (g1 == g2) {
-				copied = true;
-				break;
-			}
+			copied = true;
+			break;
 		}
 		if (!copied)
 			break;
@@ -398,7 +419,8 @@ static int snap_load(struct snap *s, const char *path, int pid, bool details)
 			return 0;
 		}
 		s->state = REG_STARTING;
-		snprintf(s->state_why, sizeof(s->state_why), "region not initialised");
+		snprintf(s->state_why, sizeof(s->state_why), "%s",
+			 busy ? "region busy (its writer holds the seqlock)" : "region not initialised yet");
 		goto out_live;
 	}
 	return 0;
@@ -688,7 +710,7 @@ static const char *fmt_dur(char *b, size_t sz, double s)
 	else if (s < 120)
 		snprintf(b, sz, "%.0fs", s);
 	else if (s < 7200)
-		snprintf(b, sz, "%.0fm%02.0fs", s / 60 - 0.5, s - 60 * (double)(long)(s / 60));
+		snprintf(b, sz, "%ldm%02lds", (long)s / 60, (long)s % 60);
 	else if (s < 172800)
 		snprintf(b, sz, "%.1fh", s / 3600);
 	else
@@ -711,7 +733,7 @@ static const char *fmt_queues(char *b, size_t sz, const struct xskshim_stats_soc
 
 		while (e + 1 < r->q_cnt && r->xsk_queue[e + 1] == r->xsk_queue[e] + 1)
 			e++;
-		if (e > q + 1 || (e == q + 1))
+		if (e > q)
 			n += (size_t)snprintf(b + n, sz - n, "%s%u-%u", n ? "," : "", a, r->xsk_queue[e]);
 		else
 			n += (size_t)snprintf(b + n, sz - n, "%s%u", n ? "," : "", a);
@@ -736,7 +758,7 @@ static const char *fmt_fds(char *b, size_t sz, const struct xskshim_stats_sock *
  * with '<' are left-aligned, others right-aligned.  The last column may be
  * free text (left-aligned, not padded). */
 #define TBL_COLS 16
-#define TBL_W    176
+#define TBL_W    288
 
 struct tbl {
 	int ncol, nrow, cap;
@@ -876,7 +898,7 @@ static void show_one_text(const struct snap *s, const struct snap *prev)
 {
 	double dt = prev ? s->t - prev->t : 0;
 	bool rates = prev && dt > 0;
-	char b1[64], b2[64], b3[64], b4[64];
+	char b1[64];
 	struct tbl t;
 	uint32_t socks = 0, accel = 0;
 
@@ -1090,7 +1112,6 @@ static void show_one_text(const struct snap *s, const struct snap *prev)
 notes:
 	for (int i = 0; i < s->note_cnt; i++)
 		printf("note: %s\n", s->notes[i]);
-	(void)b2; (void)b3; (void)b4;
 }
 
 static void json_ctr(const struct xskshim_stats_ctr *c)
