@@ -35,8 +35,9 @@
  *
  * Threads: the control plane (socket/bind/close/dup/epoll_ctl bookkeeping,
  * install/uninstall) runs under one mutex, shim_g.lock.  The fd table is an
- * array of pointers read under a rwlock in read mode (one atomic) to take a
- * reference.  Receive on one socket is serialised by that socket's spinlock,
+ * array of pointers; a reference is taken lock-free with one compare-and-swap
+ * (see shim_sock_get_any), so threads on different sockets share no lock
+ * word.  Receive on one socket is serialised by that socket's spinlock,
  * taken once per batch; different sockets never contend except on the
  * per-queue fill ring, which ring/ locks once per batch.
  *
@@ -188,7 +189,6 @@ struct shim_sock {
 /* Global state; fields documented where used. */
 struct shim_glob {
 	pthread_mutex_t lock;       /* control plane */
-	pthread_rwlock_t fd_lock;   /* fd table writers (write) vs reference takers */
 	struct shim_sock **fds;     /* SHIM_FD_MAX entries, NULL if not tracked */
 	struct shim_sock *socks;    /* every live shim_sock */
 	uint32_t accel_cnt;         /* sockets in state ACCEL */

@@ -14,10 +14,11 @@
 
 struct shim_glob shim_g = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
-	.fd_lock = PTHREAD_RWLOCK_INITIALIZER,
 };
 
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
+static struct shim_sock *shim_free_socks;   /* under shim_g.lock */
+_Static_assert(__builtin_offsetof(struct shim_sock, refcnt) == 0, "refcnt must come first (recycling)");
 static char shim_last_why[160];
 
 static void shim_atfork_child(void);
@@ -62,18 +63,35 @@ __attribute__((destructor)) static void shim_dtor(void)
 
 /* ---- fd table ---------------------------------------------------------- */
 
+/* Lock-free reference taking.  shim_sock memory is never returned to
+ * malloc: a dead socket (refcnt 0) goes to a free list and may be reused.
+ * A reader therefore may only increment a non-zero count (so it never
+ * resurrects a dead socket), and after incrementing re-checks that the table
+ * still points at the object; if not, the object was closed (and maybe
+ * reused) meanwhile and the reader drops its transient reference. */
 struct shim_sock *shim_sock_get_any(int fd)
 {
 	struct shim_sock *s;
+	int c;
 
 	if (!shim_fd_maybe(fd))
 		return NULL;
-	pthread_rwlock_rdlock(&shim_g.fd_lock);
-	s = shim_g.fds[fd];
-	if (s)
-		__atomic_add_fetch(&s->refcnt, 1, __ATOMIC_RELAXED);
-	pthread_rwlock_unlock(&shim_g.fd_lock);
-	return s;
+	for (;;) {
+		s = __atomic_load_n(&shim_g.fds[fd], __ATOMIC_ACQUIRE);
+		if (!s)
+			return NULL;
+		c = __atomic_load_n(&s->refcnt, __ATOMIC_RELAXED);
+		do {
+			if (c == 0)
+				break;
+		} while (!__atomic_compare_exchange_n(&s->refcnt, &c, c + 1, true, __ATOMIC_ACQUIRE,
+						      __ATOMIC_RELAXED));
+		if (c == 0)
+			continue;   /* dying: the table entry is being replaced */
+		if (__atomic_load_n(&shim_g.fds[fd], __ATOMIC_ACQUIRE) == s)
+			return s;
+		shim_sock_put(s);
+	}
 }
 
 struct shim_sock *shim_sock_get(int fd)
@@ -123,10 +141,11 @@ void shim_sock_put(struct shim_sock *s)
 			*pp = s->next;
 			break;
 		}
+	/* to the free list: see shim_sock_get_any for why never free() */
+	s->next = shim_free_socks;
+	shim_free_socks = s;
 	pthread_mutex_unlock(&shim_g.lock);
 	shim_leave();
-	if (!shim_g.forked)
-		free(s);   /* a fork child may share nothing, but keep it simple: leak */
 }
 
 /* Point fd at s (taking a reference), or at nothing.  Returns the previous
@@ -139,10 +158,7 @@ static struct shim_sock *shim_fd_set(int fd, struct shim_sock *s)
 		return NULL;
 	if (s)
 		__atomic_add_fetch(&s->refcnt, 1, __ATOMIC_RELAXED);
-	pthread_rwlock_wrlock(&shim_g.fd_lock);
-	old = shim_g.fds[fd];
-	__atomic_store_n(&shim_g.fds[fd], s, __ATOMIC_RELEASE);
-	pthread_rwlock_unlock(&shim_g.fd_lock);
+	old = __atomic_exchange_n(&shim_g.fds[fd], s, __ATOMIC_ACQ_REL);
 	return old;
 }
 
@@ -163,7 +179,18 @@ void shim_on_socket(int fd, int domain, int type)
 
 	if (!shim_g.cfg.iface_given || shim_g.forked || fd >= SHIM_FD_MAX)
 		return;
-	s = calloc(1, sizeof(*s));
+	pthread_mutex_lock(&shim_g.lock);
+	s = shim_free_socks;
+	if (s)
+		shim_free_socks = s->next;
+	pthread_mutex_unlock(&shim_g.lock);
+	if (s) {
+		/* refcnt is 0 and stays 0 until published: readers never touch
+		 * anything else of an object they could not take a reference on */
+		memset((char *)s + sizeof(s->refcnt), 0, sizeof(*s) - sizeof(s->refcnt));
+	} else {
+		s = calloc(1, sizeof(*s));
+	}
 	if (!s)
 		return;
 	s->domain = domain;
@@ -419,7 +446,6 @@ static void shim_atfork_child(void)
 	 * child receives through the kernel socket it shares. */
 	shim_enter();
 	pthread_mutex_init(&shim_g.lock, NULL);
-	pthread_rwlock_init(&shim_g.fd_lock, NULL);
 	shim_g.forked = true;
 	shim_xdp_atfork_child();
 	for (s = shim_g.socks; s; s = s->next) {
