@@ -16,29 +16,19 @@
 #define SOL_XDP 283
 #endif
 
-static void ring_q_from_prod(struct ring_q *q, const struct xsk_ring_prod *p)
-{
-	q->cached_prod = p->cached_prod;
-	q->cached_cons = p->cached_cons;
-	q->mask = p->mask;
-	q->size = p->size;
-	q->producer = p->producer;
-	q->consumer = p->consumer;
-	q->ring = p->ring;
-	q->flags = p->flags;
-}
-
-static void ring_q_from_cons(struct ring_q *q, const struct xsk_ring_cons *c)
-{
-	q->cached_prod = c->cached_prod;
-	q->cached_cons = c->cached_cons;
-	q->mask = c->mask;
-	q->size = c->size;
-	q->producer = c->producer;
-	q->consumer = c->consumer;
-	q->ring = c->ring;
-	q->flags = c->flags;
-}
+/* libxdp's xsk_ring_prod and xsk_ring_cons have the same fields; copy
+ * either into our ring_q. */
+#define RING_Q_FROM(q, lib)                        \
+	do {                                       \
+		(q)->cached_prod = (lib)->cached_prod; \
+		(q)->cached_cons = (lib)->cached_cons; \
+		(q)->mask = (lib)->mask;           \
+		(q)->size = (lib)->size;           \
+		(q)->producer = (lib)->producer;   \
+		(q)->consumer = (lib)->consumer;   \
+		(q)->ring = (lib)->ring;           \
+		(q)->flags = (lib)->flags;         \
+	} while (0)
 
 static void ring_fd_cloexec(int fd)
 {
@@ -103,7 +93,7 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 	umem->lib_umem = lib;
 	umem->lib_fill = fill;
 	umem->lib_comp = comp;
-	ring_q_from_prod(&umem->fill, fill);
+	RING_Q_FROM(&umem->fill, fill);
 
 	/* Hand every frame to the kernel up front. */
 	if (ring_prod_reserve(&umem->fill, umem->frame_cnt, &idx) != umem->frame_cnt) {
@@ -197,7 +187,7 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 	xsk->queue = umem->queue;
 	xsk->fd = xsk_socket__fd(lib);
 	ring_fd_cloexec(xsk->fd);
-	ring_q_from_cons(&xsk->rx, rx);
+	RING_Q_FROM(&xsk->rx, rx);
 	umem->xsk_cnt++;
 	return xsk;
 
