@@ -112,6 +112,8 @@ bench:
 	$(MAKE) all
 	scripts/bench
 
+.SECONDARY:   # keep generated .bpf.o and skeletons between runs
+
 clean:
 	rm -rf $(B)
 

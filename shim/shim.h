@@ -229,6 +229,8 @@ void shim_xdp_atfork_child(void);           /* close our fds in the child */
 int  shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT]);  /* sum of per-CPU counters */
 enum ring_csum_mode shim_xdp_csum_mode(void);
 int  shim_xdp_ifindex(void);
+uint32_t shim_xdp_queue_cnt(void);
+uint32_t shim_xdp_group_size(const struct shim_sock *s);
 const char *shim_xdp_describe(void);        /* "vb native copy queues 0-1" */
 void shim_xdp_linger_check(void);           /* uninstall if lingered long enough */
 /* Frame accounting of queue q: counters, frames on the fill ring, total,

@@ -46,9 +46,17 @@ uint64_t shim_proc_starttime(int pid)
 	return v;
 }
 
-static void shim_gen_bump(void)
+/* Seqlock writer (single writer: shim_g.lock).  begin makes gen odd and
+ * fences so no identity write is visible before it; end publishes them. */
+static void shim_gen_begin(void)
 {
-	__atomic_add_fetch(&shim_region->gen, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&shim_region->gen, shim_region->gen + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void shim_gen_end(void)
+{
+	__atomic_store_n(&shim_region->gen, shim_region->gen + 1, __ATOMIC_RELEASE);
 }
 
 static bool shim_region_open(void)
@@ -110,10 +118,11 @@ void shim_stats_global_publish(void)
 {
 	if (!shim_region_open())
 		return;
-	shim_gen_bump();
+	shim_gen_begin();
 	snprintf(shim_region->desc, sizeof(shim_region->desc), "%s", shim_xdp_describe());
 	shim_xdp_ids(&shim_region->prog_id, &shim_region->ctrs_map_id);
-	shim_gen_bump();
+	shim_region->q_cnt = shim_xdp_queue_cnt();
+	shim_gen_end();
 }
 
 void shim_stats_sock_publish(struct shim_sock *s)
@@ -132,11 +141,12 @@ void shim_stats_sock_publish(struct shim_sock *s)
 		s->pub = r;
 		s->st = &r->c;
 	}
-	shim_gen_bump();
+	shim_gen_begin();
 	r->fd = s->fd_first;
 	r->port = s->port;
 	r->family = s->domain == AF_INET6 ? 6 : 4;
 	r->slot = s->slot;
+	r->reuseport_members = (uint8_t)shim_xdp_group_size(s);
 	r->q_cnt = s->state == SHIM_SOCK_ACCEL ? s->q_cnt : 0;
 	for (uint32_t q = 0; q < XSKSHIM_STATS_QUEUES; q++) {
 		r->xsk_fd[q] = q < r->q_cnt ? s->xsk[q]->fd : -1;
@@ -144,7 +154,7 @@ void shim_stats_sock_publish(struct shim_sock *s)
 	}
 	snprintf(r->why, sizeof(r->why), "%s", s->state == SHIM_SOCK_ACCEL ? "" : s->why);
 	r->state = s->state == SHIM_SOCK_ACCEL ? XSKSHIM_ST_ACCEL : XSKSHIM_ST_KERNEL;
-	shim_gen_bump();
+	shim_gen_end();
 	shim_stats_global_publish();
 }
 
@@ -154,9 +164,9 @@ void shim_stats_sock_unpublish(struct shim_sock *s)
 		return;
 	s->st_local = *s->st;
 	s->st = &s->st_local;
-	shim_gen_bump();
+	shim_gen_begin();
 	memset(s->pub, 0, sizeof(*s->pub));
-	shim_gen_bump();
+	shim_gen_end();
 	s->pub = NULL;
 }
 

@@ -160,6 +160,7 @@ static void shim_xdp_uninstall(void)
 	X.skel = NULL;
 	X.installed = false;
 	X.generation++;
+	shim_stats_global_publish();
 	shim_log(SHIM_LOG_INFO, "xdp", "detached from %s", shim_g.cfg.iface);
 }
 
@@ -708,4 +709,20 @@ int shim_xdp_ids(uint32_t *prog_id, uint32_t *ctrs_map_id)
 	if (!bpf_obj_get_info_by_fd(bpf_map__fd(X.skel->maps.ctrs), &mi, &ml))
 		*ctrs_map_id = mi.id;
 	return 0;
+}
+
+uint32_t shim_xdp_queue_cnt(void)
+{
+	return X.installed ? X.q_cnt : 0;
+}
+
+/* Members of the SO_REUSEPORT group of s's first key (1 for a lone socket). */
+uint32_t shim_xdp_group_size(const struct shim_sock *s)
+{
+	struct shim_group *g;
+
+	if (s->state != SHIM_SOCK_ACCEL || !s->key_cnt)
+		return 0;
+	HASH_FIND(hh, X.groups, &s->keys[0], sizeof(s->keys[0]), g);
+	return g ? g->val.slot_cnt : 0;
 }

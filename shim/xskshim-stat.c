@@ -15,9 +15,10 @@
  *   - XDP_STATISTICS of every AF_XDP socket, read with getsockopt on a
  *     duplicate of the process's fd obtained through pidfd_open() +
  *     pidfd_getfd() (needs ptrace-attach permission over the process:
- *     root, or the same user with CAP_SYS_PTRACE / a permissive Yama);
+ *     root or CAP_SYS_PTRACE; the same user without it, where Yama allows);
  *   - the XDP program's per-CPU counters, from the BPF map whose id the
- *     region names (bpf_map_get_fd_by_id needs root / CAP_SYS_ADMIN).
+ *     region names (bpf_map_get_fd_by_id needs CAP_SYS_ADMIN; CAP_BPF alone
+ *     is refused - measured on 6.18).
  * Either may be unavailable; the output then says why and carries on.
  *
  * Reading a region: it is mapped read-only and copied out first, 64 bits at
@@ -32,8 +33,8 @@
  * from the recorded starttime).  A stale region is never shown as live, and
  * nothing is queried from a stale process.
  *
- * Exit status: 0 ok; 1 no such process / error; 2 usage; 3 the requested
- * process's region is stale.
+ * Exit status: 0 ok; 1 no such process, unreadable region or error; 2 usage;
+ * 3 the requested process's region is stale.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -90,6 +91,7 @@ struct snap {
 	int      pid;                 /* from the file name */
 	char     path[64];
 	enum reg_state state;
+	bool     valid;               /* h holds a validated copy */
 	char     state_why[160];      /* why STALE/INVALID/STARTING */
 	uint32_t version_found;
 	double   uptime_s;            /* of the process, -1 unknown */
@@ -261,19 +263,20 @@ static void copy_words(void *dst, const void *src, size_t sz)
 
 /* One seqlock read of the mapped region m into out: 0 (and *gen), -EAGAIN
  * (writer active: gen odd or changed), -ENODATA (magic not published yet),
- * -EFAULT (SIGBUS: the file shrank under us). */
+ * -EPROTO (not an xskshim region), -EFAULT (SIGBUS: the file shrank under us). */
 static int region_copy(const struct xskshim_stats_hdr *m, struct xskshim_stats_hdr *out, uint32_t *gen)
 {
-	uint32_t g1, g2;
+	uint32_t g1, g2, magic;
 
 	bus_armed = 1;
 	if (sigsetjmp(bus_jmp, 1)) {
 		bus_armed = 0;
 		return -EFAULT;
 	}
-	if (__atomic_load_n(&m->magic, __ATOMIC_ACQUIRE) != XSKSHIM_STATS_MAGIC) {
+	magic = __atomic_load_n(&m->magic, __ATOMIC_ACQUIRE);
+	if (magic != XSKSHIM_STATS_MAGIC) {
 		bus_armed = 0;
-		return -ENODATA;
+		return magic ? -EPROTO : -ENODATA;
 	}
 	g1 = __atomic_load_n(&m->gen, __ATOMIC_ACQUIRE);
 	if (g1 & 1) {
@@ -353,6 +356,12 @@ static int snap_load(struct snap *s, const char *path, int pid, bool details)
 				snprintf(s->state_why, sizeof(s->state_why), "region truncated while reading");
 				goto out_live;
 			}
+			if (r == -EPROTO) {
+				munmap((void *)m, map_sz);
+				s->state = REG_INVALID;
+				snprintf(s->state_why, sizeof(s->state_why), "not an xskshim region (bad magic)");
+				goto out_live;
+			}
 			if (r == -ENODATA)
 				break;
 			if (r == -EAGAIN) {
@@ -401,6 +410,7 @@ static int snap_load(struct snap *s, const char *path, int pid, bool details)
 				r->state = XSKSHIM_ST_FREE;
 		}
 		snap_liveness(s);
+		s->valid = true;
 		if (s->state != REG_LIVE || !details) {
 			got = true;
 			break;
@@ -427,6 +437,8 @@ static int snap_load(struct snap *s, const char *path, int pid, bool details)
 
 out_live:
 	/* Invalid or unfinished region: say STALE anyway when the pid is gone. */
+	s->valid = false;
+	memset(&s->h, 0, sizeof(s->h));
 	{
 		enum reg_state keep = s->state;
 		char why[sizeof(s->state_why)];
@@ -484,7 +496,7 @@ static void xsk_collect(struct snap *s)
 				if (e == EPERM || e == EACCES)
 					snprintf(s->xs_err, sizeof(s->xs_err),
 						 "pidfd_getfd on pid %d: %s (needs ptrace access to the "
-						 "process: run as root, or as its user with CAP_SYS_PTRACE)",
+						 "process: root or CAP_SYS_PTRACE)",
 						 s->pid, strerror(e));
 				else
 					snprintf(s->xs_err, sizeof(s->xs_err), "pidfd_getfd on pid %d: %s%s",
@@ -533,7 +545,7 @@ static void ctrs_collect(struct snap *s)
 
 		if (e == EPERM || e == EACCES)
 			snprintf(s->ctrs_err, sizeof(s->ctrs_err),
-				 "cannot open BPF map id %u: %s (needs root: CAP_SYS_ADMIN/CAP_BPF)",
+				 "cannot open BPF map id %u: %s (needs root, or CAP_SYS_ADMIN: CAP_BPF alone is not enough)",
 				 s->h.ctrs_map_id, strerror(e));
 		else if (e == ENOENT)
 			snprintf(s->ctrs_err, sizeof(s->ctrs_err),
@@ -915,9 +927,9 @@ static void show_one_text(const struct snap *s, const struct snap *prev)
 		printf(": %s", s->state_why);
 	printf("\n");
 	if (s->state == REG_STALE)
-		printf("  STALE: the process is gone; these are its last counters "
-		       "(xskshim-stat --clean %d removes the region)\n", s->pid);
-	if (s->state == REG_INVALID || s->state == REG_STARTING)
+		printf("  STALE: the process is gone; %s (xskshim-stat --clean %d removes the region)\n",
+		       s->valid ? "these are its last counters" : "its region is unreadable", s->pid);
+	if (!s->valid)
 		return;
 	printf("  interface  %s\n", s->h.iface[0] ? s->h.iface : "-");
 	printf("  XDP        %s", s->h.desc[0] ? s->h.desc : "not installed");
@@ -1143,7 +1155,7 @@ static void show_one_json(const struct snap *s, const struct snap *prev)
 		  s->state == REG_STARTING ? "starting" : "invalid", true);
 	json_kstr("state_reason", s->state_why, true);
 	json_kstr("path", s->path, true);
-	if (s->state == REG_INVALID || s->state == REG_STARTING) {
+	if (!s->valid) {
 		printf("\"sockets\":[]}\n");
 		return;
 	}
@@ -1289,6 +1301,8 @@ static int cmd_one(int pid)
 		fflush(stdout);
 		if (cur->state == REG_STALE)
 			rc = 3;
+		else if (cur->state == REG_INVALID)
+			rc = 1;
 		if (cur->state != REG_LIVE || !opt.watch || stop_req || (opt.count && ++iter >= opt.count))
 			break;
 		iter += !opt.count;
@@ -1329,7 +1343,7 @@ static void sum_socks(const struct snap *s, uint32_t *socks, uint32_t *accel, ui
 {
 	*socks = *accel = 0;
 	*rx_xdp = *rx_k = *drops = 0;
-	if (s->state == REG_INVALID || s->state == REG_STARTING)
+	if (!s->valid)
 		return;
 	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++) {
 		const struct xskshim_stats_sock *r = &s->h.sock[i];
@@ -1429,9 +1443,15 @@ static void show_list(struct list_ent *v, int n, struct list_ent *pv, int pn, do
 					p = pv[j].s;
 			if (p)
 				sum_socks(p, &a, &b, &prx, &prk, &pdr);
-			fmt_rate(row[k++], TBL_W, rate_of(rx, prx, dt));
+			if (s->state == REG_LIVE)
+				fmt_rate(row[k++], TBL_W, rate_of(rx, prx, dt));
+			else
+				snprintf(row[k++], TBL_W, "-");
 			fmt_cnt(row[k++], TBL_W, rk);
-			fmt_rate(row[k++], TBL_W, rate_of(rk, prk, dt));
+			if (s->state == REG_LIVE)
+				fmt_rate(row[k++], TBL_W, rate_of(rk, prk, dt));
+			else
+				snprintf(row[k++], TBL_W, "-");
 		} else {
 			fmt_cnt(row[k++], TBL_W, rk);
 		}
@@ -1621,8 +1641,8 @@ static void usage(FILE *f)
 		"  -j, --json         JSON output, one document per line\n"
 		"      --clean [PID]  remove regions of processes that are gone (only those PIDs if given)\n"
 		"  -h, --help         this text\n"
-		"XDP_STATISTICS need ptrace access to the process (root); the XDP program's\n"
-		"counters need root (CAP_SYS_ADMIN).  Without them those parts are skipped, with a note.\n"
+		"XDP_STATISTICS need ptrace access to the process (root or CAP_SYS_PTRACE); the XDP\n"
+		"program's counters need root (CAP_SYS_ADMIN).  Without them those parts are skipped, with a note.\n"
 		"Exit status: 0 ok, 1 error or no such process, 2 usage, 3 the process's region is stale.\n");
 }
 
