@@ -279,6 +279,15 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		if (!shim_g.cfg.queues_all && !(shim_g.cfg.queue_mask >> q & 1))
 			continue;
 		u = ring_umem_create(shim_g.cfg.iface, q, &ucfg);
+		/* A queue whose previous owner just died stays busy for a few
+		 * ms while the kernel tears its socket down: a restart right
+		 * after kill -9 must still get it. */
+		for (int i = 0; !u && errno == EBUSY && i < 100; i++) {
+			struct timespec ts = { 0, 10 * 1000000L };
+
+			nanosleep(&ts, NULL);
+			u = ring_umem_create(shim_g.cfg.iface, q, &ucfg);
+		}
 		while (!u && (errno == ENOBUFS || errno == ENOMEM || errno == EPERM) &&
 		       !shim_g.cfg.frames_set && ucfg.frame_cnt > 1024) {
 			/* no CAP_IPC_LOCK and a small RLIMIT_MEMLOCK: try smaller */
