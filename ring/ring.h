@@ -11,18 +11,20 @@
  * with its own RX ring, so the kernel wakes only the socket a packet was
  * redirected to.
  *
- * Frames cycle:  fill ring -> kernel -> rx ring of some ring_xsk -> copied
- * out by the reader -> straight back to the fill ring.  The fill ring is as
- * large as the UMEM frame count, so a returned frame always fits and no free
- * list is needed.  Because several sockets (possibly on several threads)
- * return frames to one fill ring, ring_umem_fill() serialises producers with
- * a spinlock held once per batch, never per packet.
+ * Frames cycle:  free stack -> fill ring -> kernel -> rx ring of some
+ * ring_xsk -> copied out by the reader -> back onto the free stack, from
+ * which the fill ring is topped up to an adaptive depth (see ring_umem_fill:
+ * a shallow fill ring keeps the working set in cache; it deepens as soon as
+ * readers fall behind, up to the whole UMEM).  The fill ring is as large as
+ * the UMEM, so posting never fails.  Because several sockets (possibly on
+ * several threads) return frames to one UMEM, ring_umem_fill() serialises
+ * them with a spinlock held once per batch, never per packet.
  *
  * Frame accounting (see ring_umem_acct): each frame is, at any moment, on
  * the fill ring, held by the kernel between fill and rx ring (transient),
  * on some ring_xsk's rx ring, or peeked by a reader and not yet returned.
- * At rest  ring_umem_fill_cnt + sum(rx ring occupancy) + (rx_seen - returned
- * since start) == frame_cnt;  tests assert this.
+ * At rest  idle + ring_umem_fill_cnt + sum(rx ring occupancy) +
+ * (rx_seen - returned) == frame_cnt;  tests assert this.
  *
  * Errors: int functions return 0 or a negative errno; pointer-returning
  * functions return NULL and set errno.
@@ -221,17 +223,20 @@ struct ring_umem_cfg {
 	uint32_t rx_sz;       /* rx ring entries per ring_xsk, power of two */
 	bool     zerocopy;    /* bind with XDP_ZEROCOPY instead of XDP_COPY */
 	bool     zerocopy_fallback; /* if zero-copy is unsupported, use copy mode */
+	uint32_t fill_min;    /* frames always posted to the fill ring (0: all) */
 	bool     need_wakeup; /* bind with XDP_USE_NEED_WAKEUP */
 };
 
-/* Monotonic counters.  filled counts frames ever put on the fill ring
- * (frame_cnt at creation, then every returned frame); returned counts frames
- * given back by readers; rx_seen counts descriptors readers took off rx rings.
- * rx_seen - returned is the number of frames readers hold right now. */
+/* filled counts frames ever posted to the fill ring; returned counts frames
+ * given back by readers; rx_seen counts descriptors readers took off rx rings
+ * (all monotonic).  rx_seen - returned is the number of frames readers hold
+ * right now; idle and fill_target are current values. */
 struct ring_umem_acct {
 	uint64_t filled;
 	uint64_t returned;
 	uint64_t rx_seen;
+	uint32_t idle;          /* now: frames on the free stack */
+	uint32_t fill_target;   /* now: frames kept posted on the fill ring */
 };
 
 struct ring_umem {
@@ -251,6 +256,11 @@ struct ring_umem {
 	void          *lib_fill;         /* struct xsk_ring_prod * */
 	void          *lib_comp;         /* struct xsk_ring_cons * */
 	struct ring_umem_acct acct;      /* updated under fill_lock */
+	uint64_t      *stack;            /* free frames, LIFO; under fill_lock */
+	uint32_t       stack_cnt;
+	uint32_t       fill_min;         /* see ring_umem_fill */
+	uint32_t       fill_target;
+	uint32_t       win_max, win_cnt; /* adaptation window */
 	uint64_t       rx_seen_atomic;   /* updated with atomic add by readers */
 };
 
@@ -284,9 +294,14 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz);
 void ring_xsk_destroy(struct ring_xsk *xsk);
 
 /* Return n frames (addresses as seen in rx descriptors; the chunk base is
- * derived) to the fill ring.  Thread safe: a spinlock per UMEM, taken once.
- * If the fill ring asks for a wakeup, kicks it through xsk_fd. */
+ * derived) and top the fill ring up to its adaptive depth.  Thread safe: a
+ * spinlock per UMEM, taken once.  If the fill ring asks for a wakeup, kicks
+ * it through xsk_fd. */
 void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, int xsk_fd);
+
+/* Raise the minimum fill depth (e.g. to the buffering a socket's SO_RCVBUF
+ * asks for) and post frames up to it now.  Thread safe. */
+void ring_umem_fill_min(struct ring_umem *umem, uint32_t fill_min);
 
 /* Pointer to a frame's bytes from an rx descriptor address. */
 static inline uint8_t *ring_umem_frame(const struct ring_umem *umem, uint64_t addr)

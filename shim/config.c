@@ -106,7 +106,7 @@ static int cfg_word(const char *s, const char *const *words, int cnt)
 }
 
 static const char *const known_vars[] = {
-	"IFACE", "PORTS", "MODE", "ZEROCOPY", "CSUM", "QUEUES", "FRAMES", "RX_RING", "BATCH",
+	"IFACE", "PORTS", "MODE", "ZEROCOPY", "CSUM", "QUEUES", "FRAMES", "FILL_MIN", "RX_RING", "BATCH",
 	"BUSY_POLL", "LOG", "STATS", "REQUIRE", "LINGER_MS",
 };
 
@@ -128,6 +128,7 @@ int shim_cfg_load(struct shim_cfg *c)
 	c->csum = SHIM_AUTO;
 	c->queues_all = true;
 	c->frames = 16384;
+	c->fill_min = 1024;
 	c->rx_sz = 4096;
 	c->batch = 64;
 	c->log_lvl = SHIM_LOG_WARN;
@@ -203,6 +204,12 @@ int shim_cfg_load(struct shim_cfg *c)
 			c->frames = u;
 			c->frames_set = true;
 		}
+	}
+	if ((v = getenv("XSKSHIM_FILL_MIN"))) {
+		if (cfg_u32(v, 64, 1u << 20, &u))
+			cfg_bad(&e, "FILL_MIN", v, "frames always posted to the kernel, 64-1048576 (capped at FRAMES)");
+		else
+			c->fill_min = u;
 	}
 	if ((v = getenv("XSKSHIM_RX_RING"))) {
 		if (cfg_u32(v, 64, 1u << 16, &u) || (u & (u - 1)))

@@ -111,6 +111,7 @@ struct shim_cfg {
 	uint64_t queue_mask;        /* when !queues_all */
 	uint32_t frames;            /* UMEM frames per queue */
 	bool     frames_set;        /* XSKSHIM_FRAMES given explicitly */
+	uint32_t fill_min;          /* frames always posted (adaptive above it) */
 	uint32_t rx_sz;             /* rx ring per AF_XDP socket */
 	uint32_t batch;             /* descriptors peeked per ring visit */
 	uint32_t busy_poll_us;      /* 0: off */

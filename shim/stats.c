@@ -251,10 +251,11 @@ void shim_stats_exit(void)
 
 		if (shim_xdp_queue_acct(q, &a, &fill, &frames, &rx))
 			continue;
-		shim_log_always("summary", "queue %u: frames %u on_fill %u on_rx_rings %u held_by_readers %lld "
-				"recycled %llu accounted %s", q, frames, fill, rx,
+		shim_log_always("summary", "queue %u: frames %u idle %u on_fill %u on_rx_rings %u held_by_readers "
+				"%lld recycled %llu fill_target %u accounted %s", q, frames, a.idle, fill, rx,
 				(long long)(a.rx_seen - a.returned), (unsigned long long)a.returned,
-				fill + rx + (a.rx_seen - a.returned) == frames ? "yes" : "NO");
+				a.fill_target,
+				a.idle + fill + rx + (a.rx_seen - a.returned) == frames ? "yes" : "NO");
 	}
 }
 

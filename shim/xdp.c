@@ -271,6 +271,7 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		.frame_cnt = shim_g.cfg.frames, .frame_sz = 2048, .rx_sz = shim_g.cfg.rx_sz,
 		.zerocopy = shim_g.cfg.zerocopy != SHIM_OFF, .need_wakeup = true,
 		.zerocopy_fallback = shim_g.cfg.zerocopy == SHIM_AUTO,
+		.fill_min = shim_g.cfg.fill_min,
 	};
 	X.q_cnt = 0;
 	for (q = 0; q < nq; q++) {
