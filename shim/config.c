@@ -208,8 +208,10 @@ int shim_cfg_load(struct shim_cfg *c)
 	if ((v = getenv("XSKSHIM_FILL_MIN"))) {
 		if (cfg_u32(v, 64, 1u << 20, &u))
 			cfg_bad(&e, "FILL_MIN", v, "frames always posted to the kernel, 64-1048576 (capped at FRAMES)");
-		else
+		else {
 			c->fill_min = u;
+			c->fill_min_set = true;
+		}
 	}
 	if ((v = getenv("XSKSHIM_RX_RING"))) {
 		if (cfg_u32(v, 64, 1u << 16, &u) || (u & (u - 1)))

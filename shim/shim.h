@@ -112,6 +112,7 @@ struct shim_cfg {
 	uint32_t frames;            /* UMEM frames per queue */
 	bool     frames_set;        /* XSKSHIM_FRAMES given explicitly */
 	uint32_t fill_min;          /* frames always posted (adaptive above it) */
+	bool     fill_min_set;      /* XSKSHIM_FILL_MIN given: do not follow SO_RCVBUF */
 	uint32_t rx_sz;             /* rx ring per AF_XDP socket */
 	uint32_t batch;             /* descriptors peeked per ring visit */
 	uint32_t busy_poll_us;      /* 0: off */

@@ -272,9 +272,12 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 		return -1;
 	}
 	pthread_mutex_lock(&shim_g.lock);
-	if (shim_g.cfg.require && want && port && !s->cmsg_kernel_why[0]) {
+	/* The slow part of acceleration (program load and attach, UMEMs)
+	 * happens before the real bind: once the port is bound the kernel
+	 * socket queues datagrams that nobody reads until bind returns. */
+	if (want && port && shim_g.cfg.active && !shim_g.forked && !s->cmsg_kernel_why[0]) {
 		err = shim_xdp_prepare(s->why, sizeof(s->why));
-		if (err) {
+		if (err && shim_g.cfg.require) {
 			shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s: %s",
 				 fd, port, strerror(-err), s->why);
 			pthread_mutex_unlock(&shim_g.lock);

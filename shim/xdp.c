@@ -522,6 +522,12 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 		if (rx_sz > X.umem[X.q_ids[0]]->frame_cnt)
 			rx_sz = X.umem[X.q_ids[0]]->frame_cnt;
 		s->rx_sz = rx_sz;
+		/* and keep as many frames posted to the kernel, so a reader
+		 * that stalls loses no more than the kernel socket would have
+		 * (unless XSKSHIM_FILL_MIN says otherwise) */
+		if (!shim_g.cfg.fill_min_set)
+			for (i = 0; i < X.q_cnt; i++)
+				ring_umem_fill_min(X.umem[X.q_ids[i]], (uint32_t)rcvbuf / 1024);
 	}
 	for (i = 0; i < X.q_cnt; i++) {
 		struct ring_umem *u = X.umem[X.q_ids[i]];
