@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # netns.sh - sourceable bash fixture: two random-named network namespaces
 # joined by one veth pair, for tests and the benchmark.
 #

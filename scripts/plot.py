@@ -7,9 +7,10 @@ headline line.
                            is importable) and DIR/summary.txt, and prints the
                            headline  `bench: shim/plain=... (mode=native size=1228)`
 
-results.csv columns (one row per cell, written by scripts/bench):
+results.csv columns (one row per run of a cell, written by scripts/bench):
     gen,mode,size,receiver,sent,gen_pps,received,pps,loss,loss_pct,
-    rcvbuf_err,in_err,vb_rx_drop,xmit_err,cpu_ns,bad,dup,status
+    rcvbuf_err,in_err,vb_rx_drop,xmit_err,cpu_ns,bad,dup,status,rep
+A cell run several times (rep 1..N) is represented by its median-pps run.
 latency.csv columns:
     server,mode,p50,p99,p999,avg,observations,status
 
@@ -75,11 +76,19 @@ def groups_of(rows):
     return seen
 
 
+def runs(rows, g, rx):
+    return [r for r in rows
+            if (r["gen"], r["mode"], r["size"]) == g and r["receiver"] == rx]
+
+
 def cell(rows, g, rx):
-    for r in rows:
-        if (r["gen"], r["mode"], r["size"]) == g and r["receiver"] == rx:
-            return r
-    return None
+    """The run with the median delivered pps (lower median), or the first
+    run if none produced a rate."""
+    rs = runs(rows, g, rx)
+    good = sorted((r for r in rs if pps_of(r) is not None), key=pps_of)
+    if good:
+        return good[(len(good) - 1) // 2]
+    return rs[0] if rs else None
 
 
 def pps_of(r):
@@ -124,7 +133,9 @@ def write_table(path, rows, lat, meta, head):
                      ("ncpu", "vCPUs"), ("kernel", "kernel"), ("git", "git"),
                      ("shim", "shim library"), ("count", "frames per xdpgen cell"),
                      ("udpgen_count", "datagrams per udpgen cell"),
-                     ("flows", "flows (source ports)"), ("duration", "bench duration")):
+                     ("flows", "flows (source ports)"),
+                     ("raw_frames", "rawrecv UMEM frames per queue (4 KiB each)"),
+                     ("shim_env", "shim environment"), ("duration", "bench duration")):
         if k in meta:
             w("| %s | %s |" % (label, meta[k]))
     w("")
@@ -137,10 +148,15 @@ def write_table(path, rows, lat, meta, head):
     w("Setup: generator pinned to CPU0 in one namespace, receiver pinned to CPU1 in "
       "the other, one veth pair, 1 queue, GRO on on the receiving veth (veth needs "
       "NAPI for XDP-transmitted frames, PLATFORM.md). The generator sends a fixed "
-      "count as fast as it can, so every cell except XDP_DROP is overloaded: "
-      "*delivered pps* is what the receiver sustained between its first and last "
-      "datagram, and loss is expected. Only ratios from the same run mean anything "
-      "(this machine's speed drifts).")
+      "count as fast as it can. *Delivered pps* is the rate at which the receiving "
+      "application got datagrams, between its first and last one. On veth the "
+      "receive side's kernel work (NAPI, the XDP program, the copy into the socket "
+      "or the UMEM) runs on the sender's CPU, inside the generator's "
+      "transmit, so the generator runs only as fast as the receive path lets it "
+      "('gen pps'): a cell with no loss measures the whole path; a cell with loss "
+      "had a receiver that could not keep up. Only ratios from the same run mean "
+      "anything, because this machine's speed drifts and other work on its 2 vCPUs "
+      "disturbs single cells.")
     w("")
     w("- plain: `streamrecv` on kernel sockets, SO_RCVBUFFORCE 32 MiB. "
       "shim: the same binary under `LD_PRELOAD=libxskshim.so`. "
@@ -164,24 +180,33 @@ def write_table(path, rows, lat, meta, head):
     w("| generator | mode | payload B | " + " | ".join(RX_LABEL[r] for r in RECEIVERS) +
       " | shim/plain (poll) | shim/raw (poll) |")
     w("|---|---|---|" + "---|" * len(RECEIVERS) + "---|---|")
+    multi = False
     for g in groups_of(rows):
         vals = [pps_of(cell(rows, g, rx)) for rx in RECEIVERS]
         d = dict(zip(RECEIVERS, vals))
+        txt = []
+        for rx, v in zip(RECEIVERS, vals):
+            n = len(runs(rows, g, rx))
+            txt.append(fmt_mpps(v) + (" (m%d)" % n if n > 1 else ""))
+            multi = multi or n > 1
         w("| %s | %s | %s | %s | %s | %s |" % (
-            g[0], g[1], g[2], " | ".join(fmt_mpps(v) for v in vals),
+            g[0], g[1], g[2], " | ".join(txt),
             fmt_ratio(ratio(d["shim-poll"], d["plain-poll"])),
             fmt_ratio(ratio(d["shim-poll"], d["raw-poll"]))))
+    if multi:
+        w("")
+        w("(mN): median of N runs; every run is in the next table.")
     w("")
     w("## Every cell")
     w("")
-    w("| generator | mode | payload B | receiver | delivered pps | sent | gen pps | "
+    w("| generator | mode | payload B | receiver | run | delivered pps | sent | gen pps | "
       "received | loss | loss % | UdpRcvbufErrors | UdpInErrors | vb rx drops | "
       "veth xmit errs | CPU ns/pkt | bad | dup | status |")
-    w("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    w("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         pps = pps_of(r)
-        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r["gen"], r["mode"], r["size"], r["receiver"],
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["gen"], r["mode"], r["size"], r["receiver"], r.get("rep") or "1",
             "n/a" if pps is None else "%.0f" % pps,
             r["sent"] or "-", r["gen_pps"] or "-", r["received"] or "-",
             r["loss"] or "-", r["loss_pct"] or "-", r["rcvbuf_err"] or "-",
@@ -225,6 +250,11 @@ def write_plot(path, rows, lat, meta, head):
     fig, axes = plt.subplots(2, 1, figsize=(16, 10), dpi=100,
                              gridspec_kw={"height_ratios": [3, 1.3]})
     ax = axes[0]
+    vals = [v / 1e6 for v in (pps_of(cell(rows, g, rx)) for g in groups
+                              for rx in RECEIVERS) if v]
+    ymin = max(0.01, min(vals + [1.0]) / 3)
+    ax.set_yscale("log")
+    ax.set_ylim(ymin, max(vals + [1.0]) * 4)
     n = len(RECEIVERS)
     width = 0.8 / n
     for i, rx in enumerate(RECEIVERS):
@@ -233,7 +263,7 @@ def write_plot(path, rows, lat, meta, head):
             v = pps_of(cell(rows, g, rx))
             x = gi + (i - (n - 1) / 2) * width
             if v is None or v <= 0:
-                ax.text(x, 0.012, "n/a", ha="center", va="bottom", fontsize=6,
+                ax.text(x, ymin * 1.1, "n/a", ha="center", va="bottom", fontsize=6,
                         rotation=90, color="#555555")
                 continue
             xs.append(x)
@@ -244,8 +274,6 @@ def write_plot(path, rows, lat, meta, head):
             ax.text(b.get_x() + b.get_width() / 2, y * 1.06,
                     "%.2f" % y if y < 10 else "%.1f" % y,
                     ha="center", va="bottom", fontsize=6.5, rotation=90)
-    ax.set_yscale("log")
-    ax.set_ylim(0.01, max([num(r["pps"]) or 0 for r in rows] + [1e6]) / 1e6 * 4)
     ax.set_xticks(range(len(groups)))
     ax.set_xticklabels(["%s\n%s mode\n%s B" % g for g in groups], fontsize=9)
     ax.set_ylabel("Mpps delivered to the application (log)")
@@ -257,7 +285,8 @@ def write_plot(path, rows, lat, meta, head):
 
     ax = axes[1]
     if lat:
-        labels = ["%s (%s)" % (r["server"], r["mode"]) for r in lat]
+        labels = [r["server"] if r["mode"] in ("", "-") else
+                  "%s (%s mode)" % (r["server"], r["mode"]) for r in lat]
         pcts = [("p50", "p50"), ("p99", "p99"), ("p999", "p99.9")]
         w = 0.25
         for j, (k, name) in enumerate(pcts):
@@ -267,11 +296,12 @@ def write_plot(path, rows, lat, meta, head):
                           color=["#9ecae1", "#4292c6", "#08519c"][j],
                           edgecolor="black", linewidth=0.4)
             for b, y, r in zip(bars, ys, lat):
-                ax.text(b.get_x() + b.get_width() / 2, y, "%.1f" % y if y else "n/a",
+                ax.text(b.get_x() + b.get_width() / 2, y if y else 1, "%.1f" % y if y else "n/a",
                         ha="center", va="bottom", fontsize=7)
         ax.set_xticks(range(len(lat)))
         ax.set_xticklabels(labels, fontsize=9)
-        ax.set_ylabel("µs (sockperf one-way)")
+        ax.set_yscale("log")
+        ax.set_ylabel("µs, sockperf one-way (log)")
         ax.set_title("ping-pong latency, sockperf", fontsize=10)
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)

@@ -104,11 +104,11 @@ static struct sr_conf conf = {
 	.poll_ms = 1000,
 };
 
-/* Shared between threads: only touched with __atomic builtins. */
+/* Shared between threads: only touched with __atomic builtins, except
+ * g_start_ns and the seq_bitmap pointer, written before the threads start. */
 static uint64_t *seq_bitmap;        /* expect bits, fetch-or per datagram */
 static uint64_t g_total;            /* datagrams received, all threads */
-static uint64_t g_first_ns;         /* first datagram, any thread */
-static uint64_t g_last_ns;          /* most recent non-empty batch */
+static uint64_t g_last_ns;          /* most recent non-empty batch, 0 = none */
 static int g_stop;
 static uint64_t g_start_ns;
 
@@ -198,7 +198,7 @@ static void sr_reset_msgs(struct sr_thread *t)
 
 static void sr_account(struct sr_thread *t, unsigned n)
 {
-	uint64_t now = now_ns(), zero = 0, total;
+	uint64_t now = now_ns(), total;
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
@@ -217,8 +217,6 @@ static void sr_account(struct sr_thread *t, unsigned n)
 		t->cpu_first = proc_cpu_ns();
 		t->cpu_last = t->cpu_first;
 		t->cpu_sample_at = now;
-		__atomic_compare_exchange_n(&g_first_ns, &zero, now, false,
-					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	} else if (now - t->cpu_sample_at >= SR_CPU_SAMPLE_NS) {
 		t->cpu_last = proc_cpu_ns();
 		t->cpu_sample_at = now;
@@ -233,14 +231,15 @@ static void sr_account(struct sr_thread *t, unsigned n)
 /* Returns true when the run should end (sets the shared stop flag). */
 static bool sr_should_stop(void)
 {
-	uint64_t now, first;
+	uint64_t now, last;
 
 	if (__atomic_load_n(&g_stop, __ATOMIC_RELAXED))
 		return true;
 	now = now_ns();
-	first = __atomic_load_n(&g_first_ns, __ATOMIC_RELAXED);
-	if ((first && now - __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED) >
-		      (uint64_t)conf.idle_ms * 1000000ull) ||
+	/* Read after now: another thread may have stored a later time, so
+	 * check last < now before subtracting.  0 = nothing arrived yet. */
+	last = __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED);
+	if ((last && now > last && now - last > (uint64_t)conf.idle_ms * 1000000ull) ||
 	    (double)(now - g_start_ns) / 1e9 > conf.max_secs) {
 		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
 		return true;

@@ -11,7 +11,8 @@
  *
  * Payload ("udpgen pattern", verified byte for byte by streamrecv/rawrecv,
  * and produced identically by xdpgen):
- *   bytes 0..7   sequence number, little-endian u64, global over the run
+ *   bytes 0..7   sequence number, little-endian u64, global over the run,
+ *                starting at --seq-base (default 0)
  *   bytes 8..11  flow index (0..flows-1), little-endian u32
  *   byte  i>=12  (seq * 31 + i) & 0xff
  *
@@ -76,6 +77,7 @@ static void usage(FILE *f)
 		"  --sport-base P     first source port, default 20000\n"
 		"  --size BYTES       payload bytes (>= 12 carries the header), default 64\n"
 		"  --count N          datagrams to send, default 1000\n"
+		"  --seq-base N       first sequence number, default 0\n"
 		"  --batch N          messages per sendmmsg, default 64\n"
 		"  --rate PPS         pace to PPS (0 = unpaced), default 0\n"
 		"  --duration-max S   stop after S seconds whatever was sent, default 30\n");
@@ -107,6 +109,7 @@ int main(int argc, char **argv)
 		{ "sport-base", required_argument, NULL, 'b' },
 		{ "size", required_argument, NULL, 's' },
 		{ "count", required_argument, NULL, 'c' },
+		{ "seq-base", required_argument, NULL, 'q' },
 		{ "batch", required_argument, NULL, 'B' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "duration-max", required_argument, NULL, 'D' },
@@ -117,7 +120,7 @@ int main(int argc, char **argv)
 	unsigned port_lo = 0, port_hi = 0, nports;
 	unsigned flows = 1, sport_base = 20000, batch = 64;
 	size_t size = 64;
-	uint64_t count = 1000, rate = 0, sent = 0;
+	uint64_t count = 1000, rate = 0, sent = 0, seq_base = 0;
 	double dur_max = 30;
 	struct sockaddr_storage dss;
 	socklen_t dlen;
@@ -138,6 +141,7 @@ int main(int argc, char **argv)
 		case 'b': sport_base = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 's': size = strtoul(optarg, NULL, 0); break;
 		case 'c': count = strtoull(optarg, NULL, 0); break;
+		case 'q': seq_base = strtoull(optarg, NULL, 0); break;
 		case 'B': batch = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'r': rate = strtoull(optarg, NULL, 0); break;
 		case 'D': dur_max = strtod(optarg, NULL); break;
@@ -233,8 +237,8 @@ int main(int argc, char **argv)
 			}
 		}
 		for (i = 0; i < n; i++) {
-			uint64_t seq = sent + i;
-			uint16_t dport = (uint16_t)(port_lo + seq % nports);
+			uint64_t seq = seq_base + sent + i;
+			uint16_t dport = (uint16_t)(port_lo + (sent + i) % nports);
 
 			pattern_fill(iov[i].iov_base, size, seq, flow);
 			if (family == AF_INET)

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# t_bench_smoke.sh - smoke test of the benchmark: `BENCH_QUICK=1 scripts/bench`
+# (seconds long, no performance thresholds) must produce table.md and
+# plot.png in its run directory and results/latest/, and end with the
+# `bench: shim/plain=... (mode=native size=1228)` line.  The run writes into
+# a temporary BENCH_OUT, so it leaves results/ alone.  SKIP when not root.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+NETNS_TEST_NAME=t_bench_smoke
+. scripts/netns.sh
+netns_skip_unless_root
+
+for t in udpgen streamrecv rawrecv xdpgen xdpdrop; do
+	if [ ! -x "build/tests/$t" ]; then
+		echo "SKIP: bench smoke: build/tests/$t not built (make first)"
+		exit 0
+	fi
+done
+
+fails=0
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+out=$(mktemp -d /tmp/xskshim-bench-smoke.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+log=$out/bench.log
+
+BENCH_QUICK=1 BENCH_OUT="$out" timeout 300 scripts/bench > "$log" 2>&1
+rc=$?
+if [ $rc -eq 0 ]; then
+	pass "bench exits 0"
+else
+	fail "bench exits 0 (rc=$rc)"
+	tail -20 "$log"
+fi
+
+run=$(find "$out" -maxdepth 1 -name 'bench-*' -type d | head -1)
+if [ -n "$run" ] && [ -s "$run/table.md" ] && grep -q '^| ' "$run/table.md"; then
+	pass "table.md written with a table"
+else
+	fail "table.md written with a table"
+fi
+if [ -n "$run" ] && [ -s "$run/plot.png" ] &&
+   [ "$(head -c 8 "$run/plot.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
+	pass "plot.png written (PNG)"
+else
+	fail "plot.png written (PNG)"
+fi
+if [ -s "$out/latest/table.md" ] && [ -s "$out/latest/plot.png" ]; then
+	pass "copied to latest/"
+else
+	fail "copied to latest/"
+fi
+last=$(tail -1 "$log")
+if echo "$last" | grep -Eq '^bench: shim/plain=([0-9]+\.[0-9]{2}|n/a) shim/raw=([0-9]+\.[0-9]{2}|n/a) raw/drop=([0-9]+\.[0-9]{2}|n/a) \(mode=native size=1228\)$'; then
+	pass "final line: $last"
+else
+	fail "final line has the bench: format (got: $last)"
+fi
+if [ -n "$run" ] && ! grep -q ',fail$' "$run/results.csv"; then
+	pass "no cell failed"
+else
+	fail "no cell failed"
+	[ -n "$run" ] && grep ',fail$' "$run/results.csv"
+fi
+exit $((fails > 0))
