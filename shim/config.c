@@ -18,8 +18,19 @@ struct shim_cfg_err {
 
 static void cfg_bad(struct shim_cfg_err *e, const char *var, const char *val, const char *forms)
 {
-	shim_log(SHIM_LOG_ERROR, "config", "XSKSHIM_%s=\"%.64s\" is not valid; accepted: %s; "
-		 "acceleration disabled, using the kernel path", var, val, forms);
+	char shown[4 * 64 + 1];
+	size_t n = 0;
+
+	/* control characters shown escaped: a value must not forge log lines */
+	for (const unsigned char *p = (const unsigned char *)val; *p && n < 64 * 4 - 4; p++) {
+		if (*p < 0x20 || *p == 0x7f || *p == '"' || *p == '\\')
+			n += (size_t)snprintf(shown + n, sizeof(shown) - n, "\\x%02x", *p);
+		else
+			shown[n++] = (char)*p;
+	}
+	shown[n] = 0;
+	shim_log(SHIM_LOG_ERROR, "config", "XSKSHIM_%s=\"%s\" is not valid; accepted: %s; "
+		 "acceleration disabled, using the kernel path", var, shown, forms);
 	if (!e->bad)
 		snprintf(e->why, e->why_sz, "bad XSKSHIM_%s (accepted: %s)", var, forms);
 	e->bad++;
@@ -158,12 +169,12 @@ int shim_cfg_load(struct shim_cfg *c)
 	}
 
 	v = getenv("XSKSHIM_IFACE");
-	if (!v || !*v) {
+	if (!v) {
 		snprintf(c->why, sizeof(c->why), "XSKSHIM_IFACE is not set");
 		return 0;
 	}
 	c->iface_given = true;
-	if (strlen(v) >= IF_NAMESIZE || strchr(v, '/') || strchr(v, ' '))
+	if (!*v || strlen(v) >= IF_NAMESIZE || strchr(v, '/') || strchr(v, ' ') || strpbrk(v, "\n\r\t"))
 		cfg_bad(&e, "IFACE", v, "an interface name of at most 15 characters");
 	else
 		strcpy(c->iface, v);

@@ -2,6 +2,7 @@
  * through the same level filter. */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
@@ -61,11 +62,71 @@ void shim_log(enum shim_log_lvl lvl, const char *subsys, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Library output held back while a setup step runs (shim_log_hold): a
+ * failure we explain ourselves (missing capability) should not be preceded
+ * by libbpf's generic advice, but a verifier rejection must show its log. */
+static __thread char *hold_buf;
+static __thread size_t hold_len;
+#define SHIM_HOLD_MAX (64 * 1024)
+
+static void shim_lib_vlog(enum shim_log_lvl l, const char *subsys, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	if (l > shim_g.cfg.log_lvl)
+		return;
+	if (!hold_buf || shim_g.cfg.log_lvl == SHIM_LOG_DEBUG) {
+		shim_vlog(l, subsys, fmt, ap);
+		return;
+	}
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n <= 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (hold_len + (size_t)n + 16 >= SHIM_HOLD_MAX)
+		return;   /* the head of a verifier log is the useful part */
+	hold_len += (size_t)snprintf(hold_buf + hold_len, SHIM_HOLD_MAX - hold_len, "%c%s\x1f%.*s\x1e",
+				     '0' + l, subsys, n, line);
+}
+
+void shim_log_hold(void)
+{
+	if (!hold_buf)
+		hold_buf = calloc(1, SHIM_HOLD_MAX);
+	hold_len = 0;
+}
+
+void shim_log_release(bool show)
+{
+	char *p, *end;
+
+	if (!hold_buf)
+		return;
+	for (p = hold_buf, end = hold_buf + hold_len; show && p < end;) {
+		char *sep = memchr(p, 0x1f, (size_t)(end - p)), *next;
+		enum shim_log_lvl l = (enum shim_log_lvl)(p[0] - '0');
+
+		if (!sep)
+			break;
+		*sep = 0;
+		next = memchr(sep + 1, 0x1e, (size_t)(end - sep - 1));
+		if (!next)
+			break;
+		shim_log(l, p + 1, "%.*s", (int)(next - sep - 1), sep + 1);
+		p = next + 1;
+	}
+	free(hold_buf);
+	hold_buf = NULL;
+	hold_len = 0;
+}
+
 static int shim_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	enum shim_log_lvl l = level == LIBBPF_WARN ? SHIM_LOG_WARN
 			    : level == LIBBPF_INFO ? SHIM_LOG_INFO : SHIM_LOG_DEBUG;
-	shim_vlog(l, "libbpf", fmt, ap);
+	shim_lib_vlog(l, "libbpf", fmt, ap);
 	return 0;
 }
 
@@ -73,7 +134,7 @@ static int shim_libxdp_print(enum libxdp_print_level level, const char *fmt, va_
 {
 	enum shim_log_lvl l = level == LIBXDP_WARN ? SHIM_LOG_WARN
 			    : level == LIBXDP_INFO ? SHIM_LOG_INFO : SHIM_LOG_DEBUG;
-	shim_vlog(l, "libxdp", fmt, ap);
+	shim_lib_vlog(l, "libxdp", fmt, ap);
 	return 0;
 }
 

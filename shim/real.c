@@ -9,7 +9,7 @@
 __thread int shim_guard __attribute__((tls_model("initial-exec")));
 
 #define SHIM_REAL_DEF(ret, name, params, args) ret(*shim_real_##name) params;
-#define SHIM_REAL_DEF_F(ret, name, params, args, fd) SHIM_REAL_DEF(ret, name, params, args)
+#define SHIM_REAL_DEF_F(ret, name, params, args, fd, kind) SHIM_REAL_DEF(ret, name, params, args)
 SHIM_OTHER_CALLS(SHIM_REAL_DEF)
 SHIM_FD_CALLS(SHIM_REAL_DEF_F)
 

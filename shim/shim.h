@@ -76,7 +76,7 @@
 /* ---- real symbols (real.c) ------------------------------------------- */
 
 #define SHIM_REAL_DECL(ret, name, params, args) extern ret(*shim_real_##name) params;
-#define SHIM_REAL_DECL_F(ret, name, params, args, fd) SHIM_REAL_DECL(ret, name, params, args)
+#define SHIM_REAL_DECL_F(ret, name, params, args, fd, kind) SHIM_REAL_DECL(ret, name, params, args)
 SHIM_OTHER_CALLS(SHIM_REAL_DECL)
 SHIM_FD_CALLS(SHIM_REAL_DECL_F)
 
@@ -141,6 +141,10 @@ void shim_log(enum shim_log_lvl lvl, const char *subsys, const char *fmt, ...)
 /* The same line format, never filtered (XSKSHIM_STATS output). */
 void shim_log_always(const char *subsys, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void shim_log_libs_init(void);   /* route libbpf/libxdp output through shim_log */
+/* Hold libbpf/libxdp output of this thread; release prints it (show) or
+ * drops it.  Not nested. */
+void shim_log_hold(void);
+void shim_log_release(bool show);
 
 /* ---- sockets (sock.c) ------------------------------------------------ */
 
@@ -207,6 +211,7 @@ struct shim_sock *shim_sock_get(int fd);
 /* Same, for any tracked UDP socket. */
 struct shim_sock *shim_sock_get_any(int fd);
 void shim_sock_put(struct shim_sock *s);
+void shim_sock_demote_all(const char *why);     /* lock held */
 static inline bool shim_fd_maybe(int fd)
 {
 	return fd >= 0 && fd < SHIM_FD_MAX && shim_g.fds &&
@@ -223,6 +228,14 @@ int shim_xdp_accel(struct shim_sock *s, int fd);
 /* Undo shim_xdp_accel (lock held).  Datagrams left on its rings are dropped,
  * as the kernel drops a closing socket's queue. */
 void shim_xdp_release(struct shim_sock *s);
+/* No accelerated socket left (or the bind that installed failed): uninstall
+ * after XSKSHIM_LINGER_MS unless a socket is accelerated meanwhile.  Lock
+ * held. */
+void shim_xdp_idle(void);
+/* Called from slow paths (a blocking wait, a readiness timeout): if the
+ * interface was deleted or replaced, say so once and move every socket to
+ * the kernel path.  Cheap (rate limited), any thread, lock not held. */
+void shim_xdp_check_iface(void);
 /* Whether the process-wide install can work at all (checked before bind
  * under XSKSHIM_REQUIRE); lock held.  0 or negative errno with *why set. */
 int shim_xdp_prepare(char *why, size_t why_sz);
@@ -236,9 +249,10 @@ uint32_t shim_xdp_group_size(const struct shim_sock *s);
 const char *shim_xdp_describe(void);        /* "vb native copy queues 0-1" */
 void shim_xdp_linger_check(void);           /* uninstall if lingered long enough */
 /* Frame accounting of queue q: counters, frames on the fill ring, total,
- * and frames sitting on the rx rings of every socket of that queue. */
+ * frames sitting on the rx rings of every socket of that queue, and the
+ * XDP_STATISTICS of those sockets (closed ones included). */
 int  shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt,
-			 uint32_t *rx_cnt);
+			 uint32_t *rx_cnt, struct xdp_statistics *xs);
 
 /* ---- receive (recv.c) --------------------------------------------------
  * Emulations of the receive calls for an accelerated socket.  fd is the fd

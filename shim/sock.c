@@ -121,6 +121,15 @@ static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
 }
 
+/* Move every accelerated socket to the kernel path (the interface went
+ * away).  Lock held. */
+void shim_sock_demote_all(const char *why)
+{
+	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
+		if (s->state == SHIM_SOCK_ACCEL)
+			shim_sock_unaccel(s, why);
+}
+
 void shim_sock_put(struct shim_sock *s)
 {
 	struct shim_sock **pp;
@@ -317,6 +326,9 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 			saved = -err;
 		}
 	}
+	/* prepared for a bind that failed or was not accelerated: do not leave
+	 * the program attached for nothing */
+	shim_xdp_idle();
 	pthread_mutex_unlock(&shim_g.lock);
 	shim_sock_put(s);
 	errno = saved;

@@ -247,10 +247,15 @@ void shim_stats_exit(void)
 	}
 	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++) {
 		struct ring_umem_acct a;
+		struct xdp_statistics xs;
 		uint32_t fill, frames, rx;
 
-		if (shim_xdp_queue_acct(q, &a, &fill, &frames, &rx))
+		if (shim_xdp_queue_acct(q, &a, &fill, &frames, &rx, &xs))
 			continue;
+		shim_log_always("summary", "queue %u: AF_XDP rx_ring_full %llu rx_fill_ring_empty %llu rx_dropped %llu "
+				"rx_invalid_descs %llu", q, (unsigned long long)xs.rx_ring_full,
+				(unsigned long long)xs.rx_fill_ring_empty_descs, (unsigned long long)xs.rx_dropped,
+				(unsigned long long)xs.rx_invalid_descs);
 		shim_log_always("summary", "queue %u: frames %u idle %u on_fill %u on_rx_rings %u held_by_readers "
 				"%lld recycled %llu fill_target %u accounted %s", q, frames, a.idle, fill, rx,
 				(long long)(a.rx_seen - a.returned), (unsigned long long)a.returned,

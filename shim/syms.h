@@ -9,7 +9,9 @@
  *   is an accelerated socket call shim_<name>(sock, args...), otherwise pass
  *   through".  Their exported wrappers are generated in wrap.c from this list;
  *   only calls with extra logic (socket, bind, close, poll, fcntl, ...) have
- *   hand-written wrappers.  F(ret, name, params, args, fd)
+ *   hand-written wrappers.  F(ret, name, params, args, fd, kind): kind says
+ *   how many datagrams a successful call on a kernel-path socket received
+ *   (MMSG: the return value, ONE: one, NONE: none), for its counters.
  */
 #ifndef XSKSHIM_SYMS_H
 #define XSKSHIM_SYMS_H
@@ -26,18 +28,18 @@
 
 #define SHIM_FD_CALLS(F)                                                                        \
 	F(int, recvmmsg, (int fd, struct mmsghdr *v, unsigned int n, int fl, struct timespec *t), \
-	  (fd, v, n, fl, t), fd)                                                                  \
-	F(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl), fd)                 \
+	  (fd, v, n, fl, t), fd, MMSG)                                                                  \
+	F(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl), fd, ONE)                 \
 	F(ssize_t, recvfrom, (int fd, void *b, size_t l, int fl, struct sockaddr *a, socklen_t *al), \
-	  (fd, b, l, fl, a, al), fd)                                                              \
-	F(ssize_t, recv, (int fd, void *b, size_t l, int fl), (fd, b, l, fl), fd)                \
-	F(ssize_t, read, (int fd, void *b, size_t l), (fd, b, l), fd)                            \
-	F(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), fd)         \
-	F(ssize_t, __recv_chk, (int fd, void *b, size_t l, size_t bl, int fl), (fd, b, l, bl, fl), fd) \
+	  (fd, b, l, fl, a, al), fd, ONE)                                                              \
+	F(ssize_t, recv, (int fd, void *b, size_t l, int fl), (fd, b, l, fl), fd, ONE)                \
+	F(ssize_t, read, (int fd, void *b, size_t l), (fd, b, l), fd, ONE)                            \
+	F(ssize_t, readv, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), fd, ONE)         \
+	F(ssize_t, __recv_chk, (int fd, void *b, size_t l, size_t bl, int fl), (fd, b, l, bl, fl), fd, ONE) \
 	F(ssize_t, __recvfrom_chk, (int fd, void *b, size_t l, size_t bl, int fl, struct sockaddr *a, \
-				    socklen_t *al), (fd, b, l, bl, fl, a, al), fd)                \
-	F(ssize_t, __read_chk, (int fd, void *b, size_t l, size_t bl), (fd, b, l, bl), fd)       \
-	F(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al), fd)
+				    socklen_t *al), (fd, b, l, bl, fl, a, al), fd, ONE)                \
+	F(ssize_t, __read_chk, (int fd, void *b, size_t l, size_t bl), (fd, b, l, bl), fd, ONE)       \
+	F(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al), fd, NONE)
 
 #define SHIM_OTHER_CALLS(X)                                                                     \
 	X(int, socket, (int d, int t, int p), (d, t, p))                                          \

@@ -33,15 +33,28 @@ static inline void shim_put_keep_errno(struct shim_sock *s)
 #define SHIM_CALL_(fn, s, ...) fn(s, __VA_ARGS__)
 #define SHIM_CALL(fn, s, args) SHIM_CALL_(fn, s, SHIM_UNPAREN args)
 
-#define SHIM_WRAP_FD(ret, name, params, args, fd)                                   \
+#define SHIM_KCOUNT_MMSG(r) ((r) > 0 ? (uint64_t)(r) : 0)
+#define SHIM_KCOUNT_ONE(r)  ((r) >= 0 ? 1u : 0u)
+#define SHIM_KCOUNT_NONE(r) ((void)(r), 0u)
+
+/* Accelerated socket: emulate.  Tracked socket on the kernel path: pass
+ * through and count what it received.  Anything else: pass through. */
+#define SHIM_WRAP_FD(ret, name, params, args, fd, kind)                             \
 	SHIM_EXPORT ret name params                                                 \
 	{                                                                           \
 		struct shim_sock *s_;                                               \
 		ret r_;                                                             \
 		if (__builtin_expect(shim_guard || !shim_fd_maybe(fd), 1) ||        \
-		    !(s_ = shim_sock_get(fd)))                                      \
+		    !(s_ = shim_sock_get_any(fd)))                                  \
 			return REAL(name) args;                                     \
-		r_ = SHIM_CALL(shim_##name, s_, args);                              \
+		if (__atomic_load_n(&s_->state, __ATOMIC_ACQUIRE) == SHIM_SOCK_ACCEL) { \
+			r_ = SHIM_CALL(shim_##name, s_, args);                      \
+		} else {                                                            \
+			r_ = REAL(name) args;                                       \
+			if (SHIM_KCOUNT_##kind(r_))                                 \
+				__atomic_add_fetch(&s_->st->rx_kernel, SHIM_KCOUNT_##kind(r_), \
+						   __ATOMIC_RELAXED);               \
+		}                                                                   \
 		shim_put_keep_errno(s_);                                            \
 		return r_;                                                          \
 	}

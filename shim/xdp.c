@@ -49,7 +49,9 @@ static struct {
 	struct ring_umem *umem[XSKSHIM_QUEUE_MAX]; /* indexed by queue id */
 	uint8_t  slots[XSKSHIM_SLOT_MAX / 8];
 	struct shim_group *groups;
-	uint64_t generation;        /* bumped by every install/uninstall */
+	int64_t  linger_deadline;   /* CLOCK_MONOTONIC ns; see shim_xdp_idle */
+	struct xdp_statistics closed_xs[XSKSHIM_QUEUE_MAX]; /* of closed sockets */
+	bool     linger_running;
 	char     desc[128];
 } X = { .link_fd = -1 };
 
@@ -159,7 +161,6 @@ static void shim_xdp_uninstall(void)
 		xskshim__destroy(X.skel);
 	X.skel = NULL;
 	X.installed = false;
-	X.generation++;
 	shim_stats_global_publish();
 	shim_log(SHIM_LOG_INFO, "xdp", "detached from %s", shim_g.cfg.iface);
 }
@@ -247,19 +248,27 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 	if (err)
 		return err;
 
+	shim_log_hold();
 	X.skel = xskshim__open();
 	if (!X.skel) {
 		err = -errno;
+		shim_log_release(true);
 		snprintf(why, why_sz, "cannot open the embedded XDP program: %s", strerror(-err));
 		return err;
 	}
 	err = xskshim__load(X.skel);
 	if (err) {
-		const char *caps = shim_caps_missing(true, false, false, false);
-		snprintf(why, why_sz, "XDP program load failed: %s%s%s (verifier log above, if any)",
-			 strerror(-err), caps ? "; missing " : "", caps ? caps : "");
+		const char *caps = shim_caps_missing(true, true, false, false);
+
+		/* a missing capability is the whole story; anything else (a
+		 * verifier rejection) shows libbpf's log, held until now */
+		shim_log_release(!(err == -EPERM && caps));
+		snprintf(why, why_sz, "XDP program load failed: %s%s%s%s", strerror(-err),
+			 caps ? "; missing " : "", caps ? caps : "",
+			 err == -EPERM && caps ? "" : " (libbpf's log above; XSKSHIM_LOG=debug for all of it)");
 		goto out_skel;
 	}
+	shim_log_release(true);
 	err = shim_xdp_attach(why, why_sz);
 	if (err)
 		goto out_skel;
@@ -334,7 +343,6 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 	else
 		X.csum = shim_g.cfg.csum == SHIM_ON ? RING_CSUM_VERIFY : RING_CSUM_OFF;
 	X.installed = true;
-	X.generation++;
 	return 0;
 
 out_umem:
@@ -456,12 +464,24 @@ static int shim_sock_keys(struct shim_sock *s, int fd)
 	return 0;
 }
 
+static void shim_xstats_add(struct xdp_statistics *to, const struct xdp_statistics *x)
+{
+	to->rx_dropped += x->rx_dropped;
+	to->rx_invalid_descs += x->rx_invalid_descs;
+	to->rx_ring_full += x->rx_ring_full;
+	to->rx_fill_ring_empty_descs += x->rx_fill_ring_empty_descs;
+}
+
 static void shim_sock_xsks_free(struct shim_sock *s)
 {
 	int map = X.skel ? bpf_map__fd(X.skel->maps.xsks) : -1;
 
 	for (uint32_t i = 0; i < s->q_cnt; i++) {
 		uint32_t idx = s->slot * XSKSHIM_QUEUE_MAX + s->xsk[i]->queue;
+		struct xdp_statistics xs;
+
+		if (!ring_xsk_stats(s->xsk[i], &xs))
+			shim_xstats_add(&X.closed_xs[s->xsk[i]->queue], &xs);
 
 		if (map >= 0)
 			bpf_map_delete_elem(map, &idx);
@@ -578,21 +598,37 @@ out_xsks:
 	return err;
 }
 
-struct shim_linger_arg {
-	uint64_t generation;
-};
+static int64_t shim_mono_ns(void)
+{
+	struct timespec t;
 
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* One linger thread at a time: it sleeps until the (possibly extended)
+ * deadline, then uninstalls if still idle.  Bind/close churn therefore
+ * costs no thread per close. */
 static void *shim_linger_thread(void *p)
 {
-	struct shim_linger_arg *a = p;
-	struct timespec ts = { shim_g.cfg.linger_ms / 1000, (long)(shim_g.cfg.linger_ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
+	(void)p;
 	pthread_mutex_lock(&shim_g.lock);
-	if (X.installed && shim_g.accel_cnt == 0 && X.generation == a->generation && !shim_g.forked)
+	for (;;) {
+		int64_t left = X.linger_deadline - shim_mono_ns();
+		struct timespec ts;
+
+		if (left <= 0 || shim_g.forked)
+			break;
+		pthread_mutex_unlock(&shim_g.lock);
+		ts.tv_sec = left / 1000000000;
+		ts.tv_nsec = left % 1000000000;
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&shim_g.lock);
+	}
+	if (X.installed && shim_g.accel_cnt == 0 && !shim_g.forked)
 		shim_xdp_uninstall();
+	X.linger_running = false;
 	pthread_mutex_unlock(&shim_g.lock);
-	free(a);
 	return NULL;
 }
 
@@ -602,25 +638,28 @@ void shim_xdp_release(struct shim_sock *s)
 		shim_group_del(&s->keys[k], s->slot);
 	shim_sock_xsks_free(s);
 	shim_slot_free(s->slot);
-	if (shim_g.accel_cnt == 0 && X.installed) {
-		struct shim_linger_arg *a;
-		pthread_attr_t at;
-		pthread_t t;
+	shim_xdp_idle();
+}
 
-		if (!shim_g.cfg.linger_ms) {
-			shim_xdp_uninstall();
-			return;
-		}
-		a = malloc(sizeof(*a));
-		if (!a)
-			return;
-		a->generation = X.generation;
-		pthread_attr_init(&at);
-		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &at, shim_linger_thread, a))
-			free(a);   /* stays installed until exit; harmless */
-		pthread_attr_destroy(&at);
+void shim_xdp_idle(void)
+{
+	pthread_attr_t at;
+	pthread_t t;
+
+	if (shim_g.accel_cnt || !X.installed)
+		return;
+	if (!shim_g.cfg.linger_ms) {
+		shim_xdp_uninstall();
+		return;
 	}
+	X.linger_deadline = shim_mono_ns() + (int64_t)shim_g.cfg.linger_ms * 1000000;
+	if (X.linger_running)
+		return;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (!pthread_create(&t, &at, shim_linger_thread, NULL))
+		X.linger_running = true;   /* else: stays installed until exit; harmless */
+	pthread_attr_destroy(&at);
 }
 
 void shim_xdp_atexit(void)
@@ -688,12 +727,21 @@ const char *shim_xdp_describe(void)
 }
 
 int shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt,
-			uint32_t *rx_cnt)
+			uint32_t *rx_cnt, struct xdp_statistics *xs)
 {
 	struct shim_sock *s;
 
 	if (q >= XSKSHIM_QUEUE_MAX || !X.umem[q])
 		return -ENOENT;
+	*xs = X.closed_xs[q];
+	for (s = shim_g.socks; s; s = s->next)
+		if (s->state == SHIM_SOCK_ACCEL)
+			for (uint32_t i = 0; i < s->q_cnt; i++) {
+				struct xdp_statistics x;
+
+				if (s->xsk[i]->queue == q && !ring_xsk_stats(s->xsk[i], &x))
+					shim_xstats_add(xs, &x);
+			}
 	ring_umem_acct_get(X.umem[q], a);
 	*fill_cnt = ring_umem_fill_cnt(X.umem[q]);
 	*frame_cnt = X.umem[q]->frame_cnt;
@@ -741,4 +789,32 @@ uint32_t shim_xdp_group_size(const struct shim_sock *s)
 		return 0;
 	HASH_FIND(hh, X.groups, &s->keys[0], sizeof(s->keys[0]), g);
 	return g ? g->val.slot_cnt : 0;
+}
+
+void shim_xdp_check_iface(void)
+{
+	static int64_t next_check;
+	int64_t now = shim_mono_ns();
+	unsigned int idx;
+	char why[128];
+
+	if (!__atomic_load_n(&X.installed, __ATOMIC_RELAXED) ||
+	    now < __atomic_load_n(&next_check, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&next_check, now + 100 * 1000000LL, __ATOMIC_RELAXED);
+	idx = if_nametoindex(shim_g.cfg.iface);
+	if (idx && (int)idx == X.ifindex)
+		return;
+	shim_enter();
+	pthread_mutex_lock(&shim_g.lock);
+	if (X.installed) {
+		snprintf(why, sizeof(why), "interface %s (ifindex %d) was deleted%s", shim_g.cfg.iface, X.ifindex,
+			 idx ? " and re-created" : "");
+		shim_log(SHIM_LOG_WARN, "xdp", "%s: every socket moves to the kernel path", why);
+		shim_sock_demote_all(why);
+		if (X.installed)
+			shim_xdp_uninstall();
+	}
+	pthread_mutex_unlock(&shim_g.lock);
+	shim_leave();
 }

@@ -208,7 +208,7 @@ check_accounted()
 {
 	local q bad
 	q=$(grep -c 'summary: queue [0-9]*:' "$1" 2>/dev/null)
-	bad=$(grep 'summary: queue [0-9]*:' "$1" 2>/dev/null | grep -v 'held_by_readers 0 .*accounted yes')
+	bad=$(grep 'summary: queue [0-9]*: frames' "$1" 2>/dev/null | grep -v 'held_by_readers 0 .*accounted yes')
 	if [ "${q:-0}" -gt 0 ] && [ -z "$bad" ]; then
 		pass "$2: frame accounting intact (accounted yes, held_by_readers 0 on $q queue(s))"
 	else
