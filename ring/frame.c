@@ -22,7 +22,9 @@
  *            next header UDP (no extension headers)        else NOT_OURS
  *            payload length <= bytes after the header      else TRUNC
  *            payload length >= 8                           else BAD_IP
- *   4. UDP length >= 8 and == IP payload length            else BAD_UDPLEN
+ *   4. UDP length >= 8 and <= IP payload length            else BAD_UDPLEN
+ *      (IPv6: 0 means the IP payload length; a shorter UDP length trims
+ *      the datagram, as the kernel does)
  *   5. VERIFY mode: UDP checksum (0 ok on IPv4 only)       else BAD_CSUM
  * Bytes after the IP datagram (Ethernet padding of short frames, or
  * anything else) are ignored, as the kernel trims them (pskb_trim_rcsum).
@@ -294,7 +296,12 @@ int ring_frame_parse(const uint8_t *frame, uint32_t len, enum ring_csum_mode mod
 	/* l4 + 8 <= ip_end <= len was established above. */
 	ip_pay = ip_end - l4;
 	udp_len = ld_be16(frame + l4 + 4);
-	if (udp_len < UDP_HLEN_ || udp_len != ip_pay)
+	/* As udp_rcv/udpv6_rcv: an IPv6 UDP length of 0 means "the IP payload
+	 * length" (jumbogram rule), a UDP length shorter than the IP payload
+	 * trims the datagram, a longer one is a short packet. */
+	if (udp_len == 0 && info->family == 6)
+		udp_len = ip_pay;
+	if (udp_len < UDP_HLEN_ || udp_len > ip_pay)
 		return -RING_FRAME_BAD_UDPLEN;
 
 	if (mode == RING_CSUM_VERIFY) {
