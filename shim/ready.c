@@ -116,6 +116,7 @@ int shim_poll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset
 	} else if (r == 0) {
 		for (i = 0; i < n; i++)
 			f[i].revents = 0;
+		shim_xdp_check_iface();   /* idle: a good moment to look */
 	}
 	if (big != stack) {
 		free(big);
@@ -225,6 +226,74 @@ static void shim_ep_apply(struct shim_sock *s, int ep, int op, const struct epol
 		__atomic_or_fetch(&shim_ep_shadow[ep / 8], (uint8_t)(1u << (ep % 8)), __ATOMIC_RELAXED);
 }
 
+/* EPOLLONESHOT.  The kernel disarms only the registration that fired, but
+ * an accelerated socket is several registrations (its own fd, one AF_XDP fd
+ * per queue): the others would still report the socket once each.  So when
+ * a one-shot event of an accelerated socket is returned, the shim disarms
+ * the rest (EPOLL_CTL_MOD to EPOLLONESHOT alone); the application's re-arming
+ * EPOLL_CTL_MOD re-arms all of them (shim_ep_apply).  The application fd of
+ * each one-shot registration is remembered here, under shim_g.lock. */
+#define SHIM_EP_ONESHOT_MAX 1024
+static struct { int ep, fd; const struct shim_sock *s; } shim_ep_os[SHIM_EP_ONESHOT_MAX];
+static uint32_t shim_ep_os_cnt;
+static uint8_t shim_ep_oneshot[SHIM_FD_MAX / 8];   /* epoll sets with one-shot shadows */
+
+static void shim_ep_os_note(int ep, int fd, const struct shim_sock *s, bool keep)
+{
+	uint32_t i;
+
+	for (i = 0; i < shim_ep_os_cnt; i++)
+		if (shim_ep_os[i].ep == ep && shim_ep_os[i].s == s)
+			break;
+	if (!keep) {
+		if (i < shim_ep_os_cnt)
+			shim_ep_os[i] = shim_ep_os[--shim_ep_os_cnt];
+		return;
+	}
+	if (i == shim_ep_os_cnt) {
+		if (shim_ep_os_cnt == SHIM_EP_ONESHOT_MAX)
+			return;   /* then only the AF_XDP registrations are disarmed */
+		shim_ep_os_cnt++;
+	}
+	shim_ep_os[i].ep = ep;
+	shim_ep_os[i].fd = fd;
+	shim_ep_os[i].s = s;
+	if (ep >= 0 && ep < SHIM_FD_MAX)
+		__atomic_or_fetch(&shim_ep_oneshot[ep / 8], (uint8_t)(1u << (ep % 8)), __ATOMIC_RELAXED);
+}
+
+/* One-shot events were returned from ep: disarm the sibling registrations
+ * of every accelerated socket they belong to (matched by data, as the
+ * events carry nothing else). */
+static void shim_ep_oneshot_fired(int ep, const struct epoll_event *e, int r)
+{
+	struct shim_sock *s;
+
+	pthread_mutex_lock(&shim_g.lock);
+	for (s = shim_g.socks; s; s = s->next) {
+		if (s->state != SHIM_SOCK_ACCEL)
+			continue;
+		for (uint32_t k = 0; k < s->ep_cnt; k++) {
+			struct epoll_event off = { .events = EPOLLONESHOT, .data = s->ep[k].ev.data };
+			int i;
+
+			if (s->ep[k].epfd != ep || !(s->ep[k].ev.events & EPOLLONESHOT))
+				continue;
+			for (i = 0; i < r; i++)
+				if (e[i].data.u64 == s->ep[k].ev.data.u64)
+					break;
+			if (i == r)
+				continue;
+			for (uint32_t q = 0; q < s->q_cnt; q++)
+				REAL(epoll_ctl)(ep, EPOLL_CTL_MOD, s->xsk[q]->fd, &off);
+			for (uint32_t j = 0; j < shim_ep_os_cnt; j++)
+				if (shim_ep_os[j].ep == ep && shim_ep_os[j].s == s)
+					REAL(epoll_ctl)(ep, EPOLL_CTL_MOD, shim_ep_os[j].fd, &off);
+		}
+	}
+	pthread_mutex_unlock(&shim_g.lock);
+}
+
 int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 {
 	struct shim_sock *s = shim_sock_get_any(fd);
@@ -251,6 +320,7 @@ int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 		}
 		if (s->state == SHIM_SOCK_ACCEL)
 			shim_ep_apply(s, ep, op, e);
+		shim_ep_os_note(ep, fd, s, op != EPOLL_CTL_DEL && e && (e->events & EPOLLONESHOT));
 		pthread_mutex_unlock(&shim_g.lock);
 	}
 	shim_sock_put(s);
@@ -305,12 +375,20 @@ int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec 
 		r = REAL(epoll_pwait)(ep, e, n, ms, ss);
 	else
 		r = REAL(epoll_pwait2)(ep, e, n, t, ss);
+	if (r == 0 && shim_ep_has_shadow(ep))
+		shim_xdp_check_iface();
 	if (r > 0 && shim_ep_has_shadow(ep)) {
 		/* epoll cannot tell us which fd fired: let every accelerated
 		 * socket's next receive ask its kernel socket once */
 		shim_ep_hint_all();
 		if (r > 1)
 			r = shim_ep_merge(e, r);
+		if (ep < SHIM_FD_MAX && (__atomic_load_n(&shim_ep_oneshot[ep / 8], __ATOMIC_RELAXED) >> (ep % 8) & 1)) {
+			int saved = errno;
+
+			shim_ep_oneshot_fired(ep, e, r);
+			errno = saved;
+		}
 	}
 	return r;
 }

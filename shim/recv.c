@@ -38,37 +38,43 @@ static bool shim_peer_ok(const struct shim_sock *s, const struct ring_frame_info
 	return !memcmp(pa, fi->saddr, 16);
 }
 
-/* Append one control message; MSG_CTRUNC when it does not fit, as the
- * kernel's put_cmsg does. */
+/* Append one control message exactly as the kernel's put_cmsg does: with
+ * no room even for a header, MSG_CTRUNC and nothing written; with room for
+ * part of it, MSG_CTRUNC and a truncated message (cmsg_len = the room left)
+ * that uses up the buffer. */
 static void shim_cmsg_put(struct msghdr *m, size_t *used, int lvl, int type, const void *data, size_t len)
 {
-	size_t space = CMSG_SPACE(len);
-	struct cmsghdr *c;
+	size_t room = m->msg_controllen - *used, cmlen = CMSG_LEN(len);
+	struct cmsghdr c;
 
-	if (*used + CMSG_LEN(len) > m->msg_controllen) {
+	if (!m->msg_control || room < sizeof(struct cmsghdr)) {
 		m->msg_flags |= MSG_CTRUNC;
 		return;
 	}
-	c = (struct cmsghdr *)((char *)m->msg_control + *used);
-	c->cmsg_level = lvl;
-	c->cmsg_type = type;
-	c->cmsg_len = CMSG_LEN(len);
-	memcpy(CMSG_DATA(c), data, len);
-	*used += space;
-	if (*used > m->msg_controllen)
-		*used = m->msg_controllen;
+	if (room < cmlen) {
+		m->msg_flags |= MSG_CTRUNC;
+		cmlen = room;
+	}
+	c.cmsg_level = lvl;
+	c.cmsg_type = type;
+	c.cmsg_len = cmlen;
+	memcpy((char *)m->msg_control + *used, &c, sizeof(c));
+	memcpy((char *)m->msg_control + *used + CMSG_LEN(0), data, cmlen - CMSG_LEN(0));
+	*used += CMSG_SPACE(len) < room ? CMSG_SPACE(len) : room;
 }
 
 /* Control messages in the order the kernel emits them: timestamp
- * (sock_recv_cmsgs), then IPv4 PKTINFO, TOS (ip_cmsg_recv_offset), or IPv6
- * PKTINFO, TCLASS (ip6_datagram_recv_specific_ctl). */
+ * (sock_recv_cmsgs); on an IPv6 socket IPV6_PKTINFO for both families
+ * (ip6_datagram_recv_common_ctl), then for an IPv6 datagram TCLASS
+ * (ip6_datagram_recv_specific_ctl); for an IPv4 datagram, on either kind of
+ * socket, IP_PKTINFO then IP_TOS (ip_cmsg_recv_offset). */
 static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *fi, struct msghdr *m,
 		       const struct timespec *now)
 {
 	uint32_t want = s->cmsg;
 	size_t used = 0;
 
-	if (!want || !m->msg_control) {
+	if (!want) {
 		m->msg_controllen = 0;
 		return;
 	}
@@ -78,7 +84,23 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 		struct timeval tv = { now->tv_sec, now->tv_nsec / 1000 };
 		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv, sizeof(tv));
 	}
-	if (s->domain == AF_INET) {
+	if (s->domain == AF_INET6 && (want & SHIM_CMSG_PKTINFO6)) {
+		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)shim_xdp_ifindex() };
+		if (fi->family == 4) {
+			pi.ipi6_addr.s6_addr[10] = 0xff;
+			pi.ipi6_addr.s6_addr[11] = 0xff;
+			memcpy(&pi.ipi6_addr.s6_addr[12], fi->daddr, 4);
+		} else {
+			memcpy(&pi.ipi6_addr, fi->daddr, 16);
+		}
+		shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
+	}
+	if (fi->family == 6) {
+		if (want & SHIM_CMSG_TCLASS) {
+			int tc = fi->tos;
+			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
+		}
+	} else {
 		if (want & SHIM_CMSG_PKTINFO) {
 			struct in_pktinfo pi = { .ipi_ifindex = shim_xdp_ifindex() };
 			memcpy(&pi.ipi_spec_dst, fi->daddr, 4);
@@ -87,22 +109,6 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 		}
 		if (want & SHIM_CMSG_TOS)
 			shim_cmsg_put(m, &used, IPPROTO_IP, IP_TOS, &fi->tos, 1);
-	} else {
-		if (want & SHIM_CMSG_PKTINFO6) {
-			struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)shim_xdp_ifindex() };
-			if (fi->family == 4) {
-				pi.ipi6_addr.s6_addr[10] = 0xff;
-				pi.ipi6_addr.s6_addr[11] = 0xff;
-				memcpy(&pi.ipi6_addr.s6_addr[12], fi->daddr, 4);
-			} else {
-				memcpy(&pi.ipi6_addr, fi->daddr, 16);
-			}
-			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
-		}
-		if (want & SHIM_CMSG_TCLASS) {
-			int tc = fi->tos;
-			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
-		}
 	}
 	m->msg_controllen = used;
 }
@@ -206,7 +212,12 @@ static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned 
 	*kerr = 0;
 	if (got < 0)
 		return got;
-	if ((unsigned)got < n && (((unsigned)got < xn && __atomic_load_n(&s->kern_hint, __ATOMIC_RELAXED)) || turn) &&
+	/* The hint may only save the syscall when the rings gave something:
+	 * a call about to answer EAGAIN (or block) must have asked the kernel
+	 * socket during the call, or a datagram queued there since the last
+	 * readiness check would be reported as absent. */
+	if ((unsigned)got < n &&
+	    (((unsigned)got < xn && (!got || __atomic_load_n(&s->kern_hint, __ATOMIC_RELAXED))) || turn) &&
 	    !((flags & MSG_PEEK) && got)) {
 		r = REAL(recvmmsg)(fd, v + got, n - (unsigned)got, flags | MSG_DONTWAIT, NULL);
 		if (r > 0) {
@@ -252,14 +263,15 @@ static int64_t shim_now_ns(void)
 }
 
 /* Block until either path may have data.  deadline_ns < 0: no SO_RCVTIMEO.
- * Returns >0 ready, 0 timed out, -errno. */
-static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns)
+ * Returns >0 ready, 0 timed out, -errno.  *rdhup is set when the kernel
+ * socket is shut down for reading. */
+static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns, bool *rdhup)
 {
 	struct pollfd p[1 + XSKSHIM_QUEUE_MAX];
 	nfds_t cnt = 1;
 	int ms = -1, r;
 
-	p[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
+	p[0] = (struct pollfd){ .fd = fd, .events = POLLIN | POLLRDHUP };
 	shim_rx_lock(s);
 	if (s->state == SHIM_SOCK_ACCEL)
 		for (uint32_t i = 0; i < s->q_cnt; i++)
@@ -272,9 +284,12 @@ static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns)
 			return 0;
 		ms = (int)((left + 999999) / 1000000);
 	}
+	shim_xdp_check_iface();
 	r = REAL(poll)(p, cnt, ms);
 	if (r != 0)   /* readable, or an error: let the next pass ask the kernel */
 		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
+	if (r > 0 && (p[0].revents & POLLRDHUP))
+		*rdhup = true;
 	return r < 0 ? -errno : r;
 }
 
@@ -283,8 +298,10 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 	int64_t end_ns = 0, rcv_deadline = -2;
 	unsigned int got = 0;
 	int saved = errno;
+	bool rdhup = false;
 
-	if ((fl & (MSG_ERRQUEUE | MSG_OOB)) || !v || n == 0)
+	/* UDP ignores MSG_OOB, so only MSG_ERRQUEUE is the kernel's alone */
+	if ((fl & MSG_ERRQUEUE) || !v || n == 0)
 		return REAL(recvmmsg)(fd, v, n, fl, t);
 	if (t) {
 		if (t->tv_sec < 0 || t->tv_nsec < 0 || t->tv_nsec >= 1000000000L) {
@@ -295,8 +312,28 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 	}
 	if (n > 1024)
 		n = 1024;   /* UIO_MAXIOV, as the kernel clamps vlen */
+	if (__atomic_load_n(&s->connected, __ATOMIC_RELAXED)) {
+		/* An ICMP error on a connected socket (sk_err) is reported
+		 * before any queued datagram and consumed by that report, as
+		 * the kernel's sock_error() does; getsockopt(SO_ERROR) is the
+		 * same exchange. */
+		int e = 0;
+		socklen_t el = sizeof(e);
+
+		if (!getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) && e) {
+			errno = e;
+			return -1;
+		}
+	}
 	for (;;) {
-		int kerr, r = shim_gather(s, fd, v + got, n - got, fl & ~MSG_WAITFORONE, &kerr);
+		unsigned int want = n - got;
+		int kerr, r;
+
+		/* The kernel checks the timeout after each datagram: once it
+		 * has passed (a zero timeout from the start), one more. */
+		if (t && want > 1 && shim_now_ns() >= end_ns)
+			want = 1;
+		r = shim_gather(s, fd, v + got, want, fl & ~MSG_WAITFORONE, &kerr);
 
 		if (r < 0) {   /* demoted meanwhile: the kernel has the rest */
 			r = REAL(recvmmsg)(fd, v + got, n - got, got ? (fl | MSG_DONTWAIT) : fl, NULL);
@@ -306,9 +343,13 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			break;
 		}
 		got += (unsigned)r;
-		if (got == n || (got && (fl & MSG_WAITFORONE)))
-			break;
 		if (got && t && shim_now_ns() >= end_ns)
+			break;
+		/* MSG_PEEK: every entry gets the head datagram again, as each
+		 * of the kernel's per-entry receives peeks the same one */
+		if (r > 0 && (fl & MSG_PEEK) && got < n)
+			continue;
+		if (got == n || (got && (fl & MSG_WAITFORONE)))
 			break;
 		if (kerr) {
 			if (got)
@@ -322,6 +363,20 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			errno = EAGAIN;
 			return -1;
 		}
+		if (rdhup) {
+			/* shutdown(SHUT_RD): the kernel's receive no longer
+			 * blocks, it returns 0-byte datagrams; let it answer
+			 * (waiting again would spin) */
+			r = REAL(recvmmsg)(fd, v + got, n - got,
+					   (got && (fl & MSG_WAITFORONE)) ? fl | MSG_DONTWAIT : fl, NULL);
+			if (r < 0) {
+				if (got)
+					break;
+				return -1;
+			}
+			got += (unsigned)r;
+			break;
+		}
 		if (rcv_deadline == -2) {
 			struct timeval tv = {0};
 			socklen_t l = sizeof(tv);
@@ -330,7 +385,7 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
 				rcv_deadline = shim_now_ns() + tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
 		}
-		r = shim_wait(s, fd, rcv_deadline);
+		r = shim_wait(s, fd, rcv_deadline, &rdhup);
 		if (r == 0) {
 			if (got)
 				break;
@@ -362,7 +417,7 @@ ssize_t shim_recvmsg(struct shim_sock *s, int fd, struct msghdr *m, int fl)
 	struct mmsghdr v;
 	int r;
 
-	if (!m || (fl & (MSG_ERRQUEUE | MSG_OOB)))
+	if (!m || (fl & MSG_ERRQUEUE))
 		return REAL(recvmsg)(fd, m, fl);
 	v.msg_hdr = *m;
 	v.msg_len = 0;
