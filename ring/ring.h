@@ -271,6 +271,7 @@ struct ring_xsk {
 	uint32_t          queue;
 	void             *lib_xsk;      /* struct xsk_socket * */
 	void             *lib_rx;       /* struct xsk_ring_cons * */
+	struct xdp_statistics stats_base; /* see ring_xsk_stats_reset */
 };
 
 /* Create the UMEM for (ifname, queue): mmap frame_cnt*frame_sz bytes,
@@ -319,7 +320,13 @@ int ring_umem_fd(const struct ring_umem *umem);
 /* Entries on the fill ring not yet taken by the kernel. */
 uint32_t ring_umem_fill_cnt(struct ring_umem *umem);
 
-/* XDP_STATISTICS of one AF_XDP socket (rx_dropped, rx_ring_full, ...). */
+/* XDP_STATISTICS of one AF_XDP socket (rx_dropped, rx_ring_full, ...),
+ * counted since the last ring_xsk_stats_reset (creation if never). */
 int ring_xsk_stats(const struct ring_xsk *xsk, struct xdp_statistics *out);
+void ring_xsk_stats_reset(struct ring_xsk *xsk);
+
+/* Return every frame on xsk's rx ring to its UMEM (the datagrams are
+ * dropped).  Returns how many.  Caller serialises with readers of xsk. */
+uint32_t ring_xsk_drain(struct ring_xsk *xsk);
 
 #endif /* XSKSHIM_RING_H */

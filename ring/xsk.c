@@ -233,12 +233,10 @@ out_free:
 	return NULL;
 }
 
-void ring_xsk_destroy(struct ring_xsk *xsk)
+uint32_t ring_xsk_drain(struct ring_xsk *xsk)
 {
-	if (!xsk)
-		return;
-	/* Frames still on this rx ring go back to the fill ring, or the UMEM
-	 * would slowly leak frames with every socket closed. */
+	uint32_t total = 0;
+
 	for (;;) {
 		uint64_t addrs[64];
 		uint32_t idx, n, i;
@@ -251,7 +249,18 @@ void ring_xsk_destroy(struct ring_xsk *xsk)
 		ring_cons_release(&xsk->rx, n);
 		__atomic_add_fetch(&xsk->umem->rx_seen_atomic, n, __ATOMIC_RELAXED);
 		ring_umem_fill(xsk->umem, addrs, n, xsk->fd);
+		total += n;
 	}
+	return total;
+}
+
+void ring_xsk_destroy(struct ring_xsk *xsk)
+{
+	if (!xsk)
+		return;
+	/* Frames still on this rx ring go back to the fill ring, or the UMEM
+	 * would slowly leak frames with every socket closed. */
+	ring_xsk_drain(xsk);
 	xsk_socket__delete(xsk->lib_xsk);
 	xsk->umem->xsk_cnt--;
 	free(xsk->lib_rx);
@@ -371,7 +380,7 @@ uint32_t ring_umem_fill_cnt(struct ring_umem *umem)
 	return ring_cons_avail(&umem->fill);
 }
 
-int ring_xsk_stats(const struct ring_xsk *xsk, struct xdp_statistics *out)
+static int ring_xsk_stats_raw(const struct ring_xsk *xsk, struct xdp_statistics *out)
 {
 	socklen_t len = sizeof(*out);
 
@@ -379,4 +388,22 @@ int ring_xsk_stats(const struct ring_xsk *xsk, struct xdp_statistics *out)
 	if (getsockopt(xsk->fd, SOL_XDP, XDP_STATISTICS, out, &len))
 		return -errno;
 	return 0;
+}
+
+int ring_xsk_stats(const struct ring_xsk *xsk, struct xdp_statistics *out)
+{
+	int err = ring_xsk_stats_raw(xsk, out);
+
+	if (err)
+		return err;
+	out->rx_dropped -= xsk->stats_base.rx_dropped;
+	out->rx_invalid_descs -= xsk->stats_base.rx_invalid_descs;
+	out->rx_ring_full -= xsk->stats_base.rx_ring_full;
+	out->rx_fill_ring_empty_descs -= xsk->stats_base.rx_fill_ring_empty_descs;
+	return 0;
+}
+
+void ring_xsk_stats_reset(struct ring_xsk *xsk)
+{
+	ring_xsk_stats_raw(xsk, &xsk->stats_base);
 }

@@ -78,7 +78,7 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 		m->msg_controllen = 0;
 		return;
 	}
-	if (want & SHIM_CMSG_TSNS) {
+	if ((want & SHIM_CMSG_TS) && (want & SHIM_CMSG_TSNS)) {
 		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, now, sizeof(*now));
 	} else if (want & SHIM_CMSG_TS) {
 		struct timeval tv = { now->tv_sec, now->tv_nsec / 1000 };
@@ -96,6 +96,10 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 		shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_PKTINFO, &pi, sizeof(pi));
 	}
 	if (fi->family == 6) {
+		if (want & SHIM_CMSG_HOPLIMIT) {
+			int hl = fi->ttl;
+			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_HOPLIMIT, &hl, sizeof(hl));
+		}
 		if (want & SHIM_CMSG_TCLASS) {
 			int tc = fi->tos;
 			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
@@ -106,6 +110,10 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 			memcpy(&pi.ipi_spec_dst, fi->daddr, 4);
 			memcpy(&pi.ipi_addr, fi->daddr, 4);
 			shim_cmsg_put(m, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
+		}
+		if (want & SHIM_CMSG_TTL) {
+			int ttl = fi->ttl;
+			shim_cmsg_put(m, &used, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl));
 		}
 		if (want & SHIM_CMSG_TOS)
 			shim_cmsg_put(m, &used, IPPROTO_IP, IP_TOS, &fi->tos, 1);
@@ -143,7 +151,7 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
 		shim_rx_unlock(s);
 		return -SHIM_DEMOTED;
 	}
-	if (s->cmsg & (SHIM_CMSG_TS | SHIM_CMSG_TSNS))
+	if (s->cmsg & SHIM_CMSG_TS)
 		clock_gettime(CLOCK_REALTIME, &now);
 	q_cnt = s->q_cnt;
 	for (qi = 0; qi < q_cnt && got < n; qi++) {
@@ -166,6 +174,12 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
 				addrs[rel++] = d->addr;
 				if (r) {
 					s->st->drop[-r]++;
+					continue;
+				}
+				if (__builtin_expect(fi.dport != htons(s->port), 0)) {
+					/* not for this socket (a reused AF_XDP
+					 * socket's straggler): never deliver */
+					s->st->drop[RING_FRAME_NOT_OURS]++;
 					continue;
 				}
 				if (s->connected && !shim_peer_ok(s, &fi)) {

@@ -154,10 +154,12 @@ enum shim_state { SHIM_SOCK_KERNEL, SHIM_SOCK_ACCEL };
 enum {
 	SHIM_CMSG_PKTINFO   = 1u << 0,
 	SHIM_CMSG_PKTINFO6  = 1u << 1,
-	SHIM_CMSG_TS        = 1u << 2,
-	SHIM_CMSG_TSNS      = 1u << 3,
+	SHIM_CMSG_TS        = 1u << 2,  /* SOCK_RCVTSTAMP: a timestamp at all   */
+	SHIM_CMSG_TSNS      = 1u << 3,  /* SOCK_RCVTSTAMPNS: ... as a timespec  */
 	SHIM_CMSG_TOS       = 1u << 4,
 	SHIM_CMSG_TCLASS    = 1u << 5,
+	SHIM_CMSG_TTL       = 1u << 6,
+	SHIM_CMSG_HOPLIMIT  = 1u << 7,
 };
 
 struct shim_sock {
@@ -200,6 +202,7 @@ struct shim_glob {
 	uint32_t accel_cnt;         /* sockets in state ACCEL */
 	int      inited;            /* 0 no, 1 yes */
 	bool     forked;            /* we are a fork child: kernel path only */
+	bool     exiting;           /* destructor ran: change nothing any more */
 	struct shim_cfg cfg;
 	bool     decision_logged;
 };
@@ -228,6 +231,9 @@ int shim_xdp_accel(struct shim_sock *s, int fd);
 /* Undo shim_xdp_accel (lock held).  Datagrams left on its rings are dropped,
  * as the kernel drops a closing socket's queue. */
 void shim_xdp_release(struct shim_sock *s);
+/* The socket's SO_RCVBUF changed after bind: deepen the fill rings to match.
+ * Lock held. */
+void shim_xdp_rcvbuf(struct shim_sock *s, int fd);
 /* No accelerated socket left (or the bind that installed failed): uninstall
  * after XSKSHIM_LINGER_MS unless a socket is accelerated meanwhile.  Lock
  * held. */

@@ -54,10 +54,14 @@ __attribute__((constructor)) static void shim_ctor(void)
 __attribute__((destructor)) static void shim_dtor(void)
 {
 	shim_enter();
+	/* under the lock: the linger thread may be uninstalling right now */
+	pthread_mutex_lock(&shim_g.lock);
+	shim_g.exiting = true;
 	if (shim_g.cfg.stats)
 		shim_stats_exit();
 	shim_xdp_atexit();
 	shim_stats_fini();
+	pthread_mutex_unlock(&shim_g.lock);
 	shim_leave();
 }
 
@@ -389,7 +393,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		switch (opt) {
 		case IP_PKTINFO: bit = SHIM_CMSG_PKTINFO; break;
 		case IP_RECVTOS: bit = SHIM_CMSG_TOS; break;
-		case IP_RECVTTL: name = "IP_RECVTTL"; break;
+		case IP_RECVTTL: bit = SHIM_CMSG_TTL; break;
 		case IP_RECVOPTS: name = "IP_RECVOPTS"; break;
 		case IP_RETOPTS: name = "IP_RETOPTS"; break;
 		case IP_RECVERR: name = "IP_RECVERR"; break;
@@ -400,7 +404,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		switch (opt) {
 		case IPV6_RECVPKTINFO: bit = SHIM_CMSG_PKTINFO6; break;
 		case IPV6_RECVTCLASS: bit = SHIM_CMSG_TCLASS; break;
-		case IPV6_RECVHOPLIMIT: name = "IPV6_RECVHOPLIMIT"; break;
+		case IPV6_RECVHOPLIMIT: bit = SHIM_CMSG_HOPLIMIT; break;
 		case IPV6_RECVRTHDR: name = "IPV6_RECVRTHDR"; break;
 		case IPV6_RECVHOPOPTS: name = "IPV6_RECVHOPOPTS"; break;
 		case IPV6_RECVDSTOPTS: name = "IPV6_RECVDSTOPTS"; break;
@@ -410,8 +414,17 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		}
 	} else if (lvl == SOL_SOCKET) {
 		switch (opt) {
-		case SO_TIMESTAMP: bit = SHIM_CMSG_TS; break;
-		case SO_TIMESTAMPNS: bit = SHIM_CMSG_TSNS; break;
+		case SO_TIMESTAMP:
+		case SO_TIMESTAMPNS:
+			/* as sock_set_timestamp: on sets "timestamp" and picks
+			 * the format, off clears both */
+			if (on)
+				__atomic_store_n(&s->cmsg, (s->cmsg & ~SHIM_CMSG_TSNS) | SHIM_CMSG_TS |
+						 (opt == SO_TIMESTAMPNS ? SHIM_CMSG_TSNS : 0), __ATOMIC_RELAXED);
+			else
+				__atomic_and_fetch(&s->cmsg, ~(SHIM_CMSG_TS | SHIM_CMSG_TSNS), __ATOMIC_RELAXED);
+			shim_sock_put(s);
+			return;
 #ifdef SO_TIMESTAMP_NEW
 		case SO_TIMESTAMP_NEW: name = "SO_TIMESTAMP_NEW"; break;
 		case SO_TIMESTAMPNS_NEW: name = "SO_TIMESTAMPNS_NEW"; break;
@@ -431,6 +444,14 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		case 104 /* UDP_GRO */: name = "UDP_GRO"; break;
 		case 100 /* UDP_ENCAP */: name = "UDP_ENCAP"; break;
 		}
+	}
+	if (lvl == SOL_SOCKET && (opt == SO_RCVBUF || opt == SO_RCVBUFFORCE) &&
+	    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SHIM_SOCK_ACCEL) {
+		/* buffering asked for after bind: keep that many frames posted */
+		pthread_mutex_lock(&shim_g.lock);
+		if (s->state == SHIM_SOCK_ACCEL)
+			shim_xdp_rcvbuf(s, fd);
+		pthread_mutex_unlock(&shim_g.lock);
 	}
 	if (bit) {
 		if (on)

@@ -36,6 +36,8 @@ struct shim_group {
 	UT_hash_handle hh;
 };
 
+#define SHIM_XSK_POOL 8   /* idle AF_XDP sockets kept per queue */
+
 static struct {
 	bool     installed;
 	int      ifindex;
@@ -50,10 +52,16 @@ static struct {
 	uint8_t  slots[XSKSHIM_SLOT_MAX / 8];
 	struct shim_group *groups;
 	int64_t  linger_deadline;   /* CLOCK_MONOTONIC ns; see shim_xdp_idle */
+	uint64_t ctrs_base[XSKSHIM_CTR_CNT]; /* counters of earlier attachments */
+	struct ring_xsk *pool[XSKSHIM_QUEUE_MAX][SHIM_XSK_POOL]; /* see shim_xsk_pool_put */
+	uint32_t pool_cnt[XSKSHIM_QUEUE_MAX];
 	struct xdp_statistics closed_xs[XSKSHIM_QUEUE_MAX]; /* of closed sockets */
 	bool     linger_running;
 	char     desc[128];
 } X = { .link_fd = -1 };
+
+static int shim_xdp_ctrs_now(uint64_t out[XSKSHIM_CTR_CNT]);
+static void shim_xsk_pool_flush(void);
 
 /* ---- capabilities, for messages that name what is missing ------------- */
 
@@ -152,13 +160,21 @@ static void shim_xdp_uninstall(void)
 	if (X.link_fd >= 0)
 		REAL(close)(X.link_fd);
 	X.link_fd = -1;
+	shim_xsk_pool_flush();
 	for (i = 0; i < X.q_cnt; i++) {
 		ring_umem_destroy(X.umem[X.q_ids[i]]);
 		X.umem[X.q_ids[i]] = NULL;
 	}
 	X.q_cnt = 0;
-	if (X.skel)
+	if (X.skel) {
+		uint64_t c[XSKSHIM_CTR_CNT];
+
+		/* keep the counters of this attachment for the totals */
+		if (!shim_xdp_ctrs_now(c))
+			for (int k = 0; k < XSKSHIM_CTR_CNT; k++)
+				X.ctrs_base[k] += c[k];
 		xskshim__destroy(X.skel);
+	}
 	X.skel = NULL;
 	X.installed = false;
 	shim_stats_global_publish();
@@ -472,6 +488,46 @@ static void shim_xstats_add(struct xdp_statistics *to, const struct xdp_statisti
 	to->rx_fill_ring_empty_descs += x->rx_fill_ring_empty_descs;
 }
 
+/* AF_XDP sockets of closed application sockets are kept per queue and
+ * handed to the next socket: close() of an AF_XDP socket waits for an RCU
+ * grace period (7-20 ms measured), which made every probe bind that slow.
+ * A pooled socket is out of the XSKMAP; it is drained when pooled and again
+ * when reused, and readers also drop any frame whose destination port is not
+ * their own, so nothing of one socket can reach another. */
+static void shim_xsk_pool_put(struct ring_xsk *x)
+{
+	uint32_t q = x->queue;
+
+	if (X.pool_cnt[q] < SHIM_XSK_POOL && !shim_g.exiting) {
+		ring_xsk_drain(x);
+		X.pool[q][X.pool_cnt[q]++] = x;
+	} else {
+		ring_xsk_destroy(x);
+	}
+}
+
+static struct ring_xsk *shim_xsk_pool_get(uint32_t q, uint32_t rx_sz)
+{
+	for (uint32_t i = 0; i < X.pool_cnt[q]; i++) {
+		struct ring_xsk *x = X.pool[q][i];
+
+		if (x->rx.size < rx_sz)
+			continue;
+		X.pool[q][i] = X.pool[q][--X.pool_cnt[q]];
+		ring_xsk_drain(x);
+		ring_xsk_stats_reset(x);
+		return x;
+	}
+	return NULL;
+}
+
+static void shim_xsk_pool_flush(void)
+{
+	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++)
+		while (X.pool_cnt[q])
+			ring_xsk_destroy(X.pool[q][--X.pool_cnt[q]]);
+}
+
 static void shim_sock_xsks_free(struct shim_sock *s)
 {
 	int map = X.skel ? bpf_map__fd(X.skel->maps.xsks) : -1;
@@ -485,7 +541,7 @@ static void shim_sock_xsks_free(struct shim_sock *s)
 
 		if (map >= 0)
 			bpf_map_delete_elem(map, &idx);
-		ring_xsk_destroy(s->xsk[i]);
+		shim_xsk_pool_put(s->xsk[i]);
 		s->xsk[i] = NULL;
 	}
 	s->q_cnt = 0;
@@ -502,6 +558,27 @@ static void shim_xsk_busy_poll(int fd)
 	    setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL_BUDGET, &budget, sizeof(budget)))
 		shim_log(SHIM_LOG_WARN, "xdp", "busy poll on AF_XDP socket: %s (needs CAP_NET_ADMIN for "
 			 "SO_BUSY_POLL_BUDGET)", strerror(errno));
+}
+
+/* Keep as many frames posted to the kernel as a socket with this SO_RCVBUF
+ * could queue (1 per KiB), so a reader that stalls loses no more than the
+ * kernel socket would have - unless XSKSHIM_FILL_MIN says otherwise. */
+static void shim_xdp_fill_for(int rcvbuf)
+{
+	if (shim_g.cfg.fill_min_set || rcvbuf <= 0)
+		return;
+	for (uint32_t i = 0; i < X.q_cnt; i++)
+		ring_umem_fill_min(X.umem[X.q_ids[i]], (uint32_t)rcvbuf / 1024);
+}
+
+void shim_xdp_rcvbuf(struct shim_sock *s, int fd)
+{
+	int rcvbuf = 0;
+	socklen_t rl = sizeof(rcvbuf);
+
+	(void)s;
+	if (X.installed && !getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl))
+		shim_xdp_fill_for(rcvbuf);
 }
 
 int shim_xdp_accel(struct shim_sock *s, int fd)
@@ -542,16 +619,14 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 		if (rx_sz > X.umem[X.q_ids[0]]->frame_cnt)
 			rx_sz = X.umem[X.q_ids[0]]->frame_cnt;
 		s->rx_sz = rx_sz;
-		/* and keep as many frames posted to the kernel, so a reader
-		 * that stalls loses no more than the kernel socket would have
-		 * (unless XSKSHIM_FILL_MIN says otherwise) */
-		if (!shim_g.cfg.fill_min_set)
-			for (i = 0; i < X.q_cnt; i++)
-				ring_umem_fill_min(X.umem[X.q_ids[i]], (uint32_t)rcvbuf / 1024);
+		shim_xdp_fill_for(rcvbuf);
 	}
 	for (i = 0; i < X.q_cnt; i++) {
 		struct ring_umem *u = X.umem[X.q_ids[i]];
-		struct ring_xsk *x = ring_xsk_create(u, rx_sz);
+		struct ring_xsk *x = shim_xsk_pool_get(u->queue, rx_sz);
+
+		if (!x)
+			x = ring_xsk_create(u, rx_sz);
 		uint32_t idx;
 
 		if (!x) {
@@ -617,7 +692,7 @@ static void *shim_linger_thread(void *p)
 		int64_t left = X.linger_deadline - shim_mono_ns();
 		struct timespec ts;
 
-		if (left <= 0 || shim_g.forked)
+		if (left <= 0 || shim_g.forked || shim_g.exiting)
 			break;
 		pthread_mutex_unlock(&shim_g.lock);
 		ts.tv_sec = left / 1000000000;
@@ -625,7 +700,7 @@ static void *shim_linger_thread(void *p)
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&shim_g.lock);
 	}
-	if (X.installed && shim_g.accel_cnt == 0 && !shim_g.forked)
+	if (X.installed && shim_g.accel_cnt == 0 && !shim_g.forked && !shim_g.exiting)
 		shim_xdp_uninstall();
 	X.linger_running = false;
 	pthread_mutex_unlock(&shim_g.lock);
@@ -684,6 +759,10 @@ void shim_xdp_atfork_child(void)
 		for (uint32_t i = 0; i < s->q_cnt; i++)
 			if (s->xsk[i]->fd != ring_umem_fd(s->xsk[i]->umem))
 				REAL(close)(s->xsk[i]->fd);
+	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++)
+		for (uint32_t i = 0; i < X.pool_cnt[q]; i++)
+			if (X.pool[q][i]->fd != ring_umem_fd(X.pool[q][i]->umem))
+				REAL(close)(X.pool[q][i]->fd);
 	for (uint32_t i = 0; i < X.q_cnt; i++)
 		REAL(close)(ring_umem_fd(X.umem[X.q_ids[i]]));
 	if (X.skel) {
@@ -695,6 +774,19 @@ void shim_xdp_atfork_child(void)
 }
 
 int shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT])
+{
+	int err = shim_xdp_ctrs_now(out);
+	bool any = !err;
+
+	for (int k = 0; k < XSKSHIM_CTR_CNT; k++) {
+		out[k] = (err ? 0 : out[k]) + X.ctrs_base[k];
+		any |= X.ctrs_base[k] != 0;
+	}
+	return any ? 0 : -ENOENT;
+}
+
+/* The counters of the current attachment. */
+static int shim_xdp_ctrs_now(uint64_t out[XSKSHIM_CTR_CNT])
 {
 	int ncpu = libbpf_num_possible_cpus(), fd;
 	uint64_t *v;
