@@ -176,15 +176,35 @@ static struct {
 	int fd;
 	uint16_t port;
 	bool was_accel;
+	uint32_t sock_cnt;
 	char why[160];
 	struct xskshim_stats_ctr c;
 } shim_retired[SHIM_RETIRED_MAX];
 static uint32_t shim_retired_cnt, shim_retired_lost;
 
+static void shim_ctr_add(struct xskshim_stats_ctr *to, const struct xskshim_stats_ctr *c)
+{
+	to->rx_xdp += c->rx_xdp;
+	to->rx_xdp_bytes += c->rx_xdp_bytes;
+	to->rx_kernel += c->rx_kernel;
+	for (int e = 0; e < RING_FRAME_ERR_CNT; e++)
+		to->drop[e] += c->drop[e];
+	to->drop_peer += c->drop_peer;
+	to->waits += c->waits;
+}
+
 void shim_stats_sock_retire(const struct shim_sock *s, bool was_accel)
 {
 	if (!shim_g.cfg.stats || !s->port)
 		return;
+	/* closed sockets of one port and kind are summed (port probing would
+	 * otherwise fill the list with empty entries) */
+	for (uint32_t i = 0; i < shim_retired_cnt; i++)
+		if (shim_retired[i].port == s->port && shim_retired[i].was_accel == was_accel) {
+			shim_ctr_add(&shim_retired[i].c, s->st);
+			shim_retired[i].sock_cnt++;
+			return;
+		}
 	if (shim_retired_cnt == SHIM_RETIRED_MAX) {
 		shim_retired_lost++;
 		return;
@@ -194,6 +214,7 @@ void shim_stats_sock_retire(const struct shim_sock *s, bool was_accel)
 	shim_retired[shim_retired_cnt].was_accel = was_accel;
 	snprintf(shim_retired[shim_retired_cnt].why, sizeof(shim_retired[0].why), "%s", s->why);
 	shim_retired[shim_retired_cnt].c = *s->st;
+	shim_retired[shim_retired_cnt].sock_cnt = 1;
 	shim_retired_cnt++;
 }
 
@@ -225,10 +246,15 @@ void shim_stats_exit(void)
 	int n;
 
 	shim_log_always("summary", "---- xskshim summary: %s ----", shim_xdp_describe());
-	for (uint32_t i = 0; i < shim_retired_cnt; i++)
-		shim_stats_sock_line(shim_retired[i].fd, shim_retired[i].port,
-				     shim_retired[i].was_accel ? "accelerated (closed)" : "kernel-path (closed)",
+	for (uint32_t i = 0; i < shim_retired_cnt; i++) {
+		char state[64];
+
+		snprintf(state, sizeof(state), "%s (closed%s)",
+			 shim_retired[i].was_accel ? "accelerated" : "kernel-path",
+			 shim_retired[i].sock_cnt > 1 ? ", several sockets summed" : "");
+		shim_stats_sock_line(shim_retired[i].fd, shim_retired[i].port, state,
 				     shim_retired[i].was_accel ? NULL : shim_retired[i].why, &shim_retired[i].c);
+	}
 	if (shim_retired_lost)
 		shim_log_always("summary", "(%u more closed sockets not listed)", shim_retired_lost);
 	for (s = shim_g.socks; s; s = s->next) {
