@@ -302,14 +302,15 @@ static uint32_t ring_fill_post(struct ring_umem *umem, uint32_t want)
  * half the rate of a 2 MiB working set).  We therefore keep only fill_target
  * frames posted and the rest on a LIFO stack, and grow the target as soon as
  * readers fall behind (frames outside the stack and the fill ring are on rx
- * rings or in readers' hands): doubling when that backlog passes half the
- * target, halving after a long quiet window, never below fill_min. */
+ * rings or in readers' hands): doubling when that backlog passes 3/4 of the
+ * target (the kernel is about to run dry), halving after a window of
+ * 8 x frame_cnt returns whose backlog stayed under 1/4, never below fill_min. */
 static void ring_fill_adapt(struct ring_umem *umem, uint32_t n)
 {
 	uint32_t posted = ring_umem_fill_cnt(umem);
 	uint32_t in_use = umem->frame_cnt - umem->stack_cnt - posted;
 
-	if (in_use > umem->fill_target / 2 && umem->fill_target < umem->frame_cnt) {
+	if (in_use > umem->fill_target / 4 * 3 && umem->fill_target < umem->frame_cnt) {
 		umem->fill_target *= 2;
 		if (umem->fill_target > umem->frame_cnt)
 			umem->fill_target = umem->frame_cnt;
@@ -318,7 +319,7 @@ static void ring_fill_adapt(struct ring_umem *umem, uint32_t n)
 		umem->win_max = in_use;
 	umem->win_cnt += n;
 	if (umem->win_cnt >= 8 * umem->frame_cnt) {
-		if (umem->win_max < umem->fill_target / 8 && umem->fill_target / 2 >= umem->fill_min)
+		if (umem->win_max < umem->fill_target / 4 && umem->fill_target / 2 >= umem->fill_min)
 			umem->fill_target /= 2;
 		umem->win_cnt = 0;
 		umem->win_max = 0;

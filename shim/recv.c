@@ -217,6 +217,32 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
  * The kernel socket is read when the rings ran dry, and every
  * SHIM_KERNEL_EVERY calls it gets the last slot of the batch, so a ring that
  * never runs dry cannot starve it. */
+static int64_t shim_now_ns(void);
+
+/* XSKSHIM_BUSY_POLL: before a blocking receive sleeps, watch the rx rings
+ * for up to busy_poll_us (bounded by SO_RCVTIMEO).  No syscall while
+ * spinning: the rings are shared memory.  If the AF_XDP sockets have
+ * SO_PREFER_BUSY_POLL, a recvfrom() on one also drives the device's NAPI
+ * from this thread, every 64th turn.  True if a ring has data. */
+static bool shim_busy_poll(struct shim_sock *s, int64_t deadline_ns)
+{
+	int64_t end = shim_now_ns() + (int64_t)shim_g.cfg.busy_poll_us * 1000;
+	uint32_t turn = 0;
+
+	if (deadline_ns >= 0 && deadline_ns < end)
+		end = deadline_ns;
+	do {
+		for (int i = 0; i < 64; i++) {
+			if (shim_xsk_pending(s))
+				return true;
+			__builtin_ia32_pause();
+		}
+		if ((++turn & 63) == 0 && s->q_cnt)
+			(void)recvfrom(s->xsk[0]->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+	} while (shim_now_ns() < end && __atomic_load_n(&s->state, __ATOMIC_RELAXED) == SHIM_SOCK_ACCEL);
+	return false;
+}
+
 static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int flags, int *kerr)
 {
 	bool turn = __atomic_add_fetch(&s->kern_tick, 1, __ATOMIC_RELAXED) % SHIM_KERNEL_EVERY == 0;
@@ -399,6 +425,8 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
 				rcv_deadline = shim_now_ns() + tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
 		}
+		if (shim_g.cfg.busy_poll_us && shim_busy_poll(s, rcv_deadline))
+			continue;   /* the rings have data: gather it */
 		r = shim_wait(s, fd, rcv_deadline, &rdhup);
 		if (r == 0) {
 			if (got)
