@@ -7,15 +7,23 @@
  * The contract (maps, counters, flow hash) is in xskshim_bpf.h; this file
  * only implements it.  The program is deliberately conservative: it parses
  * Ethernet, up to two VLAN tags (802.1Q 0x8100 and 802.1ad 0x88a8, in any
- * order), then IPv4 (any IHL, no fragments) or IPv6 (UDP directly after the
- * fixed header), then the UDP header.  Anything else - and anything it
- * cannot see completely - is XDP_PASSed with a reason counter, so the worst
- * a parsing gap can do is send a packet the slow way, never lose it.
+ * order), then IPv4 (IHL 5: no options, no fragments) or IPv6 (UDP directly
+ * after the fixed header), then the UDP header.  Anything else - and
+ * anything it cannot see completely - is XDP_PASSed with a reason counter,
+ * so the worst a parsing gap can do is send a packet the slow way, never
+ * lose it.  IPv4 options are passed because the kernel validates them
+ * (ip_options_compile) and drops malformed ones; nobody here would.
  *
  * Only header presence is checked here.  Lengths and checksums are left to
  * user space (ring_frame_parse), which sees every redirected frame and drops
  * malformed ones as the kernel would; doing it here would cost every packet
  * on the interface, not only ours.
+ *
+ * Addressing is checked as the kernel does on input, see xskshim_bpf.h:
+ * destination MAC and VLAN (when configured) before parsing IP; martian
+ * and multicast addresses after a port match (so unrelated traffic pays
+ * nothing); locality of the destination for wildcard matches only (when
+ * configured: the `locals` LPM trie; exact-address entries pin it).
  *
  * A match picks one member of the socket group by a flow hash of the source
  * address and ports (so a flow sticks to one socket of an SO_REUSEPORT
@@ -62,12 +70,31 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
+/* Destinations the kernel delivers locally (its local routing table), for
+ * the XSKSHIM_CFG_CHECK_LOCAL check of wildcard matches.  Value: __u32
+ * XSKSHIM_LOCAL_ADDR or XSKSHIM_LOCAL_BCAST. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, XSKSHIM_LOCALS_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct xskshim_local_key);
+	__type(value, __u32);
+} locals SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XSKSHIM_CTR_CNT);
 	__type(key, __u32);
 	__type(value, __u64);
 } ctrs SEC(".maps");
+
+/* Load-time configuration (.rodata, see xskshim_bpf.h).  The verifier
+ * knows these values, so a check whose flag is clear costs nothing. */
+const volatile __u32 cfg_flags = 0;
+const volatile __u8  cfg_mac[6] = {};
+const volatile __u64 cfg_vlan_ids[64] = {};
+
+#define LOOPBACK_IFINDEX 1   /* `lo`, in every namespace (drivers/net/loopback.c) */
 
 /* Per-CPU, so a plain increment is race free. */
 static __always_inline void ctr_inc(__u32 reason)
@@ -107,6 +134,78 @@ static __always_inline int ipv6_is_ext(__u8 nh)
 	}
 }
 
+/* eth_type_trans(): a unicast destination MAC other than the interface's
+ * makes the frame PACKET_OTHERHOST, which IPv4/IPv6 input drops.  Group
+ * addresses (broadcast, multicast) are accepted as the kernel does. */
+static __always_inline int mac_other_host(const __u8 *d)
+{
+	if (d[0] & 1)
+		return 0;
+	return ((d[0] ^ cfg_mac[0]) | (d[1] ^ cfg_mac[1]) | (d[2] ^ cfg_mac[2]) |
+		(d[3] ^ cfg_mac[3]) | (d[4] ^ cfg_mac[4]) | (d[5] ^ cfg_mac[5])) != 0;
+}
+
+/* __netif_receive_skb_core(): a tag with a non-zero VID and no VLAN device
+ * for it makes the frame PACKET_OTHERHOST; VID 0 (priority tag) is ignored.
+ * Only one level of 802.1Q VLAN devices is modelled: a second non-zero
+ * VID, or an 802.1ad tag with one, is not ours to judge. */
+static __always_inline int vlan_other_host(__be16 tpid, __be16 tci, int *seen)
+{
+	__u32 vid = bpf_ntohs(tci) & 0xfff;
+
+	if (!vid)
+		return 0;
+	if (*seen || tpid != bpf_htons(ETH_P_8021Q))
+		return 1;
+	*seen = 1;
+	return !((cfg_vlan_ids[vid >> 6] >> (vid & 63)) & 1);
+}
+
+/* ip_route_input_slow(): martian source or destination (host order).
+ * 0.0.0.0 -> 255.255.255.255 is limited broadcast input (DHCP), not
+ * martian.  On `lo` the kernel does not route input (the skb carries the
+ * route it was sent with), so loopback addresses are fine there. */
+static __always_inline int ip4_martian(__u32 s, __u32 d, int lo)
+{
+	if ((s >> 28) == 0xe || s == 0xffffffff)
+		return 1;
+	if ((s >> 24) == 0 && d != 0xffffffff)
+		return 1;
+	if ((d >> 24) == 0)
+		return 1;
+	if (!lo && ((s >> 24) == 127 || (d >> 24) == 127))
+		return 1;
+	return 0;
+}
+
+/* ipv6_rcv(): ::1 as source or destination off `lo`, multicast source.
+ * An unspecified destination never is local; an unspecified source the
+ * kernel does deliver, but it is left to the kernel all the same. */
+static __always_inline int ip6_martian(const struct ipv6hdr *ip6, int lo)
+{
+	const __u32 *s = ip6->saddr.in6_u.u6_addr32, *d = ip6->daddr.in6_u.u6_addr32;
+	__u32 s012 = s[0] | s[1] | s[2], d012 = d[0] | d[1] | d[2];
+
+	if (ip6->saddr.in6_u.u6_addr8[0] == 0xff)
+		return 1;
+	if (!s012 && (!s[3] || (!lo && s[3] == bpf_htonl(1))))
+		return 1;
+	if (!d012 && (!d[3] || (!lo && d[3] == bpf_htonl(1))))
+		return 1;
+	return 0;
+}
+
+/* Is the destination in `locals`?  -1: no; 1: a broadcast address; 0: a
+ * local address. */
+static __always_inline int local_kind(struct xskshim_local_key *lk)
+{
+	__u32 *kind = bpf_map_lookup_elem(&locals, lk);
+
+	if (!kind)
+		return -1;
+	return *kind == XSKSHIM_LOCAL_BCAST;
+}
+
 SEC("xdp")
 int xskshim_xdp(struct xdp_md *ctx)
 {
@@ -115,15 +214,19 @@ int xskshim_xdp(struct xdp_md *ctx)
 	struct xskshim_port_key key = {};
 	struct xskshim_port_val *val;
 	struct ethhdr *eth = data;
+	struct iphdr *iph = NULL;
+	struct ipv6hdr *ip6 = NULL;
 	struct udphdr *udp;
 	__u32 saddr_fold, cnt, pick, idx, queue;
+	int i, lo, wild = 0, bcast = 0, vlan_seen = 0;
 	__be16 proto;
 	void *l3;
 	long ret;
-	int i;
 
 	if ((void *)(eth + 1) > data_end)
 		return pass(XSKSHIM_CTR_PASS_TRUNC);
+	if ((cfg_flags & XSKSHIM_CFG_CHECK_MAC) && mac_other_host(eth->h_dest))
+		return pass(XSKSHIM_CTR_PASS_OTHER_HOST);
 	proto = eth->h_proto;
 	l3 = eth + 1;
 
@@ -135,28 +238,26 @@ int xskshim_xdp(struct xdp_md *ctx)
 			break;
 		if ((void *)(tag + 1) > data_end)
 			return pass(XSKSHIM_CTR_PASS_TRUNC);
+		if ((cfg_flags & XSKSHIM_CFG_CHECK_VLAN) &&
+		    vlan_other_host(proto, tag->tci, &vlan_seen))
+			return pass(XSKSHIM_CTR_PASS_OTHER_HOST);
 		proto = tag->proto;
 		l3 = tag + 1;
 	}
 
 	if (proto == bpf_htons(ETH_P_IP)) {
-		struct iphdr *iph = l3;
-		__u32 hlen;
-
+		iph = l3;
 		if ((void *)(iph + 1) > data_end)
 			return pass(XSKSHIM_CTR_PASS_TRUNC);
 		if (iph->version != 4 || iph->ihl < 5)
 			return pass(XSKSHIM_CTR_PASS_BAD_HDR);
-		/* IHL is 4 bits, so hlen is 20..60: the mask keeps the verifier
-		 * (and us) sure of that bound for the variable packet offset. */
-		hlen = (iph->ihl & 0xf) << 2;
-		if (l3 + hlen > data_end)
-			return pass(XSKSHIM_CTR_PASS_TRUNC);
 		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 			return pass(XSKSHIM_CTR_PASS_FRAG);
 		if (iph->protocol != IPPROTO_UDP)
 			return pass(XSKSHIM_CTR_PASS_NOT_UDP);
-		udp = l3 + hlen;
+		if (iph->ihl != 5)
+			return pass(XSKSHIM_CTR_PASS_IP_OPTS);
+		udp = (void *)(iph + 1);
 		if ((void *)(udp + 1) > data_end)
 			return pass(XSKSHIM_CTR_PASS_TRUNC);
 
@@ -164,8 +265,7 @@ int xskshim_xdp(struct xdp_md *ctx)
 		__builtin_memcpy(key.addr, &iph->daddr, 4);
 		saddr_fold = iph->saddr;
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = l3;
-
+		ip6 = l3;
 		if ((void *)(ip6 + 1) > data_end)
 			return pass(XSKSHIM_CTR_PASS_TRUNC);
 		if (ip6->version != 6)
@@ -193,10 +293,57 @@ int xskshim_xdp(struct xdp_md *ctx)
 		val = bpf_map_lookup_elem(&ports, &key);
 		if (!val)
 			return pass(XSKSHIM_CTR_PASS_NO_PORT);
+		wild = 1;
 	}
 	cnt = val->slot_cnt;
 	if (cnt == 0 || cnt > XSKSHIM_GROUP_MAX)
 		return pass(XSKSHIM_CTR_PASS_NO_PORT);
+
+	/* Would the kernel deliver it at all?  (A zero destination reaches
+	 * the wildcard entry in the first lookup; it is martian off `lo`.)
+	 * The empty asm makes the compiler branch on iph itself rather than
+	 * on key.family, whose value the verifier does not track. */
+	lo = ctx->ingress_ifindex == LOOPBACK_IFINDEX;
+	asm volatile("" : "+r"(iph));
+	if (iph) {
+		__u32 s = bpf_ntohl(iph->saddr), d = bpf_ntohl(iph->daddr);
+
+		if (ip4_martian(s, d, lo))
+			return pass(XSKSHIM_CTR_PASS_MARTIAN);
+		if ((d >> 28) == 0xe)
+			return pass(XSKSHIM_CTR_PASS_MCAST);
+		bcast = d == 0xffffffff;
+		if ((cfg_flags & XSKSHIM_CFG_CHECK_LOCAL) && wild && !lo && !bcast) {
+			struct xskshim_local_key lk = {
+				.prefixlen = XSKSHIM_LOCAL_PREFIXLEN(128), .family = 4,
+			};
+
+			__builtin_memcpy(lk.addr, &iph->daddr, 4);
+			bcast = local_kind(&lk);
+			if (bcast < 0)
+				return pass(XSKSHIM_CTR_PASS_NOT_LOCAL);
+		}
+	} else if (ip6) {
+		if (ip6_martian(ip6, lo))
+			return pass(XSKSHIM_CTR_PASS_MARTIAN);
+		if (ip6->daddr.in6_u.u6_addr8[0] == 0xff)
+			return pass(XSKSHIM_CTR_PASS_MCAST);
+		if ((cfg_flags & XSKSHIM_CFG_CHECK_LOCAL) && wild && !lo) {
+			struct xskshim_local_key lk = {
+				.prefixlen = XSKSHIM_LOCAL_PREFIXLEN(128), .family = 6,
+			};
+
+			__builtin_memcpy(lk.addr, &ip6->daddr, 16);
+			bcast = local_kind(&lk);
+			if (bcast < 0)
+				return pass(XSKSHIM_CTR_PASS_NOT_LOCAL);
+		}
+	} else {
+		return pass(XSKSHIM_CTR_PASS_NOT_IP);   /* not reached */
+	}
+	/* A broadcast goes to every socket of a SO_REUSEPORT group. */
+	if (bcast && cnt > 1)
+		return pass(XSKSHIM_CTR_PASS_MCAST);
 
 	queue = ctx->rx_queue_index;
 	if (queue >= XSKSHIM_QUEUE_MAX)

@@ -21,13 +21,63 @@
  * installs both a family-6 and a family-4 wildcard entry.
  *
  * Everything the program does not fully understand - non-IP, non-UDP, IPv4
- * fragments, IPv6 extension headers, truncated headers, unknown ports -
- * returns XDP_PASS and bumps a per-CPU reason counter in `ctrs`.
+ * fragments or options, IPv6 extension headers, truncated headers, unknown
+ * ports - returns XDP_PASS and bumps a per-CPU reason counter in `ctrs`.
+ *
+ * Principle: redirect only what the kernel itself would deliver to the
+ * bound socket; everything else is XDP_PASSed, so the kernel drops or
+ * delivers it exactly as without the shim (the shim reads the kernel
+ * socket too).  XDP_PASS is therefore always safe, merely slower: where
+ * the kernel's decision is hard to reproduce, the program passes.  Beyond
+ * the parsing rules above, a matched datagram is passed when
+ *   - its source is martian (IPv4 0/8 - but 0.0.0.0 to 255.255.255.255
+ *     is fine, DHCP -, 127/8, 224/4, 255.255.255.255; IPv6 ::1, ff00::/8)
+ *     or its destination is (IPv4 0/8, 127/8; IPv6 ::, ::1), except that
+ *     loopback addresses are fine on the loopback device (ingress ifindex
+ *     1, which the kernel guarantees for `lo` in every namespace); also an
+ *     IPv6 source :: (the kernel delivers that, the program leaves it to
+ *     the kernel): pass_martian;
+ *   - its destination is multicast (224/4, ff00::/8): the kernel's group
+ *     membership is not emulated: pass_mcast;
+ *   - XSKSHIM_CFG_CHECK_LOCAL is set, it matched the WILDCARD entry, did
+ *     not arrive on `lo`, and its destination is neither 255.255.255.255
+ *     nor in the `locals` map: pass_not_local.  A broadcast destination
+ *     (255.255.255.255 or a XSKSHIM_LOCAL_BCAST entry) for a group of more
+ *     than one socket is pass_mcast: the kernel gives every member a copy.
+ * Exact-address entries skip the locality check: the bound address pins
+ * the destination.  And before any parsing of IP, when configured:
+ *   - XSKSHIM_CFG_CHECK_MAC: a unicast destination MAC other than cfg_mac
+ *     (the kernel's PACKET_OTHERHOST): pass_other_host;
+ *   - XSKSHIM_CFG_CHECK_VLAN: a VLAN tag with a non-zero VID is accepted
+ *     only if it is the first such tag, is 802.1Q, and its VID is set in
+ *     cfg_vlan_ids (a VLAN device of the interface); else pass_other_host.
+ *
+ * Not emulated (the program may redirect what the kernel would drop, or
+ * deliver differently): reverse-path filtering (rp_filter 1/2) and
+ * accept_local (an IPv4 source that is one of the namespace's own
+ * addresses is a martian to the kernel), drop_unicast_in_l2_multicast,
+ * route_localnet, VLAN devices with a MAC of their own or nested deeper
+ * than one level, VLAN tags the NIC strips before XDP, the per-interface
+ * scope of IPv6 link-local destinations, the kernel's choice of
+ * SO_REUSEPORT member, and - without XSKSHIM_CFG_CHECK_LOCAL - subnet
+ * broadcasts to a SO_REUSEPORT group (one member gets them, not all).
+ *
+ * Why `locals` and not bpf_fib_lookup(): on Linux 6.18 the helper returns
+ * BPF_FIB_LKUP_RET_FWD_DISABLED for every destination unless forwarding
+ * is enabled on the ingress device (the default is off), and even with
+ * forwarding on, BPF_FIB_LKUP_RET_NOT_FWDED also covers destinations
+ * without any route and 127/8 from the wire, which the kernel drops.
+ * Measured with BPF_PROG_TEST_RUN on veth in a namespace.
+ *
+ * Load-time configuration lives in .rodata (see the "Configuration" block
+ * below): user space sets skel->rodata->cfg_flags, cfg_mac, cfg_vlan_ids
+ * between xskshim__open() and xskshim__load().  With cfg_flags 0 none of
+ * the configured checks run (the verifier removes them as dead code).
  *
  * Ownership: user space creates and fills every map; the program only reads
- * `ports`/`xsks` and increments `ctrs`.  Map values are replaced whole with
- * bpf_map_update_elem(), which the kernel publishes atomically (RCU), so the
- * program never sees a half-written group.
+ * `ports`/`xsks`/`locals` and increments `ctrs`.  Map values are replaced
+ * whole with bpf_map_update_elem(), which the kernel publishes atomically
+ * (RCU), so the program never sees a half-written group.
  *
  * This header is included by both BPF and user-space code, so it only uses
  * linux/types.h.
@@ -43,6 +93,7 @@
 #define XSKSHIM_PORTS_MAX   1024u /* entries in the ports map               */
 #define XSKSHIM_XSKMAP_SZ   (XSKSHIM_SLOT_MAX * XSKSHIM_QUEUE_MAX)
 #define XSKSHIM_PROG_NAME   "xskshim_xdp"
+#define XSKSHIM_LOCALS_MAX  4096u /* entries in the locals LPM trie         */
 
 /* Key of the ports map.  addr is all zero for a wildcard bind.  For family 4
  * only addr[0..3] is used (network order) and addr[4..15] must be zero. */
@@ -58,6 +109,47 @@ struct xskshim_port_val {
 	__u32 slots[XSKSHIM_GROUP_MAX];     /* socket slot numbers   */
 };
 
+/* ---- Configuration (.rodata of the program, fixed at load) -------------
+ *
+ *   const volatile __u32 cfg_flags;          XSKSHIM_CFG_* bits, default 0
+ *   const volatile __u8  cfg_mac[6];         the interface's MAC address
+ *   const volatile __u64 cfg_vlan_ids[64];   bit v (word v/64, bit v%64):
+ *                                            an 802.1Q VLAN device with
+ *                                            VID v sits on the interface
+ *
+ * Set them on the opened skeleton before loading:
+ *   skel = xskshim__open();
+ *   skel->rodata->cfg_flags = XSKSHIM_CFG_CHECK_MAC | ...;
+ *   memcpy(skel->rodata->cfg_mac, mac, 6);
+ *   skel->rodata->cfg_vlan_ids[vid / 64] |= 1ull << (vid % 64);
+ *   xskshim__load(skel);
+ * They cannot change afterwards (a new MAC needs a reload; until then
+ * everything addressed to it is pass_other_host: slow, never lost).
+ */
+#define XSKSHIM_CFG_CHECK_MAC   (1u << 0)  /* unicast dst MAC must be cfg_mac  */
+#define XSKSHIM_CFG_CHECK_LOCAL (1u << 1)  /* wildcard: dst must be in locals  */
+#define XSKSHIM_CFG_CHECK_VLAN  (1u << 2)  /* tagged: VID must be in cfg_vlan_ids */
+
+/* Key of the `locals` map (BPF_MAP_TYPE_LPM_TRIE, BPF_F_NO_PREALLOC): the
+ * destinations the kernel delivers locally, i.e. what its local routing
+ * table holds (`ip route show table local`: type local, broadcast, and for
+ * IPv6 anycast).  prefixlen counts the family byte too: 8 + the address
+ * prefix (198.18.0.2/32 -> 40, 127.0.0.0/8 -> 16, 2001:2::2/128 -> 136).
+ * For family 4, addr[0..3] holds the address (network order) and the rest
+ * is zero; pad is never compared.  Weak host model: the addresses of every
+ * interface of the namespace, not only of the XDP interface. */
+struct xskshim_local_key {
+	__u32 prefixlen;
+	__u8  family;   /* 4 or 6 */
+	__u8  addr[16];
+	__u8  pad[3];
+};
+#define XSKSHIM_LOCAL_PREFIXLEN(plen) (8u + (plen))   /* key.prefixlen for an address prefix */
+
+/* Value of the `locals` map (__u32). */
+#define XSKSHIM_LOCAL_ADDR  1u   /* a local (or IPv6 anycast) address      */
+#define XSKSHIM_LOCAL_BCAST 2u   /* an IPv4 broadcast address              */
+
 /* Per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 per reason). */
 enum xskshim_ctr {
 	XSKSHIM_CTR_REDIRECT = 0,   /* handed to bpf_redirect_map and accepted */
@@ -70,13 +162,19 @@ enum xskshim_ctr {
 	XSKSHIM_CTR_PASS_BAD_HDR,   /* IHL < 5, bad version, ...               */
 	XSKSHIM_CTR_PASS_NO_PORT,   /* UDP to a port/address not in the map    */
 	XSKSHIM_CTR_PASS_QUEUE,     /* rx queue index >= XSKSHIM_QUEUE_MAX     */
+	XSKSHIM_CTR_PASS_IP_OPTS,   /* IPv4 with options (IHL > 5)             */
+	XSKSHIM_CTR_PASS_OTHER_HOST, /* dst MAC or VLAN not ours (CFG_CHECK_MAC/VLAN) */
+	XSKSHIM_CTR_PASS_NOT_LOCAL, /* wildcard match, dst not in `locals`     */
+	XSKSHIM_CTR_PASS_MCAST,     /* multicast dst; broadcast to a group > 1 */
+	XSKSHIM_CTR_PASS_MARTIAN,   /* martian source or destination address   */
 	XSKSHIM_CTR_CNT
 };
 
 #define XSKSHIM_CTR_NAMES                                                   \
 	"redirect", "no_xsk", "pass_not_ip", "pass_not_udp", "pass_frag",   \
 	"pass_ipv6_ext", "pass_trunc", "pass_bad_hdr", "pass_no_port",      \
-	"pass_queue"
+	"pass_queue", "pass_ip_opts", "pass_other_host", "pass_not_local",  \
+	"pass_mcast", "pass_martian"
 
 /* Flow hash used to pick a member of a socket group.  saddr_fold is the
  * XOR of the source address's 32-bit words (network order as loaded),

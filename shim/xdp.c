@@ -15,6 +15,8 @@
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
+#include <ifaddrs.h>
+#include <net/if_arp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <uthash.h>
@@ -151,6 +153,107 @@ static bool shim_iface_partial_csum(const char *ifname)
 	return !strcmp(di.driver, "veth") || !strcmp(di.driver, "loopback");
 }
 
+/* ---- what the kernel would deliver (see bpf/xskshim_bpf.h) -------------- */
+
+/* Load-time checks: frames for another MAC (PACKET_OTHERHOST), tags of VLANs
+ * the interface has no device for, and wildcard matches for non-local
+ * destinations all go to the kernel, which drops them. */
+static void shim_xdp_configure(void)
+{
+	struct ifreq ifr = {0};
+	char line[256];
+	uint32_t flags = XSKSHIM_CFG_CHECK_LOCAL | XSKSHIM_CFG_CHECK_VLAN;
+	FILE *f;
+	int fd;
+
+	fd = REAL(socket)(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", shim_g.cfg.iface);
+		if (!REAL(ioctl)(fd, SIOCGIFHWADDR, &ifr) && ifr.ifr_hwaddr.sa_family == ARPHRD_ETHER) {
+			memcpy((void *)X.skel->rodata->cfg_mac, ifr.ifr_hwaddr.sa_data, 6);
+			flags |= XSKSHIM_CFG_CHECK_MAC;
+		}
+		REAL(close)(fd);
+	}
+	/* "eth0.100 | 100 | eth0": the VLAN devices on our interface */
+	f = fopen("/proc/net/vlan/config", "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f)) {
+			char dev[64], parent[64];
+			unsigned int vid;
+
+			if (sscanf(line, "%63s | %u | %63s", dev, &vid, parent) == 3 && vid < 4096 &&
+			    !strcmp(parent, shim_g.cfg.iface))
+				((volatile __u64 *)X.skel->rodata->cfg_vlan_ids)[vid / 64] |= 1ull << (vid % 64);
+		}
+		fclose(f);
+	}
+	X.skel->rodata->cfg_flags = flags;
+}
+
+/* Fill `locals` with the namespace's addresses (weak host model: every
+ * interface's) and IPv4 broadcast addresses.  Called at install and on every
+ * accelerated bind; an address added in between is only slower (its
+ * datagrams take the kernel path until the next bind), never lost. */
+#define SHIM_LOCALS_SCAN 1024
+
+static int shim_local_key_cmp(const struct xskshim_local_key *a, const struct xskshim_local_key *b)
+{
+	return a->prefixlen != b->prefixlen || a->family != b->family || memcmp(a->addr, b->addr, 16);
+}
+
+static void shim_xdp_locals_refresh(void)
+{
+	static struct xskshim_local_key want[SHIM_LOCALS_SCAN];
+	static __u32 kind[SHIM_LOCALS_SCAN];
+	struct xskshim_local_key k, next, stale[64];
+	struct ifaddrs *ifa, *i;
+	uint32_t n = 0, nstale = 0;
+	int map;
+
+	if (!X.skel || getifaddrs(&ifa))
+		return;
+	map = bpf_map__fd(X.skel->maps.locals);
+	for (i = ifa; i && n + 2 <= SHIM_LOCALS_SCAN; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		memset(&want[n], 0, sizeof(want[n]));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			want[n].family = 4;
+			want[n].prefixlen = XSKSHIM_LOCAL_PREFIXLEN(32);
+			memcpy(want[n].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			kind[n++] = XSKSHIM_LOCAL_ADDR;
+			if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
+			    i->ifa_broadaddr->sa_family == AF_INET) {
+				want[n] = want[n - 1];
+				memcpy(want[n].addr, &((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr, 4);
+				kind[n++] = XSKSHIM_LOCAL_BCAST;
+			}
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			want[n].family = 6;
+			want[n].prefixlen = XSKSHIM_LOCAL_PREFIXLEN(128);
+			memcpy(want[n].addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			kind[n++] = XSKSHIM_LOCAL_ADDR;
+		}
+	}
+	freeifaddrs(ifa);
+	/* addresses that went away must stop matching */
+	for (int err = bpf_map_get_next_key(map, NULL, &next); !err && nstale < 64;
+	     err = bpf_map_get_next_key(map, &k, &next)) {
+		uint32_t j;
+
+		k = next;
+		for (j = 0; j < n && shim_local_key_cmp(&k, &want[j]); j++)
+			;
+		if (j == n)
+			stale[nstale++] = k;
+	}
+	for (uint32_t j = 0; j < nstale; j++)
+		bpf_map_delete_elem(map, &stale[j]);
+	for (uint32_t j = 0; j < n; j++)
+		bpf_map_update_elem(map, &want[j], &kind[j], BPF_ANY);
+}
+
 /* ---- install / uninstall ----------------------------------------------- */
 
 static void shim_xdp_uninstall(void)
@@ -272,6 +375,7 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		snprintf(why, why_sz, "cannot open the embedded XDP program: %s", strerror(-err));
 		return err;
 	}
+	shim_xdp_configure();
 	err = xskshim__load(X.skel);
 	if (err) {
 		const char *caps = shim_caps_missing(true, true, false, false);
@@ -285,6 +389,7 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		goto out_skel;
 	}
 	shim_log_release(true);
+	shim_xdp_locals_refresh();
 	err = shim_xdp_attach(why, why_sz);
 	if (err)
 		goto out_skel;
@@ -604,6 +709,7 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 		return slot;
 	}
 	s->slot = (uint32_t)slot;
+	shim_xdp_locals_refresh();
 	map = bpf_map__fd(X.skel->maps.xsks);
 	/* Honour the application's SO_RCVBUF: an rx ring holding as many
 	 * datagrams as the kernel would have queued (one per KiB, the truesize
@@ -770,6 +876,8 @@ void shim_xdp_atfork_child(void)
 		REAL(close)(bpf_map__fd(X.skel->maps.ports));
 		REAL(close)(bpf_map__fd(X.skel->maps.xsks));
 		REAL(close)(bpf_map__fd(X.skel->maps.ctrs));
+		REAL(close)(bpf_map__fd(X.skel->maps.locals));
+		REAL(close)(bpf_map__fd(X.skel->maps.rodata));
 	}
 }
 

@@ -137,7 +137,7 @@ done
 head -c 2000000 /dev/urandom >"$T/file.in"
 for mode in skb native; do
 	# "ready" once socat's socket is bound (ss lists it)
-	recv_run socat-$mode "$(shim_env $mode XSKSHIM_PORTS=9002)" sh -c "socat -u -T 2 UDP-RECV:9002,bind=$ADDR_RCV OPEN:$T/file.$mode,creat,trunc & p=\$!; for i in \$(seq 100); do ss -Huln 'sport = :9002' | grep -q . && break; sleep 0.05; done; echo ready >&2; wait \$p" -- \
+	recv_run socat-$mode "$(shim_env $mode XSKSHIM_PORTS=9002)" sh -c "socat -u -T 2 UDP-RECV:9002,bind=$ADDR_RCV,rcvbuf=8388608 OPEN:$T/file.$mode,creat,trunc & p=\$!; for i in \$(seq 100); do ss -Huln 'sport = :9002' | grep -q . && break; sleep 0.05; done; echo ready >&2; wait \$p" -- \
 		"socat -u -b 1000 FILE:$T/file.in UDP-SENDTO:$ADDR_RCV:9002"
 	if cmp -s "$T/file.in" "$T/file.$mode"; then
 		pass "$mode socat: 2000000 bytes in 2000 datagrams arrived byte-exact"

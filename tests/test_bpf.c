@@ -5,7 +5,14 @@
  *
  *   1. table of single frames: every ethertype, VLAN tags, IPv4 options,
  *      fragments, bad headers, IPv6 extension headers, mapped/unmapped
- *      ports, exact/wildcard addresses, invalid groups;
+ *      ports, exact/wildcard addresses, invalid groups, martian and
+ *      multicast addresses (with the loopback exemption on ingress
+ *      ifindex 1), foreign destination MACs and VLAN IDs, local and
+ *      non-local destinations of wildcard matches, broadcasts - each run
+ *      through two loads of the program: the default one (cfg_flags 0)
+ *      and a configured one (.rodata set before load: XSKSHIM_CFG_CHECK_MAC
+ *      with cfg_mac, _CHECK_VLAN with VID 100, _CHECK_LOCAL with the
+ *      `locals` trie filled from locals_tab), which share every map;
  *   2. truncation of several frames at every length from 0 up (lengths
  *      below ETH_HLEN are reached by putting the missing bytes in XDP
  *      metadata, which the test-run API requires to be present);
@@ -13,8 +20,9 @@
  *      socket in the XSKMAP, so the actual redirect decision is checked
  *      (exact before wildcard, SO_REUSEPORT group member choice by the flow
  *      hash, RX queue index, queue index >= XSKSHIM_QUEUE_MAX);
- *   4. random and mutated frames: the program agrees with a reference
- *      model of its specification, never matches a frame the validator
+ *   4. random and mutated frames, through both loads: the program agrees
+ *      with a reference model of its specification (which knows the
+ *      configuration and locals_tab), never matches a frame the validator
  *      (ring_frame_parse) calls not ours or truncated in its headers, and
  *      matches every frame the validator accepts whose port is mapped.
  *
@@ -169,6 +177,11 @@ static int ipf(const char *fmt, ...)
 #define NS_RXQ     72
 
 static int ns_ifindex;
+/* Ingress of the "from the wire" test runs: the veth once the namespace
+ * exists.  A test run without an ingress device runs on `lo` (ifindex 1 as
+ * the program sees it), where loopback addresses are not martian and the
+ * locality check is skipped. */
+static int wire_ifindex;
 
 /* Create the namespace and the veth pair inside it, then enter it.
  * Returns 0, or -1 with *why set. */
@@ -249,8 +262,36 @@ static int ns_setup(const char **why)
 /* Program, maps, test runs                                                */
 /* ---------------------------------------------------------------------- */
 
-static struct xskshim *skel;
-static int prog_fd, ports_fd, xsks_fd, ctrs_fd, ncpus;
+static struct xskshim *skel, *skel_cfg;
+static int prog_fd, ports_fd, xsks_fd, ctrs_fd, locals_fd, ncpus;
+static int prog_fd_plain, prog_fd_cfg = -1;
+
+/* The configuration of the loaded program prog_fd refers to (the model's
+ * view of .rodata). */
+struct model_cfg {
+	uint32_t flags;
+	uint8_t  mac[6];
+	uint64_t vlan_ids[64];
+	const char *name;
+};
+static const struct model_cfg cfg_plain = { .name = "default" };
+static const struct model_cfg cfg_set = {
+	.flags = XSKSHIM_CFG_CHECK_MAC | XSKSHIM_CFG_CHECK_LOCAL | XSKSHIM_CFG_CHECK_VLAN,
+	.mac = { 2, 0, 0, 0, 0, 0x0b },
+	.vlan_ids = { [100 / 64] = 1ull << (100 % 64) },
+	.name = "configured",
+};
+static const struct model_cfg *cur = &cfg_plain;
+
+/* Switch the program under test; false if the configured one is missing. */
+static bool use_prog(const struct model_cfg *c)
+{
+	if (c == &cfg_set && prog_fd_cfg < 0)
+		return false;
+	cur = c;
+	prog_fd = c == &cfg_set ? prog_fd_cfg : prog_fd_plain;
+	return true;
+}
 static bool xsk_present[XSKSHIM_XSKMAP_SZ];  /* mirror of the XSKMAP */
 static int xsk_fd = -1;
 
@@ -413,6 +454,9 @@ struct fspec {
 	uint16_t etype;        /* 0: from family */
 	uint8_t  nvlan;
 	uint16_t tpid[3];
+	bool     tci_set;      /* tci[] verbatim; else VLAN ids 100, 101, 102 */
+	uint16_t tci[3];
+	const uint8_t *dmac;   /* destination MAC; NULL: 02:00:00:00:00:0b */
 	uint8_t  ihl;          /* IPv4 IHL field; 0 means 5 unless ihl_raw */
 	bool     ihl_raw;      /* write ihl verbatim (< 5: 20 bytes emitted) */
 	uint8_t  version;      /* 0: from family */
@@ -433,6 +477,25 @@ static const uint8_t A6_LOCAL[16] = { 0x20, 0x01, 0, 2, [15] = 2 };
 static const uint8_t A6_OTHER[16] = { 0x20, 0x01, 0, 2, [15] = 3 };
 static const uint8_t A6_SRC[16]   = { 0x20, 0x01, 0, 2, [15] = 1 };
 static const uint8_t A_ZERO[16];
+/* more addresses for the address rules (martians, broadcast, multicast) */
+static const uint8_t A4_BCAST[16]   = { 198, 18, 0, 255 };   /* locals_tab: bcast */
+static const uint8_t A4_LBCAST[16]  = { 255, 255, 255, 255 };
+static const uint8_t A4_ANYIP[16]   = { 198, 19, 128, 77 };  /* in a local /24 */
+static const uint8_t A4_NOTLOC[16]  = { 198, 18, 0, 50 };    /* exact entry, not local */
+static const uint8_t A4_LOOP[16]    = { 127, 0, 0, 1 };
+static const uint8_t A4_LOOP2[16]   = { 127, 9, 8, 7 };
+static const uint8_t A4_ZNET[16]    = { 0, 1, 2, 3 };
+static const uint8_t A4_MC[16]      = { 224, 0, 0, 1 };
+static const uint8_t A4_MC2[16]     = { 239, 1, 2, 3 };
+static const uint8_t A4_CLASSE[16]  = { 240, 0, 0, 1 };
+static const uint8_t A6_LOOP[16]    = { [15] = 1 };
+static const uint8_t A6_MC[16]      = { 0xff, 0x02, [15] = 1 };
+static const uint8_t A6_V4MAPPED[16] = { [10] = 0xff, [11] = 0xff, 198, 18, 0, 1 };
+static const uint8_t A6_LL[16]      = { 0xfe, 0x80, [15] = 2 };   /* locals_tab */
+static const uint8_t MAC_OTHER[6]   = { 2, 0, 0, 0, 0, 0x99 };
+static const uint8_t MAC_BCAST[6]   = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t MAC_MCAST[6]   = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+static const uint8_t MAC_OURS_BUT_BYTE4[6] = { 2, 0, 0, 0, 0x01, 0x0b };
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -468,6 +531,8 @@ static uint16_t csum_fin(uint32_t acc)
 static uint32_t build(const struct fspec *s, uint8_t *f, uint32_t *l3p, uint32_t *l4p)
 {
 	static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 0, 0x0a };
+	static const uint16_t tci_dflt[3] = { 100, 101, 102 };
+	const uint16_t *tci = s->tci_set ? s->tci : tci_dflt;
 	uint8_t proto = s->proto ? s->proto : 17;
 	const uint8_t *sa = s->saddr ? s->saddr : (s->family == 6 ? A6_SRC : A4_SRC);
 	const uint8_t *da = s->daddr ? s->daddr : (s->family == 6 ? A6_LOCAL : A4_LOCAL);
@@ -477,9 +542,11 @@ static uint32_t build(const struct fspec *s, uint8_t *f, uint32_t *l3p, uint32_t
 	uint32_t acc;
 
 	memcpy(f, macs, 12);
+	if (s->dmac)
+		memcpy(f, s->dmac, 6);
 	for (i = 0; i < s->nvlan; i++) {
 		put16(f + off, s->tpid[i]);
-		put16(f + off + 2, (uint16_t)(100 + i));    /* TCI: VLAN id */
+		put16(f + off + 2, tci[i]);                  /* TCI: VLAN id */
 		off += 4;
 	}
 	put16(f + off, etype);
@@ -561,6 +628,8 @@ enum {
 	P_CNT0    = 5003,   /* slot_cnt 0 (invalid) */
 	P_CNT17   = 5004,   /* slot_cnt 17 (invalid) */
 	P_BIGSLOT = 5005,   /* slot 300: index beyond the XSKMAP */
+	P_V4X     = 5006,   /* IPv4 198.18.0.50 only (not in locals_tab), slot 16 */
+	P_V4MC    = 5007,   /* IPv4 239.1.2.3 only (bound to a group address), slot 17 */
 	P_UNMAP   = 5999,
 	P_V6W     = 6000,   /* IPv6 wildcard, slot 20 */
 	P_V6E     = 6001,   /* IPv6 2001:2::2 only, slot 21 */
@@ -600,6 +669,8 @@ static int ports_fill(void)
 	err |= port_add(4, P_CNT0, A_ZERO, 0, 14);
 	err |= port_add(4, P_CNT17, A_ZERO, XSKSHIM_GROUP_MAX + 1, 15);
 	err |= port_add(4, P_BIGSLOT, A_ZERO, 1, 300);
+	err |= port_add(4, P_V4X, A4_NOTLOC, 1, 16);
+	err |= port_add(4, P_V4MC, A4_MC2, 1, 17);
 	err |= port_add(6, P_V6W, A_ZERO, 1, 20);
 	err |= port_add(6, P_V6E, A6_LOCAL, 1, 21);
 	err |= port_add(6, P_DUAL, A_ZERO, 1, 22);
@@ -607,6 +678,62 @@ static int ports_fill(void)
 	err |= port_add(4, P_RP4, A_ZERO, RP_SIZE, RP4_SLOT0);
 	err |= port_add(6, P_RP6, A_ZERO, RP_SIZE, RP6_SLOT0);
 	return err;
+}
+
+/* The local destinations (what `ip route show table local` would list);
+ * filled into the `locals` trie and known to the model. */
+static const struct local_ent {
+	uint8_t family, plen;
+	uint8_t addr[16];
+	uint32_t kind;
+} locals_tab[] = {
+	{ 4, 32, { 198, 18, 0, 2 }, XSKSHIM_LOCAL_ADDR },
+	{ 4, 32, { 198, 18, 0, 255 }, XSKSHIM_LOCAL_BCAST },
+	{ 4, 24, { 198, 19, 128, 0 }, XSKSHIM_LOCAL_ADDR },   /* AnyIP: local 198.19.128.0/24 dev lo */
+	{ 4, 8, { 127 }, XSKSHIM_LOCAL_ADDR },
+	{ 6, 128, { 0x20, 0x01, 0, 2, [15] = 2 }, XSKSHIM_LOCAL_ADDR },
+	{ 6, 128, { [15] = 1 }, XSKSHIM_LOCAL_ADDR },
+	{ 6, 128, { 0xfe, 0x80, [15] = 2 }, XSKSHIM_LOCAL_ADDR },
+};
+#define LOCALS_CNT (sizeof(locals_tab) / sizeof(locals_tab[0]))
+
+static int locals_fill(void)
+{
+	size_t i;
+
+	for (i = 0; i < LOCALS_CNT; i++) {
+		struct xskshim_local_key k = {
+			.prefixlen = XSKSHIM_LOCAL_PREFIXLEN(locals_tab[i].plen),
+			.family = locals_tab[i].family,
+		};
+
+		memcpy(k.addr, locals_tab[i].addr, 16);
+		if (bpf_map_update_elem(locals_fd, &k, &locals_tab[i].kind, BPF_ANY) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Longest-prefix match over locals_tab: the kind, or 0 if not local. */
+static uint32_t model_local(uint8_t family, const uint8_t *a)
+{
+	uint32_t kind = 0;
+	int best = -1;
+	size_t i;
+
+	for (i = 0; i < LOCALS_CNT; i++) {
+		const struct local_ent *e = &locals_tab[i];
+		unsigned b;
+		bool match = e->family == family;
+
+		for (b = 0; match && b < e->plen; b++)
+			match = ((a[b / 8] ^ e->addr[b / 8]) >> (7 - b % 8) & 1) == 0;
+		if (match && (int)e->plen > best) {
+			best = e->plen;
+			kind = e->kind;
+		}
+	}
+	return kind;
 }
 
 static int xsk_put(uint32_t slot, uint32_t queue)
@@ -641,69 +768,143 @@ static bool ipv6_ext(uint8_t nh)
 	return false;
 }
 
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++)
+			return false;
+	return true;
+}
+
+/* The address rules for a matched datagram (see xskshim_bpf.h): the
+ * counter that passes it, or -1 if none does.  lo: arrived on ifindex 1. */
+static int ref_addr_rules(uint8_t family, const uint8_t *sa, const uint8_t *da, bool wild,
+			  uint32_t cnt, bool lo)
+{
+	bool bcast = false;
+
+	if (family == 4) {
+		uint32_t s = (uint32_t)sa[0] << 24 | sa[1] << 16 | sa[2] << 8 | sa[3];
+		uint32_t d = (uint32_t)da[0] << 24 | da[1] << 16 | da[2] << 8 | da[3];
+
+		if (s >= 0xe0000000u && s < 0xf0000000u)          /* 224/4 */
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (s == 0xffffffffu)
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (sa[0] == 0 && d != 0xffffffffu)                /* 0/8, but DHCP */
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (da[0] == 0)
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (!lo && (sa[0] == 127 || da[0] == 127))
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (d >= 0xe0000000u && d < 0xf0000000u)
+			return XSKSHIM_CTR_PASS_MCAST;
+		bcast = d == 0xffffffffu;
+	} else {
+		if (sa[0] == 0xff)
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (all_zero(sa, 16) || all_zero(da, 16))
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (!lo && (!memcmp(sa, A6_LOOP, 16) || !memcmp(da, A6_LOOP, 16)))
+			return XSKSHIM_CTR_PASS_MARTIAN;
+		if (da[0] == 0xff)
+			return XSKSHIM_CTR_PASS_MCAST;
+	}
+	if ((cur->flags & XSKSHIM_CFG_CHECK_LOCAL) && wild && !lo && !bcast) {
+		uint32_t kind = model_local(family, da);
+
+		if (!kind)
+			return XSKSHIM_CTR_PASS_NOT_LOCAL;
+		bcast = kind == XSKSHIM_LOCAL_BCAST;
+	}
+	if (bcast && cnt > 1)
+		return XSKSHIM_CTR_PASS_MCAST;
+	return -1;
+}
+
 /* The lookup half: returns the counter for a parsed UDP datagram. */
-static int ref_lookup(uint8_t family, uint16_t dport_ne, const uint8_t *daddr,
-		      uint32_t saddr_fold, uint16_t sport_ne, uint32_t queue)
+static int ref_lookup(uint8_t family, uint16_t dport_ne, const uint8_t *daddr, const uint8_t *saddr,
+		      uint16_t sport_ne, uint32_t queue, int ifindex)
 {
 	struct xskshim_port_key k = { .family = family, .port = dport_ne };
 	struct xskshim_port_val v;
-	uint32_t idx;
+	uint32_t idx, fold = 0, w, i;
+	bool wild = false;
+	int rule;
 
 	memcpy(k.addr, daddr, family == 4 ? 4 : 16);
 	if (bpf_map_lookup_elem(ports_fd, &k, &v) != 0) {
 		memset(k.addr, 0, sizeof(k.addr));
 		if (bpf_map_lookup_elem(ports_fd, &k, &v) != 0)
 			return XSKSHIM_CTR_PASS_NO_PORT;
+		wild = true;
 	}
 	if (v.slot_cnt == 0 || v.slot_cnt > XSKSHIM_GROUP_MAX)
 		return XSKSHIM_CTR_PASS_NO_PORT;
+	/* ifindex 0: a test run without an ingress device runs on `lo` */
+	rule = ref_addr_rules(family, saddr, daddr, wild, v.slot_cnt, ifindex <= 1);
+	if (rule >= 0)
+		return rule;
 	if (queue >= XSKSHIM_QUEUE_MAX)
 		return XSKSHIM_CTR_PASS_QUEUE;
-	idx = v.slots[xskshim_flow_hash(saddr_fold, sport_ne, dport_ne) % v.slot_cnt] *
+	for (i = 0; i < (family == 4 ? 1u : 4u); i++) {
+		memcpy(&w, saddr + 4 * i, 4);
+		fold ^= w;
+	}
+	idx = v.slots[xskshim_flow_hash(fold, sport_ne, dport_ne) % v.slot_cnt] *
 	      XSKSHIM_QUEUE_MAX + queue;
 	return idx < XSKSHIM_XSKMAP_SZ && xsk_present[idx] ? XSKSHIM_CTR_REDIRECT
 							    : XSKSHIM_CTR_NO_XSK;
 }
 
-/* What the program must count for this frame; *hdr_end gets the end of the
- * UDP header when the frame reaches the lookup. */
-static int ref_classify(const uint8_t *f, uint32_t len, uint32_t queue, uint32_t *hdr_end)
+/* What the program must count for this frame, arriving on ifindex; *hdr_end
+ * gets the end of the UDP header when the frame reaches the lookup. */
+static int ref_classify(const uint8_t *f, uint32_t len, uint32_t queue, int ifindex,
+			uint32_t *hdr_end)
 {
-	uint32_t off = 14, i, fold = 0, w;
+	uint32_t off = 14, i;
 	uint16_t et, sport, dport;
-	uint8_t daddr[16] = { 0 };
+	uint8_t daddr[16] = { 0 }, saddr[16] = { 0 };
 	uint8_t family;
+	bool vid_seen = false;
 
 	*hdr_end = 0;
 	if (len < 14)
 		return XSKSHIM_CTR_PASS_TRUNC;
+	if ((cur->flags & XSKSHIM_CFG_CHECK_MAC) && !(f[0] & 1) && memcmp(f, cur->mac, 6))
+		return XSKSHIM_CTR_PASS_OTHER_HOST;
 	et = get16(f + 12);
 	for (i = 0; i < 2 && (et == ETH_P_8021Q_ || et == ETH_P_8021AD_); i++) {
+		uint16_t vid;
+
 		if (len < off + 4)
 			return XSKSHIM_CTR_PASS_TRUNC;
+		vid = get16(f + off) & 0xfff;
+		if ((cur->flags & XSKSHIM_CFG_CHECK_VLAN) && vid) {
+			if (vid_seen || et != ETH_P_8021Q_ || !(cur->vlan_ids[vid / 64] >> (vid % 64) & 1))
+				return XSKSHIM_CTR_PASS_OTHER_HOST;
+			vid_seen = true;
+		}
 		et = get16(f + off + 2);
 		off += 4;
 	}
 	if (et == ETH_P_IP_) {
-		uint32_t hl;
-
 		if (len < off + 20)
 			return XSKSHIM_CTR_PASS_TRUNC;
 		if ((f[off] >> 4) != 4 || (f[off] & 15) < 5)
 			return XSKSHIM_CTR_PASS_BAD_HDR;
-		hl = (f[off] & 15u) * 4;
-		if (len < off + hl)
-			return XSKSHIM_CTR_PASS_TRUNC;
 		if (get16(f + off + 6) & 0x3fff)
 			return XSKSHIM_CTR_PASS_FRAG;
 		if (f[off + 9] != 17)
 			return XSKSHIM_CTR_PASS_NOT_UDP;
-		if (len < off + hl + 8)
+		if ((f[off] & 15) != 5)
+			return XSKSHIM_CTR_PASS_IP_OPTS;
+		if (len < off + 28)
 			return XSKSHIM_CTR_PASS_TRUNC;
 		family = 4;
+		memcpy(saddr, f + off + 12, 4);
 		memcpy(daddr, f + off + 16, 4);
-		memcpy(&fold, f + off + 12, 4);
-		off += hl;
+		off += 20;
 	} else if (et == ETH_P_IPV6_) {
 		if (len < off + 40)
 			return XSKSHIM_CTR_PASS_TRUNC;
@@ -715,11 +916,8 @@ static int ref_classify(const uint8_t *f, uint32_t len, uint32_t queue, uint32_t
 		if (len < off + 48)
 			return XSKSHIM_CTR_PASS_TRUNC;
 		family = 6;
+		memcpy(saddr, f + off + 8, 16);
 		memcpy(daddr, f + off + 24, 16);
-		for (i = 0; i < 4; i++) {
-			memcpy(&w, f + off + 8 + 4 * i, 4);
-			fold ^= w;
-		}
 		off += 40;
 	} else {
 		return XSKSHIM_CTR_PASS_NOT_IP;
@@ -727,7 +925,7 @@ static int ref_classify(const uint8_t *f, uint32_t len, uint32_t queue, uint32_t
 	*hdr_end = off + 8;
 	memcpy(&sport, f + off, 2);
 	memcpy(&dport, f + off + 2, 2);
-	return ref_lookup(family, dport, daddr, fold, sport, queue);
+	return ref_lookup(family, dport, daddr, saddr, sport, queue, ifindex);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -737,8 +935,15 @@ static int ref_classify(const uint8_t *f, uint32_t len, uint32_t queue, uint32_t
 struct tcase {
 	const char  *what;
 	struct fspec s;
-	int          expect;     /* counter */
+	int          expect;     /* counter, default program */
+	int          cfg;        /* CFG(counter) under the configured one; 0: the same */
+	int          ifindex;    /* ingress: 0 (none) or LO */
 };
+/* cfg and ifindex are mostly left out */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#define CFG(c)  .cfg = (c) + 1
+#define LO      .ifindex = 1
+#define TQ(id, ...) { .nvlan = 1, .tpid = { ETH_P_8021Q_ }, .tci_set = true, .tci = { id }, __VA_ARGS__ }
 
 #define V4(...)  { .family = 4, __VA_ARGS__ }
 #define V6(...)  { .family = 6, __VA_ARGS__ }
@@ -758,14 +963,14 @@ static const struct tcase table[] = {
 	{ "dual-stack entry matches IPv4", V4(.dport = P_DUAL, .sport = 9), XSKSHIM_CTR_NO_XSK },
 	{ "dual-stack entry matches IPv6", V6(.dport = P_DUAL, .sport = 9), XSKSHIM_CTR_NO_XSK },
 	{ "IPv4, one 802.1Q tag", V4(.nvlan = 1, .tpid = { ETH_P_8021Q_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK },
-	{ "IPv4, one 802.1ad tag", V4(.nvlan = 1, .tpid = { ETH_P_8021AD_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK },
-	{ "IPv4, 802.1ad + 802.1Q tags (QinQ)", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK },
-	{ "IPv4, 802.1Q + 802.1Q tags", V4(.nvlan = 2, .tpid = { ETH_P_8021Q_, ETH_P_8021Q_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK },
-	{ "IPv4, 802.1ad + 802.1ad tags", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021AD_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK },
-	{ "IPv4, two tags, unmapped port", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .dport = P_UNMAP, .sport = 7), XSKSHIM_CTR_PASS_NO_PORT },
-	{ "IPv4, three tags (not parsed)", V4(.nvlan = 3, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_, ETH_P_8021Q_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_PASS_NOT_IP },
+	{ "IPv4, one 802.1ad tag", V4(.nvlan = 1, .tpid = { ETH_P_8021AD_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "IPv4, 802.1ad + 802.1Q tags (QinQ)", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "IPv4, 802.1Q + 802.1Q tags", V4(.nvlan = 2, .tpid = { ETH_P_8021Q_, ETH_P_8021Q_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "IPv4, 802.1ad + 802.1ad tags", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021AD_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "IPv4, two tags, unmapped port", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .dport = P_UNMAP, .sport = 7), XSKSHIM_CTR_PASS_NO_PORT, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "IPv4, three tags (not parsed)", V4(.nvlan = 3, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_, ETH_P_8021Q_ }, .dport = P_V4W, .sport = 7), XSKSHIM_CTR_PASS_NOT_IP, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
 	{ "IPv6, one 802.1Q tag", V6(.nvlan = 1, .tpid = { ETH_P_8021Q_ }, .dport = P_V6W, .sport = 7), XSKSHIM_CTR_NO_XSK },
-	{ "IPv6, 802.1ad + 802.1Q tags", V6(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .dport = P_V6W, .sport = 7), XSKSHIM_CTR_NO_XSK },
+	{ "IPv6, 802.1ad + 802.1Q tags", V6(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .dport = P_V6W, .sport = 7), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
 	{ "IPv4 first fragment (MF)", V4(.dport = P_V4W, .sport = 1, .frag = 0x2000), XSKSHIM_CTR_PASS_FRAG },
 	{ "IPv4 middle fragment (MF + offset)", V4(.dport = P_V4W, .sport = 1, .frag = 0x2000 | 185), XSKSHIM_CTR_PASS_FRAG },
 	{ "IPv4 last fragment (offset, no MF)", V4(.dport = P_V4W, .sport = 1, .frag = 185), XSKSHIM_CTR_PASS_FRAG },
@@ -793,58 +998,134 @@ static const struct tcase table[] = {
 	{ "IPv6 no next header (59)", V6(.proto = 59, .dport = P_V6W), XSKSHIM_CTR_PASS_NOT_UDP },
 	{ "IPv4 specific-address entry, right destination", V4(.dport = P_V4E, .daddr = A4_LOCAL), XSKSHIM_CTR_NO_XSK },
 	{ "IPv4 specific-address entry, wrong destination", V4(.dport = P_V4E, .daddr = A4_OTHER), XSKSHIM_CTR_PASS_NO_PORT },
-	{ "IPv4 specific + wildcard entries, other destination falls back to the wildcard", V4(.dport = P_V4EW, .daddr = A4_OTHER), XSKSHIM_CTR_NO_XSK },
+	{ "IPv4 specific + wildcard entries, other destination falls back to the wildcard", V4(.dport = P_V4EW, .daddr = A4_OTHER), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_NOT_LOCAL) },
 	{ "IPv6 specific-address entry, right destination", V6(.dport = P_V6E, .daddr = A6_LOCAL), XSKSHIM_CTR_NO_XSK },
 	{ "IPv6 specific-address entry, wrong destination", V6(.dport = P_V6E, .daddr = A6_OTHER), XSKSHIM_CTR_PASS_NO_PORT },
 	{ "IPv6 frame to an IPv4-mapped-looking key (v4 addr bytes) not matched", V6(.dport = P_V4E, .daddr = A4_LOCAL), XSKSHIM_CTR_PASS_NO_PORT },
 	{ "group with slot_cnt 0 treated as unmapped", V4(.dport = P_CNT0), XSKSHIM_CTR_PASS_NO_PORT },
 	{ "group with slot_cnt 17 treated as unmapped", V4(.dport = P_CNT17), XSKSHIM_CTR_PASS_NO_PORT },
 	{ "slot beyond the XSKMAP size falls back to XDP_PASS", V4(.dport = P_BIGSLOT), XSKSHIM_CTR_NO_XSK },
+
+	/* IPv4 options: the kernel validates them (G9) */
+	{ "IPv4 with 4 bytes of options (IHL 6)", V4(.ihl = 6, .dport = P_V4W, .sport = 77), XSKSHIM_CTR_PASS_IP_OPTS },
+	{ "IPv4 with 40 bytes of options (IHL 15)", V4(.ihl = 15, .dport = P_V4W, .sport = 77), XSKSHIM_CTR_PASS_IP_OPTS },
+	{ "IPv4 with options to an exact-address entry", V4(.ihl = 7, .dport = P_V4E), XSKSHIM_CTR_PASS_IP_OPTS },
+	{ "IPv4 with options to an unmapped port (decided before the lookup)", V4(.ihl = 6, .dport = P_UNMAP), XSKSHIM_CTR_PASS_IP_OPTS },
+	{ "IPv4 TCP with options: pass_not_udp first", V4(.ihl = 6, .proto = 6, .dport = P_V4W), XSKSHIM_CTR_PASS_NOT_UDP },
+	{ "IPv4 fragment with options: pass_frag first", V4(.ihl = 6, .frag = 0x2000, .dport = P_V4W), XSKSHIM_CTR_PASS_FRAG },
+
+	/* destination MAC (G10): checked only with XSKSHIM_CFG_CHECK_MAC */
+	{ "foreign unicast destination MAC", V4(.dmac = MAC_OTHER, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "foreign MAC differing in byte 4 only", V4(.dmac = MAC_OURS_BUT_BYTE4, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "foreign MAC, IPv6", V6(.dmac = MAC_OTHER, .dport = P_V6W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "foreign MAC, exact-address entry", V4(.dmac = MAC_OTHER, .dport = P_V4E), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "foreign MAC, unmapped port (decided before parsing IP)", V4(.dmac = MAC_OTHER, .dport = P_UNMAP), XSKSHIM_CTR_PASS_NO_PORT, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "foreign MAC, ARP", { .family = 0, .etype = ETH_P_ARP_, .dmac = MAC_OTHER }, XSKSHIM_CTR_PASS_NOT_IP, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "broadcast MAC, unicast IP (kernel delivers)", V4(.dmac = MAC_BCAST, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "multicast MAC, unicast IP (kernel delivers)", V4(.dmac = MAC_MCAST, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+
+	/* VLAN tags (the cases above use VIDs 100, 101, 102 in that order): the
+	 * configured program knows one 802.1Q VLAN device, VID 100 */
+	{ "802.1Q VID 200 (no VLAN device)", TQ(200, .family = 4, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "802.1Q VID 0 (priority tag)", TQ(0, .family = 4, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "802.1Q VID 100, priority bits set", TQ(0xe064, .family = 4, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "802.1Q VID 100 (the VLAN device), IPv6", TQ(100, .family = 6, .dport = P_V6W), XSKSHIM_CTR_NO_XSK },
+	{ "802.1Q VID 101, IPv6", TQ(101, .family = 6, .dport = P_V6W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "802.1Q VID 4095", TQ(4095, .family = 4, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "802.1ad VID 100 (not an 802.1Q device)", V4(.nvlan = 1, .tpid = { ETH_P_8021AD_ }, .tci_set = true, .tci = { 100 }, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "802.1ad VID 0 + 802.1Q VID 100", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .tci_set = true, .tci = { 0, 100 }, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "802.1Q VID 100 + 802.1Q VID 0", V4(.nvlan = 2, .tpid = { ETH_P_8021Q_, ETH_P_8021Q_ }, .tci_set = true, .tci = { 100, 0 }, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "802.1Q VID 100 + 802.1Q VID 100 (nested devices not modelled)", V4(.nvlan = 2, .tpid = { ETH_P_8021Q_, ETH_P_8021Q_ }, .tci_set = true, .tci = { 100, 100 }, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+	{ "802.1Q VID 200, unmapped port (decided while parsing)", TQ(200, .family = 4, .dport = P_UNMAP), XSKSHIM_CTR_PASS_NO_PORT, CFG(XSKSHIM_CTR_PASS_OTHER_HOST) },
+
+	/* martian sources and destinations (G12, G11), default and configured alike */
+	{ "IPv4 source 0.0.0.0", V4(.saddr = A_ZERO, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 source 0.1.2.3", V4(.saddr = A4_ZNET, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 0.0.0.0 -> 255.255.255.255 (DHCP: limited broadcast input)", V4(.saddr = A_ZERO, .daddr = A4_LBCAST, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "IPv4 source 127.0.0.1", V4(.saddr = A4_LOOP, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 source 127.9.8.7 to an exact-address entry", V4(.saddr = A4_LOOP2, .dport = P_V4E), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 source 224.0.0.1", V4(.saddr = A4_MC, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 source 255.255.255.255", V4(.saddr = A4_LBCAST, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 source 255.255.255.255 to 255.255.255.255", V4(.saddr = A4_LBCAST, .daddr = A4_LBCAST, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 source 240.0.0.1 (class E is not martian)", V4(.saddr = A4_CLASSE, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "IPv4 destination 0.0.0.0 (hits the wildcard key first)", V4(.daddr = A_ZERO, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 destination 0.1.2.3", V4(.daddr = A4_ZNET, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 destination 127.0.0.1 from the wire", V4(.daddr = A4_LOOP, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv4 martian source to an unmapped port: pass_no_port (checked after the lookup)", V4(.saddr = A4_LOOP, .dport = P_UNMAP), XSKSHIM_CTR_PASS_NO_PORT },
+	{ "on lo: 127.0.0.1 -> 127.0.0.1", V4(.saddr = A4_LOOP, .daddr = A4_LOOP, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, 0, LO },
+	{ "on lo: 127.0.0.1 -> 127.9.8.7", V4(.saddr = A4_LOOP, .daddr = A4_LOOP2, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, 0, LO },
+	{ "on lo: 198.18.0.1 -> 198.18.0.3 (lo skips the locality check)", V4(.daddr = A4_OTHER, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, 0, LO },
+	{ "on lo: source 0.0.0.0 is still martian", V4(.saddr = A_ZERO, .daddr = A4_LOOP, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN, 0, LO },
+	{ "on lo: source 224.0.0.1 is still martian", V4(.saddr = A4_MC, .daddr = A4_LOOP, .dport = P_V4W), XSKSHIM_CTR_PASS_MARTIAN, 0, LO },
+	{ "IPv6 source ::", V6(.saddr = A_ZERO, .dport = P_V6W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv6 source ::1", V6(.saddr = A6_LOOP, .dport = P_V6W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv6 source ::1 to an exact-address entry", V6(.saddr = A6_LOOP, .dport = P_V6E), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv6 source ff02::1", V6(.saddr = A6_MC, .dport = P_V6W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv6 destination ::1 from the wire", V6(.daddr = A6_LOOP, .dport = P_V6W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv6 destination ::", V6(.daddr = A_ZERO, .dport = P_V6W), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "IPv6 source ::ffff:198.18.0.1 (kernel delivers)", V6(.saddr = A6_V4MAPPED, .dport = P_V6W), XSKSHIM_CTR_NO_XSK },
+	{ "IPv6 source ::1 to the dual-stack entry", V6(.saddr = A6_LOOP, .dport = P_DUAL), XSKSHIM_CTR_PASS_MARTIAN },
+	{ "on lo: ::1 -> ::1", V6(.saddr = A6_LOOP, .daddr = A6_LOOP, .dport = P_V6W), XSKSHIM_CTR_NO_XSK, 0, LO },
+	{ "on lo: source :: is still martian", V6(.saddr = A_ZERO, .daddr = A6_LOOP, .dport = P_V6W), XSKSHIM_CTR_PASS_MARTIAN, 0, LO },
+
+	/* multicast destinations: group membership is not emulated */
+	{ "IPv4 to 224.0.0.1 (wildcard)", V4(.daddr = A4_MC, .dport = P_V4W), XSKSHIM_CTR_PASS_MCAST },
+	{ "IPv4 to 239.1.2.3, socket bound to that group (exact entry)", V4(.daddr = A4_MC2, .dport = P_V4MC), XSKSHIM_CTR_PASS_MCAST },
+	{ "IPv4 to 239.1.2.3 on lo", V4(.daddr = A4_MC2, .dport = P_V4W), XSKSHIM_CTR_PASS_MCAST, 0, LO },
+	{ "IPv6 to ff02::1", V6(.daddr = A6_MC, .dport = P_V6W), XSKSHIM_CTR_PASS_MCAST },
+	{ "IPv6 to ff02::1, dual-stack entry", V6(.daddr = A6_MC, .dport = P_DUAL), XSKSHIM_CTR_PASS_MCAST },
+
+	/* locality of wildcard matches (G11): only with XSKSHIM_CFG_CHECK_LOCAL */
+	{ "wildcard, destination not local (198.18.0.3)", V4(.daddr = A4_OTHER, .dport = P_V4W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_NOT_LOCAL) },
+	{ "wildcard, destination 198.19.128.77 (inside a local /24, AnyIP)", V4(.daddr = A4_ANYIP, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "wildcard, subnet broadcast 198.18.0.255 (locals: broadcast), one socket", V4(.daddr = A4_BCAST, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "wildcard, subnet broadcast to a group of 4 (kernel gives each a copy)", V4(.daddr = A4_BCAST, .dport = P_RP4), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_MCAST) },
+	{ "wildcard, 255.255.255.255 to a group of 4", V4(.daddr = A4_LBCAST, .dport = P_RP4), XSKSHIM_CTR_PASS_MCAST },
+	{ "wildcard, 255.255.255.255, one socket (needs no locals entry)", V4(.daddr = A4_LBCAST, .dport = P_V4W), XSKSHIM_CTR_NO_XSK },
+	{ "wildcard, local destination to a group of 4", V4(.daddr = A4_LOCAL, .dport = P_RP4), XSKSHIM_CTR_NO_XSK },
+	{ "dual-stack wildcard, IPv4 not local", V4(.daddr = A4_OTHER, .dport = P_DUAL), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_NOT_LOCAL) },
+	{ "exact + wildcard entries, other destination: wildcard match, not local", V4(.dport = P_V4EW, .daddr = A4_OTHER), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_NOT_LOCAL) },
+	{ "exact-address entry for an address not in locals: no locality check", V4(.daddr = A4_NOTLOC, .dport = P_V4X), XSKSHIM_CTR_NO_XSK },
+	{ "IPv6 wildcard, destination not local (2001:2::3)", V6(.daddr = A6_OTHER, .dport = P_V6W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_NOT_LOCAL) },
+	{ "IPv6 wildcard, local link-local destination fe80::2", V6(.daddr = A6_LL, .dport = P_V6W), XSKSHIM_CTR_NO_XSK },
+	{ "IPv6 wildcard, IPv4 address bytes as destination", V6(.daddr = A4_LOCAL, .dport = P_V6W), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_NOT_LOCAL) },
+	{ "IPv6 dual-stack wildcard, not local", V6(.daddr = A6_OTHER, .dport = P_DUAL), XSKSHIM_CTR_NO_XSK, CFG(XSKSHIM_CTR_PASS_NOT_LOCAL) },
 };
 
 static void test_table(void)
 {
+	const struct model_cfg *cfgs[2] = { &cfg_plain, &cfg_set };
 	uint8_t f[2048];
 	uint32_t l3, l4, len, hend;
-	size_t i;
-	int ihl;
+	size_t i, p;
 
-	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		const struct tcase *c = &table[i];
-		struct run_res r;
-		int model;
-		char d[128];
+	for (p = 0; p < 2; p++) {
+		if (!use_prog(cfgs[p]))
+			continue;
+		for (i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+			const struct tcase *c = &table[i];
+			int expect = p && c->cfg ? c->cfg - 1 : c->expect;
+			struct run_res r;
+			int model;
+			char d[128];
 
-		len = build(&c->s, f, &l3, &l4);
-		model = ref_classify(f, len, 0, &hend);
-		run_frame(f, len, 0, 0, &r);
-		run_describe(&r, d, sizeof(d));
-		check(run_ok(&r, c->expect) && model == c->expect, "%s -> %s (%s; model %s)", c->what,
-		      ctr_names[c->expect], d, ctr_name(model));
+			int ifx = c->ifindex ? c->ifindex : wire_ifindex;
+
+			len = build(&c->s, f, &l3, &l4);
+			model = ref_classify(f, len, 0, ifx, &hend);
+			if (ifx <= 1 && !c->ifindex && model != expect) {
+				skip("%s: %s: needs a non-loopback ingress device (no namespace)", cur->name,
+				     c->what);
+				continue;
+			}
+			run_frame(f, len, ifx, 0, &r);
+			run_describe(&r, d, sizeof(d));
+			check(run_ok(&r, expect) && model == expect, "%s: %s [ingress %s] -> %s (%s; model %s)",
+			      cur->name, c->what, ifx <= 1 ? "lo" : NS_IF, ctr_names[expect], d,
+			      ctr_name(model));
+		}
 	}
-
-	for (ihl = 6; ihl <= 15; ihl++) {
-		struct fspec s = { .family = 4, .ihl = (uint8_t)ihl, .dport = P_V4W, .sport = 77, .paylen = 5 };
-		struct run_res r;
-		char d[128];
-
-		len = build(&s, f, &l3, &l4);
-		run_frame(f, len, 0, 0, &r);
-		run_describe(&r, d, sizeof(d));
-		check(run_ok(&r, XSKSHIM_CTR_NO_XSK),
-		      "IPv4 with options, IHL %d, mapped port still matched -> no_xsk (%s)", ihl, d);
-	}
-	for (ihl = 6; ihl <= 15; ihl += 9) {
-		struct fspec s = { .family = 4, .ihl = (uint8_t)ihl, .dport = P_UNMAP, .sport = 77 };
-		struct run_res r;
-		char d[128];
-
-		len = build(&s, f, &l3, &l4);
-		run_frame(f, len, 0, 0, &r);
-		run_describe(&r, d, sizeof(d));
-		check(run_ok(&r, XSKSHIM_CTR_PASS_NO_PORT),
-		      "IPv4 with options, IHL %d, unmapped port -> pass_no_port (%s)", ihl, d);
-	}
+	use_prog(&cfg_plain);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -858,7 +1139,7 @@ struct tcase_trunc {
 	int          need_kind;  /* how many bytes decide: see trunc_need() */
 };
 
-enum { NEED_UDP, NEED_ETYPE, NEED_IPHDR, NEED_IP6FIX };
+enum { NEED_UDP, NEED_ETYPE, NEED_IPHDR, NEED_IP6FIX, NEED_IP4FIX };
 
 static uint32_t trunc_need(const struct tcase_trunc *t, uint32_t l3, uint32_t l4)
 {
@@ -866,14 +1147,15 @@ static uint32_t trunc_need(const struct tcase_trunc *t, uint32_t l3, uint32_t l4
 	case NEED_UDP:   return l4 + 8;        /* all headers through UDP */
 	case NEED_ETYPE: return l3;            /* the (last) ethertype */
 	case NEED_IP6FIX: return l3 + 40;      /* fixed IPv6 header */
+	case NEED_IP4FIX: return l3 + 20;      /* fixed IPv4 header (IHL, frag, proto) */
 	default:         return l4;            /* IP header incl. options/ext */
 	}
 }
 
 static const struct tcase_trunc trunc_cases[] = {
 	{ "IPv4 UDP", V4(.dport = P_V4W, .sport = 3, .paylen = 6), XSKSHIM_CTR_NO_XSK, NEED_UDP },
-	{ "IPv4 UDP with 40 bytes of options (IHL 15)", V4(.ihl = 15, .dport = P_V4W, .sport = 3, .paylen = 6), XSKSHIM_CTR_NO_XSK, NEED_UDP },
-	{ "IPv4 UDP with IHL 6", V4(.ihl = 6, .dport = P_V4W, .sport = 3, .paylen = 2), XSKSHIM_CTR_NO_XSK, NEED_UDP },
+	{ "IPv4 UDP with 40 bytes of options (IHL 15)", V4(.ihl = 15, .dport = P_V4W, .sport = 3, .paylen = 6), XSKSHIM_CTR_PASS_IP_OPTS, NEED_IP4FIX },
+	{ "IPv4 UDP with IHL 6", V4(.ihl = 6, .dport = P_V4W, .sport = 3, .paylen = 2), XSKSHIM_CTR_PASS_IP_OPTS, NEED_IP4FIX },
 	{ "IPv4 UDP behind 802.1ad + 802.1Q", V4(.nvlan = 2, .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ }, .dport = P_V4W, .sport = 3, .paylen = 6), XSKSHIM_CTR_NO_XSK, NEED_UDP },
 	{ "IPv4 UDP behind 802.1Q", V4(.nvlan = 1, .tpid = { ETH_P_8021Q_ }, .dport = P_V4W, .sport = 3, .paylen = 1), XSKSHIM_CTR_NO_XSK, NEED_UDP },
 	{ "IPv4 UDP unmapped", V4(.dport = P_UNMAP, .sport = 3, .paylen = 2), XSKSHIM_CTR_PASS_NO_PORT, NEED_UDP },
@@ -883,46 +1165,61 @@ static const struct tcase_trunc trunc_cases[] = {
 	{ "IPv6 with routing header", V6(.v6_ext = EXT(43), .dport = P_V6W, .sport = 3), XSKSHIM_CTR_PASS_IPV6_EXT, NEED_IP6FIX },
 	{ "IPv6 ICMPv6", V6(.proto = 58, .dport = P_V6W, .sport = 3), XSKSHIM_CTR_PASS_NOT_UDP, NEED_IP6FIX },
 	{ "IPv4 TCP", V4(.proto = 6, .dport = P_V4W, .sport = 3), XSKSHIM_CTR_PASS_NOT_UDP, NEED_IPHDR },
-	{ "IPv4 fragment with IHL 7", V4(.ihl = 7, .frag = 0x2000, .dport = P_V4W, .sport = 3), XSKSHIM_CTR_PASS_FRAG, NEED_IPHDR },
+	{ "IPv4 fragment with IHL 7", V4(.ihl = 7, .frag = 0x2000, .dport = P_V4W, .sport = 3), XSKSHIM_CTR_PASS_FRAG, NEED_IP4FIX },
+	{ "IPv4 UDP from 127.0.0.1 (martian)", V4(.saddr = A4_LOOP, .dport = P_V4W, .sport = 3, .paylen = 3), XSKSHIM_CTR_PASS_MARTIAN, NEED_UDP },
+	{ "IPv6 UDP to ff02::1", V6(.daddr = A6_MC, .dport = P_V6W, .sport = 3, .paylen = 3), XSKSHIM_CTR_PASS_MCAST, NEED_UDP },
 	{ "ARP", { .family = 0, .etype = ETH_P_ARP_ }, XSKSHIM_CTR_PASS_NOT_IP, NEED_ETYPE },
 	{ "ARP behind 802.1Q + 802.1ad", { .family = 0, .etype = ETH_P_ARP_, .nvlan = 2, .tpid = { ETH_P_8021Q_, ETH_P_8021AD_ } }, XSKSHIM_CTR_PASS_NOT_IP, NEED_ETYPE },
 };
 
+/* Default program: the expectation above.  Configured program: whatever
+ * the model says (its MAC/VLAN rules decide some frames earlier). */
 static void test_trunc(void)
 {
+	const struct model_cfg *cfgs[2] = { &cfg_plain, &cfg_set };
 	uint8_t f[2048];
-	size_t i;
+	size_t i, p;
 
-	for (i = 0; i < sizeof(trunc_cases) / sizeof(trunc_cases[0]); i++) {
-		const struct tcase_trunc *t = &trunc_cases[i];
-		uint32_t l3, l4, len = build(&t->s, f, &l3, &l4), need, n, bad = 0, hend, skipped = 0;
-		char first[256] = "";
+	for (p = 0; p < 2; p++) {
+		if (!use_prog(cfgs[p]))
+			continue;
+		for (i = 0; i < sizeof(trunc_cases) / sizeof(trunc_cases[0]); i++) {
+			const struct tcase_trunc *t = &trunc_cases[i];
+			uint32_t l3, l4, len = build(&t->s, f, &l3, &l4), need, n, bad = 0, hend, skipped = 0;
+			char first[256] = "";
 
-		need = trunc_need(t, l3, l4);
-		for (n = 0; n <= len; n++) {
-			int expect = n < need ? XSKSHIM_CTR_PASS_TRUNC : t->final;
-			int model = ref_classify(f, n, 0, &hend);
-			struct run_res r;
+			need = trunc_need(t, l3, l4);
+			for (n = 0; n <= len; n++) {
+				int model = ref_classify(f, n, 0, wire_ifindex, &hend);
+				int expect = p ? model : n < need ? XSKSHIM_CTR_PASS_TRUNC : t->final;
+				struct run_res r;
 
-			run_frame(f, n, 0, 0, &r);
-			if (r.err == -EOPNOTSUPP) {
-				skipped++;
-				continue;
-			}
-			if (!run_ok(&r, expect) || model != expect) {
-				if (!bad++) {
-					char d[128];
+				run_frame(f, n, wire_ifindex, 0, &r);
+				if (r.err == -EOPNOTSUPP) {
+					skipped++;
+					continue;
+				}
+				if (!run_ok(&r, expect) || model != expect) {
+					if (!bad++) {
+						char d[128];
 
-					run_describe(&r, d, sizeof(d));
-					snprintf(first, sizeof(first), "; first at length %u: want %s, model %s, %s",
-						 n, ctr_names[expect], ctr_name(model), d);
+						run_describe(&r, d, sizeof(d));
+						snprintf(first, sizeof(first), "; first at length %u: want %s, model %s, %s",
+							 n, ctr_names[expect], ctr_name(model), d);
+					}
 				}
 			}
+			if (p)
+				check(bad == 0, "%s: %s truncated at every length 0..%u: program and model agree (%u differ%s%s)",
+				      cur->name, t->what, len, bad, first,
+				      skipped ? "; lengths < 14 not testable on this kernel" : "");
+			else
+				check(bad == 0, "%s: %s truncated at every length 0..%u: pass_trunc below %u bytes, %s at %u and above, never matched early (%u wrong%s%s)",
+				      cur->name, t->what, len, need, ctr_names[t->final], need, bad, first,
+				      skipped ? "; lengths < 14 not testable on this kernel" : "");
 		}
-		check(bad == 0, "%s truncated at every length 0..%u: pass_trunc below %u bytes, %s at %u and above, never matched early (%u wrong%s%s)",
-		      t->what, len, need, ctr_names[t->final], need, bad, first,
-		      skipped ? "; lengths < 14 not testable on this kernel" : "");
 	}
+	use_prog(&cfg_plain);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -989,7 +1286,7 @@ static void one(const char *what, const struct fspec *s, uint32_t queue, int exp
 {
 	uint8_t f[2048];
 	uint32_t l3, l4, len = build(s, f, &l3, &l4), hend;
-	int model = ref_classify(f, len, queue, &hend);
+	int model = ref_classify(f, len, queue, ns_ifindex, &hend);
 	struct run_res r;
 	char d[128];
 
@@ -1080,7 +1377,12 @@ static void test_xsk(void)
 			     .tpid = { ETH_P_8021AD_, ETH_P_8021Q_ });
 	one("same, behind two VLAN tags: XDP_REDIRECT", &s, 0, XSKSHIM_CTR_REDIRECT);
 	s = (struct fspec)V4(.dport = P_V4EW, .daddr = A4_LOCAL, .sport = 4242, .ihl = 15);
-	one("same, IHL 15: XDP_REDIRECT", &s, 0, XSKSHIM_CTR_REDIRECT);
+	one("same, IHL 15 (options): pass_ip_opts, not redirected", &s, 0, XSKSHIM_CTR_PASS_IP_OPTS);
+	s = (struct fspec)V4(.dport = P_V4EW, .daddr = A4_LOCAL, .saddr = A4_LOOP, .sport = 4242);
+	one("same, source 127.0.0.1: pass_martian, not redirected", &s, 0, XSKSHIM_CTR_PASS_MARTIAN);
+	s = (struct fspec)V4(.dport = P_V4EW, .daddr = A4_LOCAL, .dmac = MAC_OTHER, .sport = 4242);
+	one("same, foreign destination MAC, default program: XDP_REDIRECT (no MAC check)", &s, 0,
+	    XSKSHIM_CTR_REDIRECT);
 	s = (struct fspec)V4(.dport = P_V4EW, .daddr = A4_OTHER, .sport = 4242);
 	one("other destination uses the wildcard entry, whose slot is empty: XDP_PASS", &s, 0,
 	    XSKSHIM_CTR_NO_XSK);
@@ -1112,6 +1414,43 @@ static void test_xsk(void)
 	}
 	s = (struct fspec)V4(.dport = P_V4EW, .daddr = A4_LOCAL, .sport = 4242);
 	one("XSKMAP entry deleted: XDP_PASS", &s, 0, XSKSHIM_CTR_NO_XSK);
+
+	/* The configured program, with both slots populated: only what the
+	 * kernel would deliver is redirected. */
+	if (use_prog(&cfg_set) && xsk_put(S_V4EW_EXACT, 0) == 0 && xsk_put(S_V4EW_WILD, 0) == 0 &&
+	    xsk_put(10, 0) == 0 && xsk_put(20, 0) == 0) {
+		s = (struct fspec)V4(.dport = P_V4EW, .daddr = A4_LOCAL, .sport = 4242);
+		one("configured: exact-address entry: XDP_REDIRECT", &s, 0, XSKSHIM_CTR_REDIRECT);
+		s = (struct fspec)V4(.dport = P_V4EW, .daddr = A4_OTHER, .sport = 4242);
+		one("configured: wildcard match, destination 198.18.0.3 not local: pass_not_local although the slot has an XSK",
+		    &s, 0, XSKSHIM_CTR_PASS_NOT_LOCAL);
+		s = (struct fspec)V4(.dport = P_V4W, .daddr = A4_LOCAL, .sport = 4242);
+		one("configured: wildcard match, local destination: XDP_REDIRECT", &s, 0, XSKSHIM_CTR_REDIRECT);
+		s = (struct fspec)V4(.dport = P_V4W, .daddr = A4_BCAST, .sport = 4242);
+		one("configured: wildcard match, subnet broadcast, one socket: XDP_REDIRECT", &s, 0,
+		    XSKSHIM_CTR_REDIRECT);
+		s = (struct fspec)V4(.dport = P_V4W, .daddr = A4_LOCAL, .dmac = MAC_OTHER, .sport = 4242);
+		one("configured: foreign destination MAC: pass_other_host", &s, 0, XSKSHIM_CTR_PASS_OTHER_HOST);
+		s = (struct fspec)V4(.dport = P_V4W, .daddr = A4_LOCAL, .dmac = MAC_BCAST, .sport = 4242);
+		one("configured: broadcast destination MAC, local IP: XDP_REDIRECT", &s, 0, XSKSHIM_CTR_REDIRECT);
+		s = (struct fspec)TQ(100, .family = 4, .dport = P_V4W, .sport = 4242);
+		one("configured: 802.1Q VID 100 (configured VLAN): XDP_REDIRECT", &s, 0, XSKSHIM_CTR_REDIRECT);
+		s = (struct fspec)TQ(200, .family = 4, .dport = P_V4W, .sport = 4242);
+		one("configured: 802.1Q VID 200: pass_other_host", &s, 0, XSKSHIM_CTR_PASS_OTHER_HOST);
+		s = (struct fspec)V6(.dport = P_V6W, .daddr = A6_LOCAL, .sport = 4242);
+		one("configured: IPv6 wildcard, local destination: XDP_REDIRECT", &s, 0, XSKSHIM_CTR_REDIRECT);
+		s = (struct fspec)V6(.dport = P_V6W, .daddr = A6_OTHER, .sport = 4242);
+		one("configured: IPv6 wildcard, not local: pass_not_local", &s, 0, XSKSHIM_CTR_PASS_NOT_LOCAL);
+		s = (struct fspec)V6(.dport = P_V6W, .daddr = A6_LOOP, .sport = 4242);
+		one("configured: IPv6 to ::1 from the wire: pass_martian", &s, 0, XSKSHIM_CTR_PASS_MARTIAN);
+	} else if (prog_fd_cfg >= 0) {
+		check(false, "configured program: XSKs into the XSKMAP: %s", strerror(errno));
+	}
+	xsk_del(S_V4EW_EXACT, 0);
+	xsk_del(S_V4EW_WILD, 0);
+	xsk_del(10, 0);
+	xsk_del(20, 0);
+	use_prog(&cfg_plain);
 
 	/* IPv6 exact entry (slot 21). */
 	if (xsk_put(21, 0) == 0) {
@@ -1153,32 +1492,51 @@ static const uint16_t interesting_etypes[] = {
 /* A random well-formed frame aimed mostly at mapped ports and addresses. */
 static uint32_t gen_base(uint8_t *f, uint32_t *l3, uint32_t *l4)
 {
-	static const uint16_t v4ports[] = { P_V4W, P_V4E, P_V4EW, P_DUAL, P_RP4, P_CNT0, P_BIGSLOT, P_UNMAP };
+	static const uint16_t v4ports[] = { P_V4W, P_V4E, P_V4EW, P_DUAL, P_RP4, P_CNT0, P_BIGSLOT,
+					    P_V4X, P_V4MC, P_UNMAP };
 	static const uint16_t v6ports[] = { P_V6W, P_V6E, P_DUAL, P_RP6, P_V6UNMAP, P_V4W };
-	static const uint8_t *const v4addrs[] = { A4_LOCAL, A4_OTHER, A_ZERO };
-	static const uint8_t *const v6addrs[] = { A6_LOCAL, A6_OTHER, A_ZERO };
+	static const uint8_t *const v4addrs[] = { A4_LOCAL, A4_LOCAL, A4_LOCAL, A4_OTHER, A_ZERO,
+						  A4_BCAST, A4_LBCAST, A4_ANYIP, A4_NOTLOC, A4_LOOP,
+						  A4_MC, A4_MC2 };
+	static const uint8_t *const v4srcs[] = { A4_SRC, A4_LOOP, A_ZERO, A4_MC, A4_LBCAST, A4_CLASSE };
+	static const uint8_t *const v6addrs[] = { A6_LOCAL, A6_LOCAL, A6_OTHER, A_ZERO, A6_LOOP, A6_MC,
+						  A6_LL };
+	static const uint8_t *const v6srcs[] = { A6_SRC, A6_LOOP, A_ZERO, A6_MC, A6_V4MAPPED };
+	static const uint8_t *const macs[] = { MAC_OTHER, MAC_BCAST, MAC_MCAST, MAC_OURS_BUT_BYTE4 };
+	static const uint16_t tcis[] = { 100, 100, 0, 101, 200, 0x2064 };
 	static uint8_t rsaddr[16];
 	struct fspec s = { 0 };
 	uint32_t i;
 
+#define PICK(a) (a)[rndn(sizeof(a) / sizeof((a)[0]))]
 	s.family = rndn(2) ? 4 : 6;
-	s.nvlan = (uint8_t)rndn(3);
-	for (i = 0; i < s.nvlan; i++)
+	s.nvlan = (uint8_t)(rndn(2) ? 0 : 1 + rndn(2));
+	s.tci_set = true;
+	for (i = 0; i < s.nvlan; i++) {
 		s.tpid[i] = rndn(2) ? ETH_P_8021Q_ : ETH_P_8021AD_;
+		s.tci[i] = PICK(tcis);
+	}
+	if (!rndn(8))
+		s.dmac = PICK(macs);
 	for (i = 0; i < 16; i++)
 		rsaddr[i] = (uint8_t)rnd();
 	s.saddr = rndn(2) ? rsaddr : NULL;
 	s.sport = (uint16_t)rnd();
 	if (s.family == 4) {
-		s.ihl = rndn(3) ? 5 : (uint8_t)(5 + rndn(11));
-		s.dport = rndn(8) ? v4ports[rndn(sizeof(v4ports) / sizeof(v4ports[0]))] : (uint16_t)rnd();
-		s.daddr = v4addrs[rndn(3)];
+		s.ihl = rndn(6) ? 5 : (uint8_t)(5 + rndn(11));
+		s.dport = rndn(8) ? PICK(v4ports) : (uint16_t)rnd();
+		s.daddr = PICK(v4addrs);
+		if (!rndn(4))
+			s.saddr = PICK(v4srcs);
 		if (!rndn(8))
 			s.frag = 0x4000;
 	} else {
-		s.dport = rndn(8) ? v6ports[rndn(sizeof(v6ports) / sizeof(v6ports[0]))] : (uint16_t)rnd();
-		s.daddr = v6addrs[rndn(3)];
+		s.dport = rndn(8) ? PICK(v6ports) : (uint16_t)rnd();
+		s.daddr = PICK(v6addrs);
+		if (!rndn(4))
+			s.saddr = PICK(v6srcs);
 	}
+#undef PICK
 	s.paylen = (uint16_t)(rndn(4) ? rndn(64) : rndn(1400));
 	if (!rndn(4))
 		s.pad_to = 60;
@@ -1247,20 +1605,40 @@ static uint32_t mutate(uint8_t *f, uint32_t len, uint32_t cap, uint32_t l3, uint
 	return len;
 }
 
-static void test_mutation(int ifindex)
+static bool parse_stop(int ctr)
+{
+	switch (ctr) {
+	case XSKSHIM_CTR_PASS_NOT_IP: case XSKSHIM_CTR_PASS_NOT_UDP: case XSKSHIM_CTR_PASS_FRAG:
+	case XSKSHIM_CTR_PASS_IPV6_EXT: case XSKSHIM_CTR_PASS_TRUNC: case XSKSHIM_CTR_PASS_BAD_HDR:
+		return true;
+	}
+	return false;
+}
+
+/* Passed by policy before the lookup (IPv4 options, foreign MAC or VLAN):
+ * the validator accepts such frames, the program deliberately does not. */
+static bool policy_stop(int ctr)
+{
+	return ctr == XSKSHIM_CTR_PASS_IP_OPTS || ctr == XSKSHIM_CTR_PASS_OTHER_HOST;
+}
+
+static void test_mutation_one(int ifindex)
 {
 	const char *env_seed = getenv("XSKSHIM_SEED"), *env_n = getenv("XSKSHIM_MUTATIONS");
 	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : 0x5eedf00d2024ULL;
 	uint32_t n = env_n ? (uint32_t)strtoul(env_n, NULL, 0) : 20000, it;
 	uint32_t matched = 0, redirected = 0, model_bad = 0, run_bad = 0, not_ours = 0;
 	uint32_t hdr_trunc = 0, pay_trunc = 0, ok_mapped = 0, ok_mapped_missed = 0;
-	uint32_t parse_ok = 0, parse_ok_unparsed = 0, other_drop = 0, untestable = 0;
+	uint32_t parse_ok = 0, parse_ok_unparsed = 0, other_drop = 0, untestable = 0, policy = 0;
+	uint32_t addr_pass = 0, on_lo = 0;
+	/* the configured program passes many more frames (MAC, VLAN, locality) */
+	uint32_t cover = cur == &cfg_plain ? 20 : 40;
 	static uint8_t f[4096];
 	char first[256] = "";
 
 	rng_state = seed ? seed : 1;
-	printf("mutation run: seed 0x%" PRIx64 " (XSKSHIM_SEED), %u frames, queue %s\n", seed, n,
-	       ifindex ? "random 0..71 on " NS_IF : "0");
+	printf("mutation run (%s program): seed 0x%" PRIx64 " (XSKSHIM_SEED), %u frames, queue %s, "
+	       "1 in 8 on lo\n", cur->name, seed, n, ifindex ? "random 0..71 on " NS_IF : "0");
 	/* A populated slot or two so some frames really redirect. */
 	if (ifindex) {
 		xsk_put(10, 0);
@@ -1274,14 +1652,18 @@ static void test_mutation(int ifindex)
 		uint32_t l3, l4, len = gen_base(f, &l3, &l4), hend, queue = 0;
 		struct ring_frame_info info;
 		struct run_res r;
-		int model, perr;
+		int model, perr, ingress = ifindex;
 		bool m;
 
 		len = mutate(f, len, 3000, l3, l4);
-		if (ifindex && !rndn(4))
+		if (!rndn(8)) {
+			ingress = 1;             /* lo: one RX queue */
+			on_lo++;
+		} else if (ifindex && !rndn(4)) {
 			queue = rndn(NS_RXQ);
-		model = ref_classify(f, len, queue, &hend);
-		run_frame(f, len, ifindex, queue, &r);
+		}
+		model = ref_classify(f, len, queue, ingress, &hend);
+		run_frame(f, len, ingress, queue, &r);
 		if (r.err == -EOPNOTSUPP) {
 			untestable++;
 			continue;
@@ -1295,8 +1677,10 @@ static void test_mutation(int ifindex)
 			continue;
 		}
 		if (r.ctr != model && !model_bad++ && !first[0])
-			snprintf(first, sizeof(first), "; iter %u len %u: program %s, model %s", it,
-				 len, ctr_name(r.ctr), ctr_name(model));
+			snprintf(first, sizeof(first), "; iter %u len %u ingress %d: program %s, model %s", it,
+				 len, ingress, ctr_name(r.ctr), ctr_name(model));
+		addr_pass += r.ctr == XSKSHIM_CTR_PASS_MARTIAN || r.ctr == XSKSHIM_CTR_PASS_MCAST ||
+			     r.ctr == XSKSHIM_CTR_PASS_NOT_LOCAL;
 
 		m = r.ctr == XSKSHIM_CTR_REDIRECT || r.ctr == XSKSHIM_CTR_NO_XSK;
 		if (m) {
@@ -1319,28 +1703,18 @@ static void test_mutation(int ifindex)
 				other_drop++;
 			}
 		}
-		if (perr == 0) {
+		if (perr == 0 && policy_stop(r.ctr)) {
+			policy++;
+		} else if (perr == 0) {
 			int want;
 
 			parse_ok++;
-			if (r.ctr != XSKSHIM_CTR_REDIRECT && r.ctr != XSKSHIM_CTR_NO_XSK &&
-			    r.ctr != XSKSHIM_CTR_PASS_NO_PORT && r.ctr != XSKSHIM_CTR_PASS_QUEUE) {
+			if (parse_stop(r.ctr)) {
 				if (!parse_ok_unparsed++ && !first[0])
 					snprintf(first, sizeof(first), "; iter %u: validator ok but program %s", it, ctr_name(r.ctr));
 			}
-			{
-				uint32_t fold = 0, w, i;
-
-				if (info.family == 4) {
-					memcpy(&fold, info.saddr, 4);
-				} else {
-					for (i = 0; i < 4; i++) {
-						memcpy(&w, info.saddr + 4 * i, 4);
-						fold ^= w;
-					}
-				}
-				want = ref_lookup(info.family, info.dport, info.daddr, fold, info.sport, queue);
-			}
+			want = ref_lookup(info.family, info.dport, info.daddr, info.saddr, info.sport, queue,
+					  ingress);
 			if (want == XSKSHIM_CTR_REDIRECT || want == XSKSHIM_CTR_NO_XSK) {
 				ok_mapped++;
 				if (!m && !ok_mapped_missed++ && !first[0])
@@ -1357,14 +1731,25 @@ static void test_mutation(int ifindex)
 	}
 
 	check(run_bad == 0 && model_bad == 0 && not_ours == 0 && hdr_trunc == 0 &&
-	      parse_ok_unparsed == 0 && ok_mapped_missed == 0 && matched > n / 20 && ok_mapped > n / 20,
-	      "random+mutated frames (seed 0x%" PRIx64 ", %u): program agrees with the reference "
-	      "model (%u differ, %u bad runs); matched %u (redirected %u), of which validator "
+	      parse_ok_unparsed == 0 && ok_mapped_missed == 0 && matched > n / cover && ok_mapped > n / cover &&
+	      addr_pass > n / 50 && (cur == &cfg_plain || policy > n / 50),
+	      "%s: random+mutated frames (seed 0x%" PRIx64 ", %u, %u on lo): program agrees with the "
+	      "reference model (%u differ, %u bad runs); matched %u (redirected %u), of which validator "
 	      "not_ours %u, trunc inside headers %u (both must be 0; validator drops: %u with IP "
-	      "length > frame, %u other bad length/IP csum); validator ok %u, port mapped %u, all "
-	      "matched (%u missed, %u stopped before lookup); %u shorter than 14 untestable%s",
-	      seed, n, model_bad, run_bad, matched, redirected, not_ours, hdr_trunc, pay_trunc,
-	      other_drop, parse_ok, ok_mapped, ok_mapped_missed, parse_ok_unparsed, untestable, first);
+	      "length > frame, %u other bad length/IP csum); validator ok %u (+%u passed by policy: "
+	      "options, MAC, VLAN), lookup says matched %u, all matched (%u missed, %u stopped "
+	      "before lookup); %u passed by the address rules; %u shorter than 14 untestable%s",
+	      cur->name, seed, n, on_lo, model_bad, run_bad, matched, redirected, not_ours, hdr_trunc,
+	      pay_trunc, other_drop, parse_ok, policy, ok_mapped, ok_mapped_missed, parse_ok_unparsed,
+	      addr_pass, untestable, first);
+}
+
+static void test_mutation(int ifindex)
+{
+	test_mutation_one(ifindex);
+	if (use_prog(&cfg_set))
+		test_mutation_one(ifindex);
+	use_prog(&cfg_plain);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1413,16 +1798,39 @@ int main(void)
 	check(true, "XDP program " XSKSHIM_PROG_NAME " loads and passes the verifier");
 	libbpf_log_len = 0;
 
-	prog_fd = bpf_program__fd(skel->progs.xskshim_xdp);
+	prog_fd = prog_fd_plain = bpf_program__fd(skel->progs.xskshim_xdp);
 	ports_fd = bpf_map__fd(skel->maps.ports);
 	xsks_fd = bpf_map__fd(skel->maps.xsks);
 	ctrs_fd = bpf_map__fd(skel->maps.ctrs);
+	locals_fd = bpf_map__fd(skel->maps.locals);
 	ncpus = libbpf_num_possible_cpus();
 	if (ncpus <= 0) {
 		check(false, "libbpf_num_possible_cpus");
 		return 1;
 	}
 	check(ports_fill() == 0, "ports map filled with the test groups");
+	check(locals_fill() == 0, "locals LPM trie filled with %zu prefixes", LOCALS_CNT);
+
+	/* The configured program: .rodata set between open and load, every
+	 * map shared with the default one. */
+	skel_cfg = xskshim__open();
+	if (skel_cfg) {
+		skel_cfg->rodata->cfg_flags = cfg_set.flags;
+		memcpy(skel_cfg->rodata->cfg_mac, cfg_set.mac, 6);
+		memcpy(skel_cfg->rodata->cfg_vlan_ids, cfg_set.vlan_ids, sizeof(cfg_set.vlan_ids));
+		err = bpf_map__reuse_fd(skel_cfg->maps.ports, ports_fd) ||
+		      bpf_map__reuse_fd(skel_cfg->maps.xsks, xsks_fd) ||
+		      bpf_map__reuse_fd(skel_cfg->maps.ctrs, ctrs_fd) ||
+		      bpf_map__reuse_fd(skel_cfg->maps.locals, locals_fd) ||
+		      xskshim__load(skel_cfg);
+		if (!err)
+			prog_fd_cfg = bpf_program__fd(skel_cfg->progs.xskshim_xdp);
+	}
+	if (prog_fd_cfg < 0)
+		fputs(libbpf_log, stderr);
+	check(prog_fd_cfg >= 0, "configured program (cfg_flags 0x%x, cfg_mac 02:00:00:00:00:0b, "
+	      "VLAN 100) loads and passes the verifier, sharing the maps", cfg_set.flags);
+	libbpf_log_len = 0;
 
 	{
 		/* Is BPF_PROG_TEST_RUN itself allowed? */
@@ -1440,16 +1848,17 @@ int main(void)
 		      "BPF_PROG_TEST_RUN works; an all-zero 14-byte frame (ethertype 0) -> pass_not_ip");
 	}
 
-	test_table();
-	test_trunc();
-
 	if (geteuid() != 0) {
 		why = "not root (needs a network namespace)";
 	} else if (ns_setup(&why) == 0) {
 		ns_ok = true;
+		wire_ifindex = ns_ifindex;
 		if (xsk_setup(&why) == 0)
 			xsk_ok = true;
 	}
+
+	test_table();
+	test_trunc();
 	if (!ns_ok) {
 		skip("rx_queue_index >= %u -> pass_queue: %s", XSKSHIM_QUEUE_MAX, why);
 		skip("redirect decision with a real AF_XDP socket: %s", why);
@@ -1472,6 +1881,7 @@ int main(void)
 	test_mutation(xsk_ok ? ns_ifindex : 0);
 
 	xsk_teardown();
+	xskshim__destroy(skel_cfg);
 	xskshim__destroy(skel);
 	ns_cleanup();
 	printf("test_bpf: %d passed, %d failed, %d skipped\n", n_pass, n_fail, n_skip);

@@ -16,9 +16,9 @@
  * --dmac 02:00:00:00:00:0b --src 198.18.0.1 --dst 198.18.0.2
  * --src6 2001:2::1 --dst6 2001:2::2 --port 9000 (destination UDP port)
  * --sport 31000.  Only addresses inside 198.18.0.0/15 and 2001:2::/48 are
- * used by the built-in cases (plus the loopback/multicast/broadcast source
- * or destination addresses some cases spoof on purpose - they never leave
- * the veth pair the test created).  --gap-us U sleeps between frames
+ * used by the built-in cases (plus the loopback, multicast, broadcast,
+ * zero and class E source or destination addresses some cases spoof on
+ * purpose - they never leave the veth pair the test created).  --gap-us U sleeps between frames
  * (default 2000) so the receiver never overflows; --repeat N sends the
  * selection N times.
  *
@@ -74,6 +74,7 @@ struct kase {
 	int version_override;
 	int ttl;                    /* 0: 64 */
 	int vlan;                   /* 802.1Q tags to add (0..3) */
+	bool vid0;                  /* the tags carry VID 0 (priority tags), not 100, 101, ... */
 	int v6_ext;                 /* IPv6: 0 none, 1 hop-by-hop PadN, 2 atomic fragment hdr */
 	int frag;                   /* IPv4: 1 = send as two fragments, 2 = lone first fragment */
 	const char *src;            /* override source address (text) */
@@ -137,6 +138,7 @@ static const struct kase kases[] = {
 	{ "frag_lone", "IPv4 first fragment whose rest never comes", 4, 600, .frag = 2 },
 	{ "vlan1", "one 802.1Q tag (no VLAN device on the receiver)", 4, 32, .vlan = 1 },
 	{ "vlan3", "three 802.1Q tags", 4, 32, .vlan = 3 },
+	{ "vlan_prio", "one 802.1Q priority tag (VID 0: the kernel ignores it)", 4, 32, .vlan = 1, .vid0 = true },
 	/* addressing */
 	{ "wrong_dmac", "destination MAC of another host", 4, 32, .dmac = "02:00:00:00:00:99" },
 	{ "dst_other", "IPv4 destination 198.18.0.99 (not a local address)", 4, 32, .dst = "198.18.0.99" },
@@ -147,6 +149,25 @@ static const struct kase kases[] = {
 	{ "v6_dst_other", "IPv6 destination 2001:2::99 (not local)", 6, 32, .dst = "2001:2::99" },
 	{ "v6_src_loopback", "IPv6 source ::1 from the wire", 6, 32, .src = "::1" },
 	{ "v6_dst_loopback", "IPv6 destination ::1 from the wire", 6, 32, .dst = "::1" },
+	{ "mcast_mac", "unicast IPv4 in an Ethernet multicast frame (kernel delivers)", 4, 16,
+	  .dmac = "01:00:5e:00:00:01" },
+	{ "lbcast_dst", "IPv4 to the limited broadcast 255.255.255.255", 4, 16, .dst = "255.255.255.255",
+	  .dmac = "ff:ff:ff:ff:ff:ff" },
+	{ "dhcp_like", "IPv4 0.0.0.0 -> 255.255.255.255 (limited broadcast input, as DHCP)", 4, 16,
+	  .src = "0.0.0.0", .dst = "255.255.255.255", .dmac = "ff:ff:ff:ff:ff:ff" },
+	{ "mcast_dst", "IPv4 to 224.0.0.1 (all-hosts, joined by every interface)", 4, 16, .dst = "224.0.0.1",
+	  .dmac = "01:00:5e:00:00:01" },
+	{ "v6_mcast_dst", "IPv6 to ff02::1 (all-nodes, joined by every interface)", 6, 16, .dst = "ff02::1",
+	  .dmac = "33:33:00:00:00:01" },
+	{ "dst_zero", "IPv4 destination 0.0.0.0 (martian)", 4, 32, .dst = "0.0.0.0" },
+	{ "src_lbcast", "IPv4 source 255.255.255.255 (martian)", 4, 32, .src = "255.255.255.255" },
+	{ "src_classe", "IPv4 source 240.0.0.1 (class E is not martian; rp_filter off)", 4, 32,
+	  .src = "240.0.0.1" },
+	{ "src_own", "IPv4 source 198.18.0.2, the receiver's own address (kernel: martian)", 4, 32,
+	  .src = "198.18.0.2" },
+	{ "v6_src_mcast", "IPv6 source ff02::1 (multicast source: dropped)", 6, 32, .src = "ff02::1" },
+	{ "v6_src_unspec", "IPv6 source :: (the shim leaves it to the kernel)", 6, 32, .src = "::" },
+	{ "v6_src_v4mapped", "IPv6 source ::ffff:198.18.0.1", 6, 32, .src = "::ffff:198.18.0.1" },
 };
 #define KASE_CNT (sizeof(kases) / sizeof(kases[0]))
 
@@ -250,7 +271,7 @@ static int eth_fill(uint8_t *f, const struct addrs *a, const struct kase *k, uin
 	memcpy(f + 6, a->smac, 6);
 	for (i = 0; i < k->vlan; i++) {
 		put16(f + off, 0x8100);
-		put16(f + off + 2, (uint16_t)(100 + i));
+		put16(f + off + 2, (uint16_t)(k->vid0 ? 0 : 100 + i));
 		off += 4;
 	}
 	put16(f + off, etype);
