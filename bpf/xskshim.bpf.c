@@ -81,6 +81,17 @@ struct {
 	__type(value, __u32);
 } locals SEC(".maps");
 
+/* Connected sockets: 4-tuple -> slot (see xskshim_bpf.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XSKSHIM_CONNS_MAX);
+	__type(key, struct xskshim_conn_key);
+	__type(value, __u32);
+} conns SEC(".maps");
+
+/* Entries in `conns`; 0 skips the lookup.  Written by user space. */
+volatile __u32 conn_cnt = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XSKSHIM_CTR_CNT);
@@ -283,6 +294,33 @@ int xskshim_xdp(struct xdp_md *ctx)
 			     ip6->saddr.in6_u.u6_addr32[2] ^ ip6->saddr.in6_u.u6_addr32[3];
 	} else {
 		return pass(XSKSHIM_CTR_PASS_NOT_IP);
+	}
+
+	/* A socket connected to this very peer wins, as in the kernel. */
+	if (conn_cnt) {
+		struct xskshim_conn_key ck = {
+			.family = key.family, .sport = udp->source, .dport = udp->dest,
+		};
+		__u32 *cslot;
+
+		asm volatile("" : "+r"(iph));
+		if (iph) {
+			__builtin_memcpy(ck.saddr, &iph->saddr, 4);
+			__builtin_memcpy(ck.daddr, &iph->daddr, 4);
+		} else if (ip6) {
+			__builtin_memcpy(ck.saddr, &ip6->saddr, 16);
+			__builtin_memcpy(ck.daddr, &ip6->daddr, 16);
+		}
+		cslot = bpf_map_lookup_elem(&conns, &ck);
+		if (cslot) {
+			queue = ctx->rx_queue_index;
+			if (queue >= XSKSHIM_QUEUE_MAX)
+				return pass(XSKSHIM_CTR_PASS_QUEUE);
+			idx = *cslot * XSKSHIM_QUEUE_MAX + queue;
+			ret = bpf_redirect_map(&xsks, idx, XDP_PASS);
+			ctr_inc(ret == XDP_REDIRECT ? XSKSHIM_CTR_REDIRECT : XSKSHIM_CTR_NO_XSK);
+			return ret;
+		}
 	}
 
 	/* Exact bound address first, then the family's wildcard entry. */

@@ -150,6 +150,24 @@ struct xskshim_local_key {
 #define XSKSHIM_LOCAL_ADDR  1u   /* a local (or IPv6 anycast) address      */
 #define XSKSHIM_LOCAL_BCAST 2u   /* an IPv4 broadcast address              */
 
+/* Connected sockets (BPF_MAP_TYPE_HASH `conns`, value: __u32 socket slot).
+ * The kernel prefers a socket connected to the datagram's source over the
+ * unconnected sockets of the port, so this exact 4-tuple lookup comes first;
+ * a connected socket is taken out of its port's group.  Addresses and ports
+ * in network order; family 4 uses bytes 0..3 of the addresses, the rest
+ * zero.  The program looks only while the .bss counter conn_cnt (written by
+ * user space through the skeleton's mmapped bss) is non-zero. */
+struct xskshim_conn_key {
+	__u8  family;   /* 4 or 6 */
+	__u8  pad;
+	__u16 sport;    /* the peer's port */
+	__u16 dport;    /* our port */
+	__u16 pad2;
+	__u8  saddr[16];  /* the peer's address */
+	__u8  daddr[16];  /* our address */
+};
+#define XSKSHIM_CONNS_MAX 4096u
+
 /* Per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 per reason). */
 enum xskshim_ctr {
 	XSKSHIM_CTR_REDIRECT = 0,   /* handed to bpf_redirect_map and accepted */

@@ -313,6 +313,8 @@ int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 		} else if (e) {
 			if (i == s->ep_cnt && s->ep_cnt < SHIM_EP_MAX)
 				s->ep_cnt++;
+			else if (i == s->ep_cnt)
+				s->ep_overflow = true;   /* its AF_XDP sockets are not reused */
 			if (i < s->ep_cnt) {
 				s->ep[i].epfd = ep;
 				s->ep[i].ev = *e;
@@ -326,6 +328,12 @@ int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 	shim_sock_put(s);
 	errno = saved;
 	return r;
+}
+
+void shim_ready_forget(struct shim_sock *s)
+{
+	for (uint32_t i = 0; i < s->ep_cnt; i++)
+		shim_ep_apply(s, s->ep[i].epfd, EPOLL_CTL_DEL, &s->ep[i].ev);
 }
 
 void shim_ready_accel(struct shim_sock *s)

@@ -558,6 +558,17 @@ int shim_connect(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_
 			s->connected = true;
 			shim_rx_unlock(s);
 		}
+		/* steer the peer's 4-tuple to this socket, as the kernel does */
+		shim_enter();
+		pthread_mutex_lock(&shim_g.lock);
+		if (s->state == SHIM_SOCK_ACCEL) {
+			if (s->connected)
+				shim_xdp_connect(s, fd);
+			else
+				shim_xdp_disconnect(s);
+		}
+		pthread_mutex_unlock(&shim_g.lock);
+		shim_leave();
 	}
 	errno = saved;
 	return r;

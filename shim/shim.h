@@ -186,10 +186,14 @@ struct shim_sock {
 	uint32_t  cmsg;             /* SHIM_CMSG_* wanted */
 	bool      connected;
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
+	bool      conn_active;      /* in the conns map, out of its groups */
+	bool      reuseport;        /* SO_REUSEPORT when it was bound */
+	struct xskshim_conn_key conn_key;
 	struct xskshim_stats_ctr *st;   /* in the shared region, or st_local */
 	struct xskshim_stats_ctr st_local;
 	struct xskshim_stats_sock *pub; /* our record in the region, or NULL */
 	uint32_t  ep_cnt;
+	bool      ep_overflow;      /* in more epoll sets than ep[] records */
 	struct { int epfd; struct epoll_event ev; } ep[SHIM_EP_MAX];
 	struct shim_sock *next;     /* all sockets, under shim_g.lock */
 };
@@ -231,6 +235,11 @@ int shim_xdp_accel(struct shim_sock *s, int fd);
 /* Undo shim_xdp_accel (lock held).  Datagrams left on its rings are dropped,
  * as the kernel drops a closing socket's queue. */
 void shim_xdp_release(struct shim_sock *s);
+/* connect()/disconnect of an accelerated socket: steer its peer's 4-tuple to
+ * it (before any group, as the kernel scores connected sockets higher) and
+ * take it out of its port's groups; or undo that.  Lock held. */
+void shim_xdp_connect(struct shim_sock *s, int fd);
+void shim_xdp_disconnect(struct shim_sock *s);
 /* The socket's SO_RCVBUF changed after bind: deepen the fill rings to match.
  * Lock held. */
 void shim_xdp_rcvbuf(struct shim_sock *s, int fd);
@@ -290,8 +299,10 @@ int shim_select(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t
 int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e);
 int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *ss,
 		    int ms, int which);
-/* Add/remove a socket's AF_XDP fds to/from the epoll sets it is in. */
+/* Add a socket's AF_XDP fds to the epoll sets it is in (accelerated), or
+ * take them out (its AF_XDP sockets are about to be reused). */
 void shim_ready_accel(struct shim_sock *s);
+void shim_ready_forget(struct shim_sock *s);
 
 /* ---- statistics (stats.c) --------------------------------------------
  * The region layout is in stats.h.  All under shim_g.lock except

@@ -35,6 +35,12 @@
 struct shim_group {
 	struct xskshim_port_key key;
 	struct xskshim_port_val val;
+	bool   reuseport;           /* its first member had SO_REUSEPORT */
+	/* Sockets sharing the port through SO_REUSEADDR only: the kernel gives
+	 * every datagram to the most recently bound one, so the map holds just
+	 * that one and the others wait here, newest last. */
+	uint32_t shared[XSKSHIM_GROUP_MAX];
+	uint32_t shared_cnt;
 	UT_hash_handle hh;
 };
 
@@ -223,8 +229,12 @@ static void shim_xdp_locals_refresh(void)
 			want[n].prefixlen = XSKSHIM_LOCAL_PREFIXLEN(32);
 			memcpy(want[n].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
 			kind[n++] = XSKSHIM_LOCAL_ADDR;
+			/* (without a brd, glibc reports the address itself) */
 			if ((i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr &&
-			    i->ifa_broadaddr->sa_family == AF_INET) {
+			    i->ifa_broadaddr->sa_family == AF_INET &&
+			    ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr !=
+				    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr &&
+			    ((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr.s_addr != 0) {
 				want[n] = want[n - 1];
 				memcpy(want[n].addr, &((struct sockaddr_in *)i->ifa_broadaddr)->sin_addr, 4);
 				kind[n++] = XSKSHIM_LOCAL_BCAST;
@@ -497,17 +507,30 @@ static void shim_slot_free(uint32_t slot)
 	X.slots[slot / 8] &= (uint8_t)~(1u << (slot % 8));
 }
 
-static int shim_group_add(const struct xskshim_port_key *k, uint32_t slot)
+static int shim_group_add(const struct xskshim_port_key *k, uint32_t slot, bool reuseport)
 {
 	struct shim_group *g;
 	int err;
 
 	HASH_FIND(hh, X.groups, k, sizeof(*k), g);
+	if (g && g->val.slot_cnt && !(reuseport && g->reuseport)) {
+		/* shared through SO_REUSEADDR: the newest takes the port */
+		if (g->val.slot_cnt != 1 || g->shared_cnt >= XSKSHIM_GROUP_MAX - 1)
+			return -EADDRINUSE;
+		if (!g->shared_cnt)
+			g->shared[g->shared_cnt++] = g->val.slots[0];
+		g->shared[g->shared_cnt++] = slot;
+		g->val.slots[0] = slot;
+		if (bpf_map_update_elem(bpf_map__fd(X.skel->maps.ports), &g->key, &g->val, BPF_ANY))
+			return -errno;
+		return 0;
+	}
 	if (!g) {
 		g = calloc(1, sizeof(*g));
 		if (!g)
 			return -ENOMEM;
 		g->key = *k;
+		g->reuseport = reuseport;
 		HASH_ADD(hh, X.groups, key, sizeof(g->key), g);
 	}
 	if (g->val.slot_cnt >= XSKSHIM_GROUP_MAX)
@@ -529,6 +552,20 @@ static void shim_group_del(const struct xskshim_port_key *k, uint32_t slot)
 	HASH_FIND(hh, X.groups, k, sizeof(*k), g);
 	if (!g)
 		return;
+	if (g->shared_cnt) {
+		/* SO_REUSEADDR sharing: the newest remaining socket takes over */
+		for (i = 0; i < g->shared_cnt && g->shared[i] != slot; i++)
+			;
+		if (i == g->shared_cnt)
+			return;
+		memmove(&g->shared[i], &g->shared[i + 1], (g->shared_cnt - i - 1) * sizeof(g->shared[0]));
+		g->shared_cnt--;
+		g->val.slots[0] = g->shared[g->shared_cnt - 1];
+		if (g->shared_cnt == 1)
+			g->shared_cnt = 0;   /* a lone socket again */
+		bpf_map_update_elem(bpf_map__fd(X.skel->maps.ports), &g->key, &g->val, BPF_ANY);
+		return;
+	}
 	for (i = 0; i < g->val.slot_cnt; i++)
 		if (g->val.slots[i] == slot)
 			break;
@@ -599,11 +636,11 @@ static void shim_xstats_add(struct xdp_statistics *to, const struct xdp_statisti
  * A pooled socket is out of the XSKMAP; it is drained when pooled and again
  * when reused, and readers also drop any frame whose destination port is not
  * their own, so nothing of one socket can reach another. */
-static void shim_xsk_pool_put(struct ring_xsk *x)
+static void shim_xsk_pool_put(struct ring_xsk *x, bool reusable)
 {
 	uint32_t q = x->queue;
 
-	if (X.pool_cnt[q] < SHIM_XSK_POOL && !shim_g.exiting) {
+	if (reusable && X.pool_cnt[q] < SHIM_XSK_POOL && !shim_g.exiting) {
 		ring_xsk_drain(x);
 		X.pool[q][X.pool_cnt[q]++] = x;
 	} else {
@@ -637,6 +674,11 @@ static void shim_sock_xsks_free(struct shim_sock *s)
 {
 	int map = X.skel ? bpf_map__fd(X.skel->maps.xsks) : -1;
 
+	/* an AF_XDP socket still registered in an epoll set must not serve
+	 * another application socket: take it out of every set we know of,
+	 * and never reuse it if it may be in one we do not */
+	shim_ready_forget(s);
+
 	for (uint32_t i = 0; i < s->q_cnt; i++) {
 		uint32_t idx = s->slot * XSKSHIM_QUEUE_MAX + s->xsk[i]->queue;
 		struct xdp_statistics xs;
@@ -646,7 +688,7 @@ static void shim_sock_xsks_free(struct shim_sock *s)
 
 		if (map >= 0)
 			bpf_map_delete_elem(map, &idx);
-		shim_xsk_pool_put(s->xsk[i]);
+		shim_xsk_pool_put(s->xsk[i], !s->ep_overflow);
 		s->xsk[i] = NULL;
 	}
 	s->q_cnt = 0;
@@ -751,11 +793,22 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 			goto out_xsks;
 		}
 	}
+	{
+		int rp = 0;
+		socklen_t rpl = sizeof(rp);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &rp, &rpl))
+			rp = 0;
+		s->reuseport = rp != 0;
+	}
 	for (k = 0; k < s->key_cnt; k++) {
-		err = shim_group_add(&s->keys[k], s->slot);
+		err = shim_group_add(&s->keys[k], s->slot, s->reuseport);
 		if (err) {
-			snprintf(s->why, sizeof(s->why), "%s", err == -ENOSPC
-				 ? "SO_REUSEPORT group larger than 16 sockets" : "ports map update failed");
+			snprintf(s->why, sizeof(s->why), "%s",
+				 err == -ENOSPC ? "SO_REUSEPORT group larger than 16 sockets"
+				 : err == -EADDRINUSE ? "the port is shared by SO_REUSEPORT and SO_REUSEADDR sockets "
+							"at once, which the fast path does not model"
+				 : "ports map update failed");
 			goto out_groups;
 		}
 	}
@@ -813,8 +866,64 @@ static void *shim_linger_thread(void *p)
 	return NULL;
 }
 
+void shim_xdp_connect(struct shim_sock *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct xskshim_conn_key ck = {0};
+	const uint8_t *pa = s->peer.sin6_addr.s6_addr;
+	bool v4 = IN6_IS_ADDR_V4MAPPED(&s->peer.sin6_addr);
+
+	shim_xdp_disconnect(s);
+	if (!X.skel || getsockname(fd, (struct sockaddr *)&ss, &len))
+		return;
+	ck.family = v4 ? 4 : 6;
+	ck.sport = s->peer.sin6_port;
+	if (v4)
+		memcpy(ck.saddr, pa + 12, 4);
+	else
+		memcpy(ck.saddr, pa, 16);
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+		ck.dport = a->sin_port;
+		memcpy(ck.daddr, &a->sin_addr, 4);
+	} else {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+		ck.dport = a->sin6_port;
+		memcpy(ck.daddr, v4 ? &a->sin6_addr.s6_addr[12] : a->sin6_addr.s6_addr, v4 ? 4 : 16);
+	}
+	if (bpf_map_update_elem(bpf_map__fd(X.skel->maps.conns), &ck, &s->slot, BPF_ANY))
+		return;   /* map full: stays in its group; the peer filter still holds */
+	s->conn_key = ck;
+	s->conn_active = true;
+	X.skel->bss->conn_cnt++;
+	for (uint32_t k = 0; k < s->key_cnt; k++)
+		shim_group_del(&s->keys[k], s->slot);
+}
+
+void shim_xdp_disconnect(struct shim_sock *s)
+{
+	if (!s->conn_active)
+		return;
+	s->conn_active = false;
+	if (!X.skel)
+		return;
+	bpf_map_delete_elem(bpf_map__fd(X.skel->maps.conns), &s->conn_key);
+	X.skel->bss->conn_cnt--;
+	if (s->state == SHIM_SOCK_ACCEL)
+		for (uint32_t k = 0; k < s->key_cnt; k++)
+			shim_group_add(&s->keys[k], s->slot, s->reuseport);
+}
+
 void shim_xdp_release(struct shim_sock *s)
 {
+	if (s->conn_active) {
+		s->conn_active = false;
+		if (X.skel) {
+			bpf_map_delete_elem(bpf_map__fd(X.skel->maps.conns), &s->conn_key);
+			X.skel->bss->conn_cnt--;
+		}
+	}
 	for (uint32_t k = 0; k < s->key_cnt; k++)
 		shim_group_del(&s->keys[k], s->slot);
 	shim_sock_xsks_free(s);
@@ -877,6 +986,8 @@ void shim_xdp_atfork_child(void)
 		REAL(close)(bpf_map__fd(X.skel->maps.xsks));
 		REAL(close)(bpf_map__fd(X.skel->maps.ctrs));
 		REAL(close)(bpf_map__fd(X.skel->maps.locals));
+		REAL(close)(bpf_map__fd(X.skel->maps.conns));
+		REAL(close)(bpf_map__fd(X.skel->maps.bss));
 		REAL(close)(bpf_map__fd(X.skel->maps.rodata));
 	}
 }
