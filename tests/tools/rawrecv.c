@@ -59,6 +59,8 @@
 #include "bpf/xskshim_bpf.h"
 #include "xskshim.skel.h"
 
+#include "tests/tools/toolutil.h"
+
 #define RR_BATCH         64
 #define RR_FRAME_SZ      XSK_UMEM__DEFAULT_FRAME_SIZE
 #define RR_APPBUF_SZ     2048
@@ -109,32 +111,8 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
-static uint64_t proc_cpu_ns(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		return 0;
-	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
-	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = (v << 8) | p[n];
-	return v;
-}
 
 /* Ones'-complement sum of memory-order words, 32 bits at a time into a
  * 64-bit accumulator (2^32 = 2^16 = 1 mod 0xffff, so this folds to the same

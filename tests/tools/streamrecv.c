@@ -56,6 +56,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/tools/toolutil.h"
+
 #define SR_BATCH        64          /* NUM_RCVMMSGS in Agave */
 #define SR_THREADS_MAX  64
 #define SR_PAYLOAD_MAX  65536
@@ -124,32 +126,8 @@ static void on_signal(int sig)
 	__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
-static uint64_t proc_cpu_ns(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru))
-		return 0;
-	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
-	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
-}
-
-static uint64_t get_le(const uint8_t *p, unsigned n)
-{
-	uint64_t v = 0;
-
-	while (n--)
-		v = (v << 8) | p[n];
-	return v;
-}
 
 /* Checks one datagram; returns true if it is good.  Sets *dup. */
 static bool sr_check(struct sr_thread *t, const uint8_t *p, size_t len, int flags,

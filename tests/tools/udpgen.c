@@ -31,16 +31,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/tools/toolutil.h"
+
 #define UDPGEN_BATCH_MAX 1024
 #define UDPGEN_SIZE_MAX  65507
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* pat_tab[k] = k & 0xff, long enough that the pattern of any payload is one
  * memcpy from offset (seq * 31 + 12) & 0xff. */

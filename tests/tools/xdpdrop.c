@@ -30,6 +30,8 @@
 
 #include "xdpdrop.skel.h"
 
+#include "tests/tools/toolutil.h"
+
 struct xdpdrop_ctr {
 	uint64_t cnt;
 	uint64_t first_ns;
@@ -45,13 +47,6 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Sums the per-CPU counters.  first, last: earliest first and latest last
  * stamp over the CPUs; stamped: packets up to the last stamp. */

@@ -44,17 +44,12 @@
 
 #include "xdpgen.skel.h"
 
+#include "tests/tools/toolutil.h"
+
 #define XDPGEN_PAY_MAX 1472
 #define XDPGEN_HDR_SZ  12
 #define XDPGEN_CHUNK   (1u << 20)
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Sum of 16-bit words loaded in memory order (odd tail zero padded). */
 static uint32_t csum_add(uint32_t sum, const void *p, size_t len)
