@@ -4,8 +4,9 @@ headline line.
 
     plot.py DIR            reads DIR/results.csv, DIR/latency.csv, DIR/meta.env
                            writes DIR/table.md, DIR/plot.png (if matplotlib
-                           is importable) and DIR/summary.txt, and prints the
-                           headline  `bench: shim/plain=... (mode=native size=1228)`
+                           is importable), DIR/targets.txt and DIR/summary.txt,
+                           and prints the targets block, then as the last line
+                           the headline `bench: shim/plain=... (mode=native size=1228)`
 
 results.csv columns (one row per run of a cell, written by scripts/bench):
     gen,mode,size,receiver,sent,gen_pps,received,pps,loss,loss_pct,
@@ -22,12 +23,14 @@ import os
 import sys
 
 RECEIVERS = ["plain-poll", "plain-spin", "shim-poll", "shim-spin",
-             "raw-poll", "raw-spin", "drop"]
+             "shim-busypoll", "shim-shallow-poll", "raw-poll", "raw-spin", "drop"]
 RX_LABEL = {
     "plain-poll": "plain, poll+recvmmsg",
     "plain-spin": "plain, spin recvmmsg",
     "shim-poll": "shim, poll+recvmmsg",
     "shim-spin": "shim, spin recvmmsg",
+    "shim-busypoll": "shim, blocking + BUSY_POLL",
+    "shim-shallow-poll": "shim, poll, FILL_MIN=1024",
     "raw-poll": "raw AF_XDP, poll",
     "raw-spin": "raw AF_XDP, spin",
     "drop": "XDP_DROP",
@@ -35,6 +38,7 @@ RX_LABEL = {
 COLORS = {
     "plain-poll": "#7f7f7f", "plain-spin": "#bfbfbf",
     "shim-poll": "#1f77b4", "shim-spin": "#9ecae1",
+    "shim-busypoll": "#6a3d9a", "shim-shallow-poll": "#17becf",
     "raw-poll": "#2ca02c", "raw-spin": "#a1d99b",
     "drop": "#d62728",
 }
@@ -111,6 +115,73 @@ def fmt_mpps(x):
     return "n/a" if x is None else "%.3f" % (x / 1e6)
 
 
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    m = len(xs) // 2
+    return xs[m] if len(xs) % 2 else (xs[m - 1] + xs[m]) / 2
+
+
+def cpu_of(rows, g, rx):
+    """Median CPU ns/pkt over the cell's runs that delivered."""
+    return median(num(r["cpu_ns"]) for r in runs(rows, g, rx) if pps_of(r) is not None)
+
+
+def targets(rows, lat, meta):
+    """The issue's targets, from the native rows: list of (what, measured
+    text, goal text, verdict) where verdict is "met", "not met" or "n/a"
+    (or "info" for a comparison without a target)."""
+    out = []
+
+    def verdict(x, ok):
+        return "n/a" if x is None else ("met" if ok(x) else "not met")
+
+    def pps_ratio(what, size, a, b, goal, gtext):
+        g = ("xdpgen", HEAD_MODE, size)
+        va, vb = pps_of(cell(rows, g, a)), pps_of(cell(rows, g, b))
+        x = ratio(va, vb)
+        meas = "n/a" if x is None else "%.2f (%s / %s Mpps)" % (x, fmt_mpps(va), fmt_mpps(vb))
+        out.append((what, meas, gtext,
+                    "" if goal is None else verdict(x, lambda v: v >= goal)))
+
+    for size in ("64", "1228"):
+        pps_ratio("shim/raw, poll, %s B" % size, size, "shim-poll", "raw-poll", 0.90, ">= 0.90")
+        pps_ratio("shim/raw, spin, %s B" % size, size, "shim-spin", "raw-spin", 0.90, ">= 0.90")
+    pps_ratio("shim/plain, poll, 64 B", "64", "shim-poll", "plain-poll", 3.0, ">= 3.00")
+    for size in ("64", "1228"):
+        g = ("xdpgen", HEAD_MODE, size)
+        cs, cr = cpu_of(rows, g, "shim-poll"), cpu_of(rows, g, "raw-poll")
+        x = ratio(cs, cr)
+        meas = "n/a" if x is None else "%.2f (%.0f / %.0f ns/pkt)" % (x, cs, cr)
+        out.append(("shim/raw CPU ns/pkt, poll, %s B" % size, meas, "<= 1.15",
+                    verdict(x, lambda v: v <= 1.15)))
+    for size in ("64", "1228"):
+        pps_ratio("shim-busypoll/raw-spin, %s B" % size, size, "shim-busypoll", "raw-spin",
+                  0.90, ">= 0.90")
+    plain = [num(r["p99"]) for r in lat if r["server"] == "plain" and r["status"] == "ok"]
+    shim = [num(r["p99"]) for r in lat
+            if r["server"] == "shim" and r["mode"] == HEAD_MODE and r["status"] == "ok"]
+    ps, pp = (shim or [None])[0], (plain or [None])[0]
+    x = ratio(ps, pp)
+    meas = "n/a" if x is None else "%.2f (%.1f / %.1f us)" % (x, ps, pp)
+    out.append(("latency p99 shim/plain (sockperf)", meas, "<= 1.00",
+                verdict(x, lambda v: v <= 1.0)))
+    for size in ("64", "1228"):
+        pps_ratio("shim-shallow-poll/raw-poll, %s B (equal working sets)" % size, size,
+                  "shim-shallow-poll", "raw-poll", None, "(none)")
+    return out
+
+
+def targets_text(tg):
+    w = max(len(t[0]) for t in tg)
+    wm = max(len(t[1]) for t in tg)
+    lines = ["targets (xdpgen, %s mode; median runs):" % HEAD_MODE]
+    for what, meas, goal, v in tg:
+        lines.append(("  %-*s  %-*s  target %-8s %s" % (w, what, wm, meas, goal, v)).rstrip())
+    return "\n".join(lines)
+
+
 def headline(rows):
     g = ("xdpgen", HEAD_MODE, HEAD_SIZE)
     plain = pps_of(cell(rows, g, "plain-poll"))
@@ -122,7 +193,7 @@ def headline(rows):
         fmt_ratio(ratio(raw, drop)), HEAD_MODE, HEAD_SIZE)
 
 
-def write_table(path, rows, lat, meta, head):
+def write_table(path, rows, lat, meta, head, tg):
     out = []
     w = out.append
     w("# xskshim benchmark")
@@ -145,6 +216,16 @@ def write_table(path, rows, lat, meta, head):
     w("")
     w("    " + head)
     w("")
+    w("**Targets** (xdpgen, %s mode; each cell is the median of its runs, CPU the "
+      "median over runs; latency from the sockperf rows below; the last rows compare "
+      "without a target):" % HEAD_MODE)
+    w("")
+    w("| target | measured | goal | |")
+    w("|---|---|---|---|")
+    for what, meas, goal, v in tg:
+        w("| %s | %s | %s | %s |" % (what, meas, goal.replace(">=", "≥").replace("<=", "≤"),
+                                      "**not met**" if v == "not met" else v))
+    w("")
     w("Setup: generator pinned to CPU0 in one namespace, receiver pinned to CPU1 in "
       "the other, one veth pair, 1 queue, GRO on on the receiving veth (veth needs "
       "NAPI for XDP-transmitted frames, PLATFORM.md). The generator sends a fixed "
@@ -159,9 +240,14 @@ def write_table(path, rows, lat, meta, head):
       "disturbs single cells.")
     w("")
     w("- plain: `streamrecv` on kernel sockets, SO_RCVBUFFORCE 32 MiB. "
-      "shim: the same binary under `LD_PRELOAD=libxskshim.so`. "
+      "shim: the same binary under `LD_PRELOAD=libxskshim.so` (poll and spin "
+      "styles with the shim's defaults; *blocking + BUSY_POLL*: `streamrecv "
+      "--blocking` with `XSKSHIM_BUSY_POLL=%s`; *poll, FILL_MIN=1024*: poll style "
+      "with `XSKSHIM_FILL_MIN=%s`, the working set raw uses, where by default the "
+      "shim follows the 32 MiB SO_RCVBUF with a deep fill ring). "
       "raw: `rawrecv`, libxdp AF_XDP on our XDP program, copy mode. "
-      "drop: `xdpdrop`, XDP_DROP on the receiving veth (the path's limit).")
+      "drop: `xdpdrop`, XDP_DROP on the receiving veth (the path's limit)." % (
+          meta.get("busy_poll_us", "50"), meta.get("shallow_fill", "1024")))
     w("- mode applies to shim/raw/drop (how the XDP program is attached); the "
       "plain rows are re-measured next to each mode's rows.")
     w("- Every receiver except drop verifies every payload byte (udpgen pattern).")
@@ -170,6 +256,8 @@ def write_table(path, rows, lat, meta, head):
       "XDP frames the sending veth could not queue to its peer (`ethtool -S va`, "
       "xdp_xmit_errors). AF_XDP ring overflow has no counter visible here for the "
       "shim; for raw see the logs (XDP_STATISTICS).")
+    w("- The targets are the issue's; *met*/*not met* is the plain comparison of the "
+      "measured ratio with the goal, without any allowance for noise.")
     w("- CPU ns/pkt: the receiver process's CPU time (getrusage) over its active "
       "window / delivered. Spinning receivers use 100% of CPU1 by design. With "
       "veth the kernel's receive work runs on the sender's CPU, so it is not in "
@@ -178,8 +266,8 @@ def write_table(path, rows, lat, meta, head):
     w("## Delivered Mpps at a glance")
     w("")
     w("| generator | mode | payload B | " + " | ".join(RX_LABEL[r] for r in RECEIVERS) +
-      " | shim/plain (poll) | shim/raw (poll) |")
-    w("|---|---|---|" + "---|" * len(RECEIVERS) + "---|---|")
+      " | shim/plain (poll) | shim/raw (poll) | shim/raw (spin) | busypoll/raw-spin |")
+    w("|---|---|---|" + "---|" * len(RECEIVERS) + "---|---|---|---|")
     multi = False
     for g in groups_of(rows):
         vals = [pps_of(cell(rows, g, rx)) for rx in RECEIVERS]
@@ -189,10 +277,12 @@ def write_table(path, rows, lat, meta, head):
             n = len(runs(rows, g, rx))
             txt.append(fmt_mpps(v) + (" (m%d)" % n if n > 1 else ""))
             multi = multi or n > 1
-        w("| %s | %s | %s | %s | %s | %s |" % (
+        w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
             g[0], g[1], g[2], " | ".join(txt),
             fmt_ratio(ratio(d["shim-poll"], d["plain-poll"])),
-            fmt_ratio(ratio(d["shim-poll"], d["raw-poll"]))))
+            fmt_ratio(ratio(d["shim-poll"], d["raw-poll"])),
+            fmt_ratio(ratio(d["shim-spin"], d["raw-spin"])),
+            fmt_ratio(ratio(d["shim-busypoll"], d["raw-spin"]))))
     if multi:
         w("")
         w("(mN): median of N runs; every run is in the next table.")
@@ -247,7 +337,7 @@ def write_plot(path, rows, lat, meta, head):
         return False
 
     groups = groups_of(rows)
-    fig, axes = plt.subplots(2, 1, figsize=(16, 10), dpi=100,
+    fig, axes = plt.subplots(2, 1, figsize=(18, 10), dpi=100,
                              gridspec_kw={"height_ratios": [3, 1.3]})
     ax = axes[0]
     vals = [v / 1e6 for v in (pps_of(cell(rows, g, rx)) for g in groups
@@ -278,7 +368,7 @@ def write_plot(path, rows, lat, meta, head):
     ax.set_xticklabels(["%s\n%s mode\n%s B" % g for g in groups], fontsize=9)
     ax.set_ylabel("Mpps delivered to the application (log)")
     ax.grid(axis="y", which="both", alpha=0.3)
-    ax.legend(ncol=4, fontsize=8, loc="upper left")
+    ax.legend(ncol=5, fontsize=8, loc="upper left")
     ax.set_title("xskshim bench %s - kernel %s, %s vCPU\n%s" % (
         meta.get("date", ""), meta.get("kernel", ""), meta.get("ncpu", "?"), head),
         fontsize=10)
@@ -323,10 +413,15 @@ def main():
     lat = read_csv(os.path.join(d, "latency.csv"))
     meta = read_meta(os.path.join(d, "meta.env"))
     head = headline(rows)
-    write_table(os.path.join(d, "table.md"), rows, lat, meta, head)
+    tg = targets(rows, lat, meta)
+    write_table(os.path.join(d, "table.md"), rows, lat, meta, head, tg)
     write_plot(os.path.join(d, "plot.png"), rows, lat, meta, head)
+    tt = targets_text(tg)
+    with open(os.path.join(d, "targets.txt"), "w") as f:
+        f.write(tt + "\n")
     with open(os.path.join(d, "summary.txt"), "w") as f:
         f.write(head + "\n")
+    print(tt)
     print(head)
     return 0
 

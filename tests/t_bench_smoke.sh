@@ -2,8 +2,11 @@
 # t_bench_smoke.sh - smoke test of the benchmark: `BENCH_QUICK=1 scripts/bench`
 # (seconds long, no performance thresholds) must produce table.md and
 # plot.png in its run directory and results/latest/, and end with the
-# `bench: shim/plain=... (mode=native size=1228)` line.  The run writes into
-# a temporary BENCH_OUT, so it leaves results/ alone.  SKIP when not root.
+# `bench: shim/plain=... (mode=native size=1228)` line; table.md must carry
+# the targets block (including the shim-busypoll and shim-shallow-poll rows)
+# and, with build/libxskshim.so built, xskshim-stat.txt a live capture.
+# The run writes into a temporary BENCH_OUT, so it leaves results/ alone.
+# SKIP when not root.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 
@@ -52,16 +55,33 @@ if [ -s "$out/latest/table.md" ] && [ -s "$out/latest/plot.png" ]; then
 else
 	fail "copied to latest/"
 fi
+if [ -n "$run" ] && grep -q '^\*\*Targets\*\*' "$run/table.md" &&
+   grep -q '^| shim-busypoll/raw-spin, 1228 B | ' "$run/table.md" &&
+   grep -q '^| shim-shallow-poll/raw-poll, 1228 B ' "$run/table.md" &&
+   grep -q 'shim, blocking + BUSY_POLL' "$run/table.md"; then
+	pass "table.md has the targets block and the shim-busypoll/shim-shallow-poll rows"
+else
+	fail "table.md has the targets block and the shim-busypoll/shim-shallow-poll rows"
+fi
+if [ ! -e build/libxskshim.so ]; then
+	echo "SKIP: xskshim-stat capture (no build/libxskshim.so)"
+elif [ -n "$run" ] && grep -q '^COUNTERS' "$run/xskshim-stat.txt" 2>/dev/null; then
+	pass "xskshim-stat.txt captured from the receiving process"
+else
+	fail "xskshim-stat.txt captured from the receiving process"
+	[ -n "$run" ] && head -5 "$run/xskshim-stat.txt" 2>/dev/null
+fi
 last=$(tail -1 "$log")
 if echo "$last" | grep -Eq '^bench: shim/plain=([0-9]+\.[0-9]{2}|n/a) shim/raw=([0-9]+\.[0-9]{2}|n/a) raw/drop=([0-9]+\.[0-9]{2}|n/a) \(mode=native size=1228\)$'; then
 	pass "final line: $last"
 else
 	fail "final line has the bench: format (got: $last)"
 fi
-if [ -n "$run" ] && ! grep -q ',fail$' "$run/results.csv"; then
+# status is the next-to-last column (rep is the last)
+if [ -n "$run" ] && [ -s "$run/results.csv" ] && ! grep -Eq ',fail,[0-9]+$' "$run/results.csv"; then
 	pass "no cell failed"
 else
 	fail "no cell failed"
-	[ -n "$run" ] && grep ',fail$' "$run/results.csv"
+	[ -n "$run" ] && grep -E ',fail,[0-9]+$' "$run/results.csv"
 fi
 exit $((fails > 0))
