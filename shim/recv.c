@@ -14,6 +14,7 @@
 #include "shim/shim.h"
 
 #define SHIM_DEMOTED 1   /* internal: socket left the fast path meanwhile */
+#define SHIM_PREFETCH 4  /* frames loaded ahead of the one being parsed */
 
 static inline void shim_rx_lock(struct shim_sock *s)
 {
@@ -165,11 +166,25 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
 			cnt = ring_cons_peek(&x->rx, want, &idx);
 			if (!cnt)
 				break;
+			/* The first touch of a frame the kernel just wrote (on
+			 * another CPU) is a cache miss: start loading the next
+			 * frames' headers while this one is parsed and copied. */
+			for (i = 0; i < cnt && i < SHIM_PREFETCH; i++)
+				__builtin_prefetch(ring_umem_frame(x->umem, ring_rx_desc(&x->rx, idx + i)->addr));
 			for (i = 0; i < cnt; i++) {
 				const struct xdp_desc *d = ring_rx_desc(&x->rx, idx + i);
 				const uint8_t *frame = ring_umem_frame(x->umem, d->addr);
 				struct ring_frame_info fi;
-				int r = ring_frame_parse(frame, d->len, csum, &fi);
+				int r;
+
+				if (i + SHIM_PREFETCH < cnt) {
+					const uint8_t *nf = ring_umem_frame(
+						x->umem, ring_rx_desc(&x->rx, idx + i + SHIM_PREFETCH)->addr);
+
+					__builtin_prefetch(nf);
+					__builtin_prefetch(nf + 64);
+				}
+				r = ring_frame_parse(frame, d->len, csum, &fi);
 
 				addrs[rel++] = d->addr;
 				if (r) {
