@@ -92,6 +92,12 @@ struct {
 /* Entries in `conns`; 0 skips the lookup.  Written by user space. */
 volatile __u32 conn_cnt = 0;
 
+/* The XDP interface's own addresses (user space keeps them equal to their
+ * `locals` entries): the common destination of a wildcard match is found
+ * here without the LPM lookup.  Zero entries never match. */
+volatile __u32 fast_local4[XSKSHIM_FAST_LOCALS] = {};
+volatile __u64 fast_local6[XSKSHIM_FAST_LOCALS][2] = {};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XSKSHIM_CTR_CNT);
@@ -215,6 +221,28 @@ static __always_inline int local_kind(struct xskshim_local_key *lk)
 	if (!kind)
 		return -1;
 	return *kind == XSKSHIM_LOCAL_BCAST;
+}
+
+static __always_inline int fast_local_v4(__u32 daddr)
+{
+#pragma unroll
+	for (int i = 0; i < XSKSHIM_FAST_LOCALS; i++)
+		if (fast_local4[i] && fast_local4[i] == daddr)
+			return 1;
+	return 0;
+}
+
+static __always_inline int fast_local_v6(const struct ipv6hdr *ip6)
+{
+	__u64 a, b;
+
+	__builtin_memcpy(&a, &ip6->daddr, 8);
+	__builtin_memcpy(&b, (const __u8 *)&ip6->daddr + 8, 8);
+#pragma unroll
+	for (int i = 0; i < XSKSHIM_FAST_LOCALS; i++)
+		if ((fast_local6[i][0] | fast_local6[i][1]) && fast_local6[i][0] == a && fast_local6[i][1] == b)
+			return 1;
+	return 0;
 }
 
 SEC("xdp")
@@ -351,7 +379,8 @@ int xskshim_xdp(struct xdp_md *ctx)
 		if ((d >> 28) == 0xe)
 			return pass(XSKSHIM_CTR_PASS_MCAST);
 		bcast = d == 0xffffffff;
-		if ((cfg_flags & XSKSHIM_CFG_CHECK_LOCAL) && wild && !lo && !bcast) {
+		if ((cfg_flags & XSKSHIM_CFG_CHECK_LOCAL) && wild && !lo && !bcast &&
+		    !fast_local_v4(iph->daddr)) {
 			struct xskshim_local_key lk = {
 				.prefixlen = XSKSHIM_LOCAL_PREFIXLEN(128), .family = 4,
 			};
@@ -366,7 +395,7 @@ int xskshim_xdp(struct xdp_md *ctx)
 			return pass(XSKSHIM_CTR_PASS_MARTIAN);
 		if (ip6->daddr.in6_u.u6_addr8[0] == 0xff)
 			return pass(XSKSHIM_CTR_PASS_MCAST);
-		if ((cfg_flags & XSKSHIM_CFG_CHECK_LOCAL) && wild && !lo) {
+		if ((cfg_flags & XSKSHIM_CFG_CHECK_LOCAL) && wild && !lo && !fast_local_v6(ip6)) {
 			struct xskshim_local_key lk = {
 				.prefixlen = XSKSHIM_LOCAL_PREFIXLEN(128), .family = 6,
 			};

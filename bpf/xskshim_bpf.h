@@ -168,6 +168,12 @@ struct xskshim_conn_key {
 };
 #define XSKSHIM_CONNS_MAX 4096u
 
+/* .bss fast path of the locality check: fast_local4[] (network order) and
+ * fast_local6[][2] (the address as two 64-bit loads) hold up to this many of
+ * the XDP interface's own addresses, each also in `locals`; a destination
+ * found there skips the LPM lookup.  Written by user space (mmapped bss). */
+#define XSKSHIM_FAST_LOCALS 4
+
 /* Per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 per reason). */
 enum xskshim_ctr {
 	XSKSHIM_CTR_REDIRECT = 0,   /* handed to bpf_redirect_map and accepted */

@@ -203,6 +203,51 @@ static void shim_xdp_configure(void)
  * datagrams take the kernel path until the next bind), never lost. */
 #define SHIM_LOCALS_SCAN 1024
 
+/* The XDP interface's own addresses into the program's .bss fast path
+ * (first call: only those already in `locals` and still wanted; the
+ * refresh calls it before and after updating the map). */
+static void shim_xdp_fast_locals(const struct xskshim_local_key *want, const __u32 *kind, uint32_t n)
+{
+	volatile __u32 *f4 = X.skel->bss->fast_local4;
+	volatile __u64 (*f6)[2] = X.skel->bss->fast_local6;
+	struct ifaddrs *ifa, *i;
+	uint32_t n4 = 0, n6 = 0;
+
+	if (getifaddrs(&ifa))
+		return;
+	for (i = ifa; i; i = i->ifa_next) {
+		bool ok = false;
+
+		if (!i->ifa_addr || strcmp(i->ifa_name, shim_g.cfg.iface))
+			continue;
+		for (uint32_t j = 0; j < n && !ok; j++)
+			ok = kind[j] == XSKSHIM_LOCAL_ADDR &&
+			     ((want[j].family == 4 && i->ifa_addr->sa_family == AF_INET &&
+			       !memcmp(want[j].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4)) ||
+			      (want[j].family == 6 && i->ifa_addr->sa_family == AF_INET6 &&
+			       !memcmp(want[j].addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16)));
+		if (!ok)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET && n4 < XSKSHIM_FAST_LOCALS) {
+			f4[n4++] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
+		} else if (i->ifa_addr->sa_family == AF_INET6 && n6 < XSKSHIM_FAST_LOCALS) {
+			__u64 w[2];
+
+			memcpy(w, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			f6[n6][0] = w[0];
+			f6[n6][1] = w[1];
+			n6++;
+		}
+	}
+	freeifaddrs(ifa);
+	while (n4 < XSKSHIM_FAST_LOCALS)
+		f4[n4++] = 0;
+	while (n6 < XSKSHIM_FAST_LOCALS) {
+		f6[n6][0] = f6[n6][1] = 0;
+		n6++;
+	}
+}
+
 static int shim_local_key_cmp(const struct xskshim_local_key *a, const struct xskshim_local_key *b)
 {
 	return a->prefixlen != b->prefixlen || a->family != b->family || memcmp(a->addr, b->addr, 16);
@@ -258,10 +303,14 @@ static void shim_xdp_locals_refresh(void)
 		if (j == n)
 			stale[nstale++] = k;
 	}
+	/* fast entries go first (on removal) and come last (on addition), so
+	 * a fast hit is always also a `locals` hit */
+	shim_xdp_fast_locals(want, kind, n);
 	for (uint32_t j = 0; j < nstale; j++)
 		bpf_map_delete_elem(map, &stale[j]);
 	for (uint32_t j = 0; j < n; j++)
 		bpf_map_update_elem(map, &want[j], &kind[j], BPF_ANY);
+	shim_xdp_fast_locals(want, kind, n);
 }
 
 /* ---- install / uninstall ----------------------------------------------- */
