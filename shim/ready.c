@@ -17,17 +17,6 @@
 
 #define SHIM_POLL_STACK 256
 
-static inline void shim_rx_lock(struct shim_sock *s)
-{
-	while (__atomic_exchange_n(&s->rx_lock, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
-}
-
-static inline void shim_rx_unlock(struct shim_sock *s)
-{
-	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
-}
-
 /* epoll sets holding an AF_XDP shadow registration (bitmap by epfd). */
 static uint8_t shim_ep_shadow[SHIM_FD_MAX / 8];
 

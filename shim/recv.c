@@ -16,18 +16,6 @@
 #define SHIM_DEMOTED 1   /* internal: socket left the fast path meanwhile */
 #define SHIM_PREFETCH 4  /* frames loaded ahead of the one being parsed */
 
-static inline void shim_rx_lock(struct shim_sock *s)
-{
-	while (__atomic_exchange_n(&s->rx_lock, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&s->rx_lock, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
-}
-
-static inline void shim_rx_unlock(struct shim_sock *s)
-{
-	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
-}
-
 static bool shim_peer_ok(const struct shim_sock *s, const struct ring_frame_info *fi)
 {
 	const uint8_t *pa = s->peer.sin6_addr.s6_addr;
@@ -232,8 +220,6 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
  * The kernel socket is read when the rings ran dry, and every
  * SHIM_KERNEL_EVERY calls it gets the last slot of the batch, so a ring that
  * never runs dry cannot starve it. */
-static int64_t shim_now_ns(void);
-
 /* XSKSHIM_BUSY_POLL: before a blocking receive sleeps, watch the rx rings
  * for up to busy_poll_us (bounded by SO_RCVTIMEO).  No syscall while
  * spinning: the rings are shared memory.  If the AF_XDP sockets have
@@ -307,14 +293,6 @@ static bool shim_restartable(int fd)
 			return false;
 	}
 	return true;
-}
-
-static int64_t shim_now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
 /* Block until either path may have data.  deadline_ns < 0: no SO_RCVTIMEO.

@@ -62,6 +62,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bpf/xskshim_bpf.h"
 #include "ring/ring.h"
@@ -219,6 +220,29 @@ struct shim_sock *shim_sock_get(int fd);
 struct shim_sock *shim_sock_get_any(int fd);
 void shim_sock_put(struct shim_sock *s);
 void shim_sock_demote_all(const char *why);     /* lock held */
+/* The per-socket reader lock: one reader of a socket's rx rings at a
+ * time, taken once per batch (test-and-test-and-set spin). */
+static inline void shim_rx_lock(struct shim_sock *s)
+{
+	while (__atomic_exchange_n(&s->rx_lock, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&s->rx_lock, __ATOMIC_RELAXED))
+			__builtin_ia32_pause();
+}
+
+static inline void shim_rx_unlock(struct shim_sock *s)
+{
+	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall). */
+static inline int64_t shim_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
 static inline bool shim_fd_maybe(int fd)
 {
 	return fd >= 0 && fd < SHIM_FD_MAX && shim_g.fds &&
@@ -307,7 +331,6 @@ void shim_ready_forget(struct shim_sock *s);
 /* ---- statistics (stats.c) --------------------------------------------
  * The region layout is in stats.h.  All under shim_g.lock except
  * shim_stats_exit (destructor). */
-void shim_stats_init(void);                 /* s->st of new sockets: local */
 void shim_stats_sock_publish(struct shim_sock *s);  /* (re)write identity, attach counters */
 void shim_stats_sock_unpublish(struct shim_sock *s);
 void shim_stats_sock_retire(const struct shim_sock *s, bool was_accel);  /* keep for the summary */

@@ -35,7 +35,6 @@ static void shim_init_once(void)
 			 shim_g.cfg.iface, shim_g.cfg.port_cnt,
 			 (const char *[]){ "auto", "native", "skb" }[shim_g.cfg.mode], shim_g.cfg.frames,
 			 shim_g.cfg.batch);
-	shim_stats_init();
 	__atomic_store_n(&shim_g.inited, 1, __ATOMIC_RELEASE);
 	shim_leave();
 }
@@ -112,8 +111,7 @@ struct shim_sock *shim_sock_get(int fd)
 static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 {
 	/* rx_lock: no reader is inside the rings while they go away. */
-	while (__atomic_exchange_n(&s->rx_lock, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
+	shim_rx_lock(s);
 	if (s->state == SHIM_SOCK_ACCEL) {
 		__atomic_store_n(&s->state, SHIM_SOCK_KERNEL, __ATOMIC_RELEASE);
 		shim_g.accel_cnt--;
@@ -122,7 +120,7 @@ static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 		if (s->pub)
 			shim_stats_sock_publish(s);
 	}
-	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
+	shim_rx_unlock(s);
 }
 
 /* Move every accelerated socket to the kernel path (the interface went

@@ -110,10 +110,6 @@ fail:
 	return false;
 }
 
-void shim_stats_init(void)
-{
-}
-
 void shim_stats_global_publish(void)
 {
 	if (!shim_region_open())

@@ -881,14 +881,6 @@ out_xsks:
 	return err;
 }
 
-static int64_t shim_mono_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
-}
-
 /* One linger thread at a time: it sleeps until the (possibly extended)
  * deadline, then uninstalls if still idle.  Bind/close churn therefore
  * costs no thread per close. */
@@ -897,7 +889,7 @@ static void *shim_linger_thread(void *p)
 	(void)p;
 	pthread_mutex_lock(&shim_g.lock);
 	for (;;) {
-		int64_t left = X.linger_deadline - shim_mono_ns();
+		int64_t left = X.linger_deadline - shim_now_ns();
 		struct timespec ts;
 
 		if (left <= 0 || shim_g.forked || shim_g.exiting)
@@ -991,7 +983,7 @@ void shim_xdp_idle(void)
 		shim_xdp_uninstall();
 		return;
 	}
-	X.linger_deadline = shim_mono_ns() + (int64_t)shim_g.cfg.linger_ms * 1000000;
+	X.linger_deadline = shim_now_ns() + (int64_t)shim_g.cfg.linger_ms * 1000000;
 	if (X.linger_running)
 		return;
 	pthread_attr_init(&at);
@@ -1154,7 +1146,7 @@ uint32_t shim_xdp_group_size(const struct shim_sock *s)
 void shim_xdp_check_iface(void)
 {
 	static int64_t next_check;
-	int64_t now = shim_mono_ns();
+	int64_t now = shim_now_ns();
 	unsigned int idx;
 	char why[128];
 
