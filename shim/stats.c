@@ -18,13 +18,12 @@ static bool shim_region_failed;
 static const char *const frame_err_names[] = { RING_FRAME_ERR_NAMES };
 static const char *const ctr_names[] = { XSKSHIM_CTR_NAMES };
 
-uint64_t shim_proc_starttime(int pid);
-uint64_t shim_proc_starttime(int pid)
+static uint64_t shim_proc_starttime(int pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long v = 0;
+	char path[64], buf[1024];
+	uint64_t v = 0;
 	ssize_t n;
-	int fd, field;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -35,14 +34,8 @@ uint64_t shim_proc_starttime(int pid)
 	if (n <= 0)
 		return 0;
 	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p)
+	if (xskshim_proc_stat_parse(buf, NULL, &v))
 		return 0;
-	/* field 3 starts after ") "; starttime is field 22 */
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	sscanf(p, "%llu", &v);
 	return v;
 }
 

@@ -27,6 +27,8 @@
 #define XSKSHIM_STATS_H
 
 #include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include "bpf/xskshim_bpf.h"
 #include "ring/ring.h"
 
@@ -79,5 +81,28 @@ struct xskshim_stats_hdr {
 	uint32_t frame_cnt;         /* UMEM frames per queue */
 	struct xskshim_stats_sock sock[XSKSHIM_STATS_SOCKS];
 };
+
+/* Parse the text of /proc/<pid>/stat (NUL-terminated): the state letter
+ * (field 3) and starttime (field 22), which tells a live region from one
+ * whose pid was reused.  The command name (field 2) may hold spaces and
+ * parentheses, so fields are counted from the last ')'.  0 or -1. */
+static inline int xskshim_proc_stat_parse(const char *buf, char *state, uint64_t *starttime)
+{
+	const char *p = strrchr(buf, ')');
+	unsigned long long v;
+	int field;
+
+	if (!p || p[1] != ' ')
+		return -1;
+	if (state)
+		*state = p[2];
+	for (field = 2; *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	if (sscanf(p, "%llu", &v) != 1)
+		return -1;
+	*starttime = v;
+	return 0;
+}
 
 #endif /* XSKSHIM_STATS_H */

@@ -147,10 +147,9 @@ static double mono_now(void)
  * process does not exist, or another negative errno. */
 static int proc_stat(int pid, char *state, uint64_t *starttime)
 {
-	char path[64], buf[2048], *p;
-	unsigned long long v = 0;
+	char path[64], buf[2048];
 	ssize_t n;
-	int fd, field;
+	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -161,18 +160,7 @@ static int proc_stat(int pid, char *state, uint64_t *starttime)
 	if (n <= 0)
 		return -ENOENT;   /* reaped between open and read */
 	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ')
-		return -EINVAL;
-	*state = p[2];
-	/* field 3 (state) starts after ") "; starttime is field 22 */
-	for (field = 2; *p && field < 22; p++)
-		if (*p == ' ')
-			field++;
-	if (sscanf(p, "%llu", &v) != 1)
-		return -EINVAL;
-	*starttime = v;
-	return 0;
+	return xskshim_proc_stat_parse(buf, state, starttime) ? -EINVAL : 0;
 }
 
 static double proc_uptime_of(uint64_t starttime)
