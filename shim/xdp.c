@@ -203,43 +203,34 @@ static void shim_xdp_configure(void)
  * datagrams take the kernel path until the next bind), never lost. */
 #define SHIM_LOCALS_SCAN 1024
 
-/* The XDP interface's own addresses into the program's .bss fast path
- * (first call: only those already in `locals` and still wanted; the
- * refresh calls it before and after updating the map). */
-static void shim_xdp_fast_locals(const struct xskshim_local_key *want, const __u32 *kind, uint32_t n)
+/* The XDP interface's own addresses (own[j] marks them among want[]) into
+ * the program's .bss fast path.  The refresh calls it before removing stale
+ * `locals` entries (so a removed address leaves the fast path first) and
+ * again after adding new ones. */
+static void shim_xdp_fast_locals(const struct xskshim_local_key *want, const __u32 *kind, const bool *own,
+				 uint32_t n)
 {
 	volatile __u32 *f4 = X.skel->bss->fast_local4;
 	volatile __u64 (*f6)[2] = X.skel->bss->fast_local6;
-	struct ifaddrs *ifa, *i;
 	uint32_t n4 = 0, n6 = 0;
 
-	if (getifaddrs(&ifa))
-		return;
-	for (i = ifa; i; i = i->ifa_next) {
-		bool ok = false;
+	for (uint32_t j = 0; j < n; j++) {
+		if (!own[j] || kind[j] != XSKSHIM_LOCAL_ADDR)
+			continue;
+		if (want[j].family == 4 && n4 < XSKSHIM_FAST_LOCALS) {
+			__u32 a4;
 
-		if (!i->ifa_addr || strcmp(i->ifa_name, shim_g.cfg.iface))
-			continue;
-		for (uint32_t j = 0; j < n && !ok; j++)
-			ok = kind[j] == XSKSHIM_LOCAL_ADDR &&
-			     ((want[j].family == 4 && i->ifa_addr->sa_family == AF_INET &&
-			       !memcmp(want[j].addr, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4)) ||
-			      (want[j].family == 6 && i->ifa_addr->sa_family == AF_INET6 &&
-			       !memcmp(want[j].addr, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16)));
-		if (!ok)
-			continue;
-		if (i->ifa_addr->sa_family == AF_INET && n4 < XSKSHIM_FAST_LOCALS) {
-			f4[n4++] = ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr;
-		} else if (i->ifa_addr->sa_family == AF_INET6 && n6 < XSKSHIM_FAST_LOCALS) {
+			memcpy(&a4, want[j].addr, 4);
+			f4[n4++] = a4;
+		} else if (want[j].family == 6 && n6 < XSKSHIM_FAST_LOCALS) {
 			__u64 w[2];
 
-			memcpy(w, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			memcpy(w, want[j].addr, 16);
 			f6[n6][0] = w[0];
 			f6[n6][1] = w[1];
 			n6++;
 		}
 	}
-	freeifaddrs(ifa);
 	while (n4 < XSKSHIM_FAST_LOCALS)
 		f4[n4++] = 0;
 	while (n6 < XSKSHIM_FAST_LOCALS) {
@@ -257,6 +248,7 @@ static void shim_xdp_locals_refresh(void)
 {
 	static struct xskshim_local_key want[SHIM_LOCALS_SCAN];
 	static __u32 kind[SHIM_LOCALS_SCAN];
+	static bool own[SHIM_LOCALS_SCAN];
 	struct xskshim_local_key k, next, stale[64];
 	struct ifaddrs *ifa, *i;
 	uint32_t n = 0, nstale = 0;
@@ -269,6 +261,7 @@ static void shim_xdp_locals_refresh(void)
 		if (!i->ifa_addr)
 			continue;
 		memset(&want[n], 0, sizeof(want[n]));
+		own[n] = own[n + 1] = !strcmp(i->ifa_name, shim_g.cfg.iface);
 		if (i->ifa_addr->sa_family == AF_INET) {
 			want[n].family = 4;
 			want[n].prefixlen = XSKSHIM_LOCAL_PREFIXLEN(32);
@@ -305,12 +298,12 @@ static void shim_xdp_locals_refresh(void)
 	}
 	/* fast entries go first (on removal) and come last (on addition), so
 	 * a fast hit is always also a `locals` hit */
-	shim_xdp_fast_locals(want, kind, n);
+	shim_xdp_fast_locals(want, kind, own, n);
 	for (uint32_t j = 0; j < nstale; j++)
 		bpf_map_delete_elem(map, &stale[j]);
 	for (uint32_t j = 0; j < n; j++)
 		bpf_map_update_elem(map, &want[j], &kind[j], BPF_ANY);
-	shim_xdp_fast_locals(want, kind, n);
+	shim_xdp_fast_locals(want, kind, own, n);
 }
 
 /* ---- install / uninstall ----------------------------------------------- */
