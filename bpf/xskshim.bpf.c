@@ -29,7 +29,10 @@
  * address and ports (so a flow sticks to one socket of an SO_REUSEPORT
  * group) and redirects into xsks[slot * XSKSHIM_QUEUE_MAX + rx_queue].  The
  * fallback action of bpf_redirect_map() is XDP_PASS: an empty XSKMAP entry
- * sends the packet to the kernel stack.
+ * sends the packet to the kernel stack.  So does a spent fill budget (the
+ * queue's AF_XDP buffers are all taken: the kernel socket buffers the
+ * overflow, see struct xskshim_budget) and a frame longer than a UMEM
+ * frame.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -97,6 +100,11 @@ volatile __u32 conn_cnt = 0;
  * here without the LPM lookup.  Zero entries never match. */
 volatile __u32 fast_local4[XSKSHIM_FAST_LOCALS] = {};
 volatile __u64 fast_local6[XSKSHIM_FAST_LOCALS][2] = {};
+
+/* Fill budgets per rx queue and spill episodes per AF_XDP socket
+ * (xskshim_bpf.h).  User space writes budget[].limit and spill[].tail. */
+struct xskshim_budget budget[XSKSHIM_QUEUE_MAX] = {};
+struct xskshim_spill spill[XSKSHIM_XSKMAP_SZ] = {};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -245,6 +253,57 @@ static __always_inline int fast_local_v6(const struct ipv6hdr *ip6)
 	return 0;
 }
 
+#define READ_U32(x) (*(volatile __u32 *)&(x))
+#define READ_U64(x) (*(volatile __u64 *)&(x))
+
+static __always_inline long spill_one(struct xskshim_spill *sp, struct xskshim_budget *b)
+{
+	__sync_fetch_and_add(&sp->ep[(sp->head - 1) & (XSKSHIM_SPILL_EPS - 1)].cnt, 1);
+	__sync_fetch_and_add(&b->spilled, 1);
+	return pass(XSKSHIM_CTR_PASS_SPILL);
+}
+
+/* Redirect into xsks[slot * XSKSHIM_QUEUE_MAX + queue] while the queue's
+ * fill budget lasts; past it, pass to the kernel stack (the application's
+ * own socket) inside a spill episode; a frame no UMEM frame holds is passed
+ * too.  queue < QUEUE_MAX. */
+static __always_inline long to_xsk(struct xdp_md *ctx, __u32 slot, __u32 queue)
+{
+	struct xskshim_budget *b = &budget[queue & (XSKSHIM_QUEUE_MAX - 1)];
+	struct xskshim_spill *sp = &spill[(slot * XSKSHIM_QUEUE_MAX + queue) & (XSKSHIM_XSKMAP_SZ - 1)];
+	__u64 lim = READ_U64(b->limit);
+	int over = lim && READ_U64(b->used) >= lim;
+	long ret;
+
+	if (ctx->data_end - ctx->data > XSKSHIM_RX_FRAME_MAX)
+		return pass(XSKSHIM_CTR_PASS_TOO_BIG);
+	if (sp->open) {
+		/* close only with a free episode record for the next one */
+		if (over || sp->head - READ_U32(sp->tail) >= XSKSHIM_SPILL_EPS)
+			return spill_one(sp, b);
+		sp->open = 0;
+	} else if (over) {
+		__u32 h = sp->head;
+		struct xskshim_spill_ep *e = &sp->ep[h & (XSKSHIM_SPILL_EPS - 1)];
+
+		e->start = READ_U64(sp->seq);
+		e->cnt = 0;
+		sp->open = 1;
+		asm volatile("" ::: "memory");   /* the record before head */
+		READ_U32(sp->head) = h + 1;
+		return spill_one(sp, b);
+	}
+	ret = bpf_redirect_map(&xsks, slot * XSKSHIM_QUEUE_MAX + queue, XDP_PASS);
+	if (ret == XDP_REDIRECT) {
+		__sync_fetch_and_add(&sp->seq, 1);
+		__sync_fetch_and_add(&b->used, 1);
+		ctr_inc(XSKSHIM_CTR_REDIRECT);
+	} else {
+		ctr_inc(XSKSHIM_CTR_NO_XSK);
+	}
+	return ret;
+}
+
 SEC("xdp")
 int xskshim_xdp(struct xdp_md *ctx)
 {
@@ -256,11 +315,10 @@ int xskshim_xdp(struct xdp_md *ctx)
 	struct iphdr *iph = NULL;
 	struct ipv6hdr *ip6 = NULL;
 	struct udphdr *udp;
-	__u32 saddr_fold, cnt, pick, idx, queue;
+	__u32 saddr_fold, cnt, pick, queue;
 	int i, lo, wild = 0, bcast = 0, vlan_seen = 0;
 	__be16 proto;
 	void *l3;
-	long ret;
 
 	if ((void *)(eth + 1) > data_end)
 		return pass(XSKSHIM_CTR_PASS_TRUNC);
@@ -344,10 +402,7 @@ int xskshim_xdp(struct xdp_md *ctx)
 			queue = ctx->rx_queue_index;
 			if (queue >= XSKSHIM_QUEUE_MAX)
 				return pass(XSKSHIM_CTR_PASS_QUEUE);
-			idx = *cslot * XSKSHIM_QUEUE_MAX + queue;
-			ret = bpf_redirect_map(&xsks, idx, XDP_PASS);
-			ctr_inc(ret == XDP_REDIRECT ? XSKSHIM_CTR_REDIRECT : XSKSHIM_CTR_NO_XSK);
-			return ret;
+			return to_xsk(ctx, *cslot, queue);
 		}
 	}
 
@@ -423,12 +478,8 @@ int xskshim_xdp(struct xdp_md *ctx)
 	pick = xskshim_flow_hash(saddr_fold, udp->source, udp->dest) % cnt;
 	asm volatile("" : "+r"(pick));
 	pick &= XSKSHIM_GROUP_MAX - 1;
-	idx = val->slots[pick] * XSKSHIM_QUEUE_MAX + queue;
-
 	/* An empty (or out of range) XSKMAP entry makes this XDP_PASS. */
-	ret = bpf_redirect_map(&xsks, idx, XDP_PASS);
-	ctr_inc(ret == XDP_REDIRECT ? XSKSHIM_CTR_REDIRECT : XSKSHIM_CTR_NO_XSK);
-	return ret;
+	return to_xsk(ctx, val->slots[pick], queue);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -174,6 +174,64 @@ struct xskshim_conn_key {
  * found there skips the LPM lookup.  Written by user space (mmapped bss). */
 #define XSKSHIM_FAST_LOCALS 4
 
+/* Fill budget of one rx queue (.bss `budget[XSKSHIM_QUEUE_MAX]`).
+ *
+ * In copy mode the kernel copies a redirected frame into a buffer it takes
+ * from the queue's fill ring; with none left it drops the frame.  So that a
+ * shallow fill ring (a small, cache-hot working set) never costs a datagram
+ * the kernel socket would have queued, the program counts the frames it
+ * redirects into the queue's AF_XDP sockets (`used`) and, once `used`
+ * reaches `limit`, passes the queue's matching datagrams to the kernel
+ * stack instead (`spilled`, counter pass_spill), where the application's
+ * own socket and its SO_RCVBUF take them; the shim reads both paths.
+ * User space keeps `limit` = frames it has ever posted to the fill ring
+ * (plus a base) minus a safety margin for concurrent CPUs, raising it after
+ * every refill.  The rx rings hold every frame of the UMEM, so they cannot
+ * overflow first.  limit 0: no budget (zero-copy mode, where the driver
+ * takes fill buffers before the program runs).  Each field has its own
+ * cache line: `used` is written per packet, `limit` per batch by the reader,
+ * `spilled` only under overload. */
+struct xskshim_budget {
+	__u64 used;      /* program: frames redirected (atomic add) */
+	__u64 pad0[7];
+	__u64 spilled;   /* program: datagrams passed instead (atomic add) */
+	__u64 pad1[7];
+	__u64 limit;     /* user space: used may not pass it; 0: unlimited */
+	__u64 pad2[7];
+};
+
+/* Spill episodes of one AF_XDP socket (.bss `spill[XSKSHIM_XSKMAP_SZ]`,
+ * indexed like the XSKMAP), so the shim can deliver the two paths in
+ * arrival order.  `seq` counts the frames redirected into the socket.  When
+ * the queue's budget is spent the program opens an episode - ep[head % 2]
+ * = { seq now, 0 }, then head++ - and passes datagrams (cnt++) until the
+ * budget allows a redirect again, which closes it (open = 0).  The reader
+ * delivers its AF_XDP frames up to seq `start`, then `cnt` datagrams from
+ * its kernel socket, then moves on (tail++).  With XSKSHIM_SPILL_EPS
+ * episodes unread (head - tail) the program keeps the open one open rather
+ * than start another, so it never overwrites one.  head/open/ep/seq are
+ * the program's; tail is the reader's. */
+#define XSKSHIM_SPILL_EPS 2
+struct xskshim_spill_ep {
+	__u64 start;   /* seq when the episode began */
+	__u64 cnt;     /* datagrams passed to the kernel in it (atomic add) */
+};
+struct xskshim_spill {
+	__u64 seq;     /* frames redirected into this socket (atomic add) */
+	__u32 head;    /* episodes begun */
+	__u32 open;    /* the latest episode is still open */
+	__u32 tail;    /* user space: episodes delivered */
+	__u32 pad;
+	struct xskshim_spill_ep ep[XSKSHIM_SPILL_EPS];
+	__u64 pad2;
+};
+
+/* The longest frame a UMEM frame holds: the 2048-byte frame minus the
+ * kernel's XDP_PACKET_HEADROOM (256).  Longer frames (jumbo MTU) would be
+ * dropped by the kernel on redirect, so the program passes them. */
+#define XSKSHIM_FRAME_SZ      2048u
+#define XSKSHIM_RX_FRAME_MAX  (XSKSHIM_FRAME_SZ - 256u)
+
 /* Per-CPU counters (BPF_MAP_TYPE_PERCPU_ARRAY, one __u64 per reason). */
 enum xskshim_ctr {
 	XSKSHIM_CTR_REDIRECT = 0,   /* handed to bpf_redirect_map and accepted */
@@ -191,6 +249,8 @@ enum xskshim_ctr {
 	XSKSHIM_CTR_PASS_NOT_LOCAL, /* wildcard match, dst not in `locals`     */
 	XSKSHIM_CTR_PASS_MCAST,     /* multicast dst; broadcast to a group > 1 */
 	XSKSHIM_CTR_PASS_MARTIAN,   /* martian source or destination address   */
+	XSKSHIM_CTR_PASS_SPILL,     /* ours, but the queue's fill budget is spent */
+	XSKSHIM_CTR_PASS_TOO_BIG,   /* ours, but longer than a UMEM frame holds */
 	XSKSHIM_CTR_CNT
 };
 
@@ -198,7 +258,7 @@ enum xskshim_ctr {
 	"redirect", "no_xsk", "pass_not_ip", "pass_not_udp", "pass_frag",   \
 	"pass_ipv6_ext", "pass_trunc", "pass_bad_hdr", "pass_no_port",      \
 	"pass_queue", "pass_ip_opts", "pass_other_host", "pass_not_local",  \
-	"pass_mcast", "pass_martian"
+	"pass_mcast", "pass_martian", "pass_spill", "pass_too_big"
 
 /* Flow hash used to pick a member of a socket group.  saddr_fold is the
  * XOR of the source address's 32-bit words (network order as loaded),

@@ -262,6 +262,8 @@ struct ring_umem {
 	uint32_t       fill_target;
 	uint32_t       win_max, win_cnt; /* adaptation window */
 	uint64_t       rx_seen_atomic;   /* updated with atomic add by readers */
+	uint64_t      *budget;           /* see ring_umem_budget; NULL: none */
+	int64_t        budget_off;
 };
 
 struct ring_xsk {
@@ -299,6 +301,13 @@ void ring_xsk_destroy(struct ring_xsk *xsk);
  * spinlock per UMEM, taken once.  If the fill ring asks for a wakeup, kicks
  * it through xsk_fd. */
 void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, int xsk_fd);
+
+/* Publish the fill budget: after every post to the fill ring (and now),
+ * store acct.filled + off into *word with release order, so that a reader
+ * of *word (the XDP program's budget limit) never sees a count of frames
+ * that are not on the ring yet.  word NULL stops publishing.  The word must
+ * outlive the UMEM or a later call with NULL.  Thread safe (fill_lock). */
+void ring_umem_budget(struct ring_umem *umem, uint64_t *word, int64_t off);
 
 /* Raise the minimum fill depth (e.g. to the buffering a socket's SO_RCVBUF
  * asks for) and post frames up to it now.  Thread safe. */

@@ -293,7 +293,19 @@ static uint32_t ring_fill_post(struct ring_umem *umem, uint32_t want)
 		*ring_fill_addr(&umem->fill, idx + i) = umem->stack[--umem->stack_cnt];
 	ring_prod_submit(&umem->fill, want);
 	umem->acct.filled += want;
+	if (umem->budget)
+		__atomic_store_n(umem->budget, umem->acct.filled + (uint64_t)umem->budget_off, __ATOMIC_RELEASE);
 	return want;
+}
+
+void ring_umem_budget(struct ring_umem *umem, uint64_t *word, int64_t off)
+{
+	ring_spin_lock(&umem->fill_lock);
+	umem->budget = word;
+	umem->budget_off = off;
+	if (word)
+		__atomic_store_n(word, umem->acct.filled + (uint64_t)off, __ATOMIC_RELEASE);
+	ring_spin_unlock(&umem->fill_lock);
 }
 
 /* Adaptive fill depth.  Every frame on the fill ring is one the kernel will

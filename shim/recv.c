@@ -124,9 +124,69 @@ static uint32_t shim_deliver(const struct shim_sock *s, const struct ring_frame_
 	return (flags & MSG_TRUNC) ? fi->payload_sz : (uint32_t)copied;
 }
 
-/* Fill up to n messages from the socket's rx rings.  Returns the count, or
- * -SHIM_DEMOTED if the socket is no longer accelerated. */
-static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int n, int flags)
+/* A spill episode of queue slot qi stands before the next frame of its
+ * rx ring (its start is reached): hand over the episode's datagrams from
+ * the kernel socket, in order, before any later frame.  Returns how many
+ * went into v (<= room), and sets *stop when the ring must not be read
+ * further now: the episode is still open (every newer datagram goes to the
+ * kernel too), or closed with datagrams still missing from the kernel
+ * socket, which are waited for up to SHIM_SPILL_WAIT_NS (still in the
+ * stack, or never coming: dropped by a full SO_RCVBUF, or queued on another
+ * socket of a SO_REUSEPORT group by the kernel's own choice).  rx lock held. */
+static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, struct xskshim_spill *sp,
+				    struct mmsghdr *v, unsigned int room, int flags, bool *stop)
+{
+	uint32_t tail = sp->tail, head = __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE);
+	const struct xskshim_spill_ep *e = &sp->ep[tail & (XSKSHIM_SPILL_EPS - 1)];
+	uint64_t cnt = __atomic_load_n(&e->cnt, __ATOMIC_RELAXED);
+	bool open = __atomic_load_n(&sp->open, __ATOMIC_RELAXED) && tail + 1 == head;
+	unsigned int got = 0;
+
+	*stop = false;
+	if (s->ep_done[qi] < cnt) {
+		uint64_t left = cnt - s->ep_done[qi];
+		int r = REAL(recvmmsg)(fd, v, left < room ? (unsigned int)left : room, flags | MSG_DONTWAIT, NULL);
+
+		if (r > 0) {
+			got = (unsigned int)r;
+			s->ep_wait[qi] = 0;
+			if (!(flags & MSG_PEEK)) {
+				s->ep_done[qi] += got;
+				s->st->rx_kernel += got;
+			}
+			*stop = true;   /* the caller comes back for more */
+			return got;
+		}
+		if (open || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			*stop = true;
+			return 0;
+		}
+		if (!s->ep_wait[qi])
+			s->ep_wait[qi] = shim_now_ns();
+		if (shim_now_ns() - s->ep_wait[qi] < SHIM_SPILL_WAIT_NS) {
+			*stop = true;
+			return 0;
+		}
+		s->st->spill_unseen += cnt - s->ep_done[qi];
+	} else if (open) {
+		*stop = true;
+		return 0;
+	}
+	/* delivered (or given up on): the program may reuse the record */
+	__atomic_store_n(&sp->tail, tail + 1, __ATOMIC_RELEASE);
+	s->ep_done[qi] = 0;
+	s->ep_wait[qi] = 0;
+	return 0;
+}
+
+/* Fill up to n messages from the socket's rx rings and, where the XDP
+ * program spilled datagrams to the kernel socket in between (struct
+ * xskshim_spill), from the kernel socket, in arrival order.  Returns the
+ * count, or -SHIM_DEMOTED if the socket is no longer accelerated.  *spilling
+ * is set while an episode is not yet delivered: the caller must then leave
+ * the kernel socket to this function. */
+static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int flags,
+			   bool *spilling)
 {
 	const bool peek = flags & MSG_PEEK;
 	const enum ring_csum_mode csum = shim_xdp_csum_mode();
@@ -142,15 +202,32 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
 	}
 	if (s->cmsg & SHIM_CMSG_TS)
 		clock_gettime(CLOCK_REALTIME, &now);
+	*spilling = false;
 	q_cnt = s->q_cnt;
 	for (qi = 0; qi < q_cnt && got < n; qi++) {
-		struct ring_xsk *x = s->xsk[(s->q_next + qi) % q_cnt];
+		uint32_t xq = (s->q_next + qi) % q_cnt;
+		struct ring_xsk *x = s->xsk[xq];
+		struct xskshim_spill *sp = shim_xdp_spill(s, xq);
 
 		while (got < n) {
-			uint32_t want = peek ? 1 : n - got, idx, cnt, i, rel = 0;
+			uint32_t want = peek ? 1 : n - got, idx, cnt, i, rel = 0, strag = 0;
 
 			if (want > shim_g.cfg.batch)
 				want = shim_g.cfg.batch;
+			if (sp && __builtin_expect(sp->tail != __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE), 0)) {
+				uint64_t start = sp->ep[sp->tail & (XSKSHIM_SPILL_EPS - 1)].start;
+				bool stop;
+
+				*spilling = true;
+				if (s->xseq[xq] >= start) {
+					got += shim_spill_take(s, fd, xq, sp, v + got, n - got, flags, &stop);
+					if (stop)
+						break;
+					continue;
+				}
+				if (start - s->xseq[xq] < want)   /* older frames first */
+					want = (uint32_t)(start - s->xseq[xq]);
+			}
 			cnt = ring_cons_peek(&x->rx, want, &idx);
 			if (!cnt)
 				break;
@@ -183,6 +260,7 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
 					/* not for this socket (a reused AF_XDP
 					 * socket's straggler): never deliver */
 					s->st->drop[RING_FRAME_NOT_OURS]++;
+					strag++;
 					continue;
 				}
 				if (s->connected && !shim_peer_ok(s, &fi)) {
@@ -201,6 +279,7 @@ static int shim_xsk_gather(struct shim_sock *s, struct mmsghdr *v, unsigned int 
 				s->st->rx_xdp_bytes += fi.payload_sz;
 			}
 			if (rel) {
+				s->xseq[xq] += rel - strag;
 				ring_cons_release(&x->rx, rel);
 				__atomic_add_fetch(&x->umem->rx_seen_atomic, rel, __ATOMIC_RELAXED);
 				ring_umem_fill(x->umem, addrs, rel, x->fd);
@@ -248,10 +327,11 @@ static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned 
 {
 	bool turn = __atomic_add_fetch(&s->kern_tick, 1, __ATOMIC_RELAXED) % SHIM_KERNEL_EVERY == 0;
 	unsigned int xn = (turn && n > 1) ? n - 1 : n;
-	int got = shim_xsk_gather(s, v, xn, flags), r;
+	bool spilling;
+	int got = shim_xsk_gather(s, fd, v, xn, flags, &spilling), r;
 
 	*kerr = 0;
-	if (got < 0)
+	if (got < 0 || spilling)
 		return got;
 	/* The hint may only save the syscall when the rings gave something:
 	 * a call about to answer EAGAIN (or block) must have asked the kernel
@@ -571,6 +651,7 @@ int shim_fionread(struct shim_sock *s, int fd, int *out)
 {
 	struct mmsghdr v;
 	struct iovec iov = { NULL, 0 };
+	bool spilling;
 	int r;
 
 	memset(&v, 0, sizeof(v));
@@ -578,7 +659,7 @@ int shim_fionread(struct shim_sock *s, int fd, int *out)
 	v.msg_hdr.msg_iovlen = 1;
 	/* A zero-length MSG_PEEK|MSG_TRUNC look at the head datagram: drops
 	 * invalid frames on the way, as the kernel's first_packet_length does. */
-	r = shim_xsk_gather(s, &v, 1, MSG_PEEK | MSG_TRUNC);
+	r = shim_xsk_gather(s, fd, &v, 1, MSG_PEEK | MSG_TRUNC, &spilling);
 	if (r == 1) {
 		*out = (int)v.msg_len;
 		return 0;

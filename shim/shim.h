@@ -73,6 +73,8 @@
 #define SHIM_FD_MAX 65536        /* fds above this are never accelerated */
 #define SHIM_EP_MAX 8            /* epoll sets one socket can be in, tracked */
 #define SHIM_KERNEL_EVERY 64     /* drain the kernel socket at least this often */
+#define SHIM_BUDGET_MARGIN 32    /* fill frames kept back for CPUs racing the budget check */
+#define SHIM_SPILL_WAIT_NS 200000 /* how long a spilled datagram may lag in the stack */
 
 /* ---- real symbols (real.c) ------------------------------------------- */
 
@@ -183,7 +185,14 @@ struct shim_sock {
 	uint32_t  q_next;           /* round-robin start queue */
 	uint32_t  kern_tick;
 	bool      kern_hint;        /* the kernel socket may have data: set by
-				     * readiness results, cleared on EAGAIN */
+				     * readiness results and spills, cleared on EAGAIN */
+	/* per queue slot of xsk[], under rx_lock (recv.c shim_spill_take):
+	 * frames taken off the rx ring in the XDP program's seq numbering,
+	 * datagrams of the current spill episode delivered, and when the
+	 * wait for its missing ones began */
+	uint64_t  xseq[XSKSHIM_QUEUE_MAX];
+	uint64_t  ep_done[XSKSHIM_QUEUE_MAX];
+	int64_t   ep_wait[XSKSHIM_QUEUE_MAX];
 	uint32_t  cmsg;             /* SHIM_CMSG_* wanted */
 	bool      connected;
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
@@ -282,6 +291,10 @@ void shim_xdp_atexit(void);                 /* detach, keep memory */
 void shim_xdp_atfork_child(void);           /* close our fds in the child */
 int  shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT]);  /* sum of per-CPU counters */
 enum ring_csum_mode shim_xdp_csum_mode(void);
+/* The spill episode record of s's AF_XDP socket xsk[qi] (xskshim_bpf.h),
+ * or NULL without a fill budget (zero-copy).  Valid while s is ACCEL; the
+ * caller holds s's rx lock. */
+struct xskshim_spill *shim_xdp_spill(const struct shim_sock *s, uint32_t qi);
 int  shim_xdp_ifindex(void);
 uint32_t shim_xdp_queue_cnt(void);
 uint32_t shim_xdp_group_size(const struct shim_sock *s);

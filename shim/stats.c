@@ -179,6 +179,7 @@ static void shim_ctr_add(struct xskshim_stats_ctr *to, const struct xskshim_stat
 	for (int e = 0; e < RING_FRAME_ERR_CNT; e++)
 		to->drop[e] += c->drop[e];
 	to->drop_peer += c->drop_peer;
+	to->spill_unseen += c->spill_unseen;
 	to->waits += c->waits;
 }
 
@@ -222,6 +223,9 @@ static void shim_stats_sock_line(int fd, uint16_t port, const char *state, const
 	if (c->drop_peer && n < (int)sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " drop_peer %llu",
 			      (unsigned long long)c->drop_peer);
+	if (c->spill_unseen && n < (int)sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " spill_unseen %llu",
+			      (unsigned long long)c->spill_unseen);
 	if (why && why[0] && n < (int)sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, " (%s)", why);
 	shim_log_always("summary", "%s", line);

@@ -33,7 +33,7 @@
 #include "ring/ring.h"
 
 #define XSKSHIM_STATS_MAGIC   0x534b5358u   /* "XSKS" */
-#define XSKSHIM_STATS_VERSION 1u
+#define XSKSHIM_STATS_VERSION 2u
 #define XSKSHIM_STATS_SOCKS   128u
 #define XSKSHIM_STATS_QUEUES  16u           /* AF_XDP fds listed per socket */
 #define XSKSHIM_STATS_PATH    "/dev/shm/xskshim.%d"
@@ -45,6 +45,9 @@ struct xskshim_stats_ctr {
 	uint64_t drop[RING_FRAME_ERR_CNT]; /* dropped by validation, by ring_frame_err */
 	uint64_t drop_peer;         /* connected socket: datagram from another peer */
 	uint64_t waits;             /* blocking calls that slept */
+	uint64_t spill_unseen;      /* spilled to the kernel socket but never found
+				     * there (its SO_RCVBUF was full, or the kernel
+				     * queued it on another socket of the group) */
 };
 
 enum xskshim_stats_state { XSKSHIM_ST_FREE = 0, XSKSHIM_ST_KERNEL = 1, XSKSHIM_ST_ACCEL = 2 };

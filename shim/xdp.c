@@ -317,6 +317,7 @@ static void shim_xdp_uninstall(void)
 	X.link_fd = -1;
 	shim_xsk_pool_flush();
 	for (i = 0; i < X.q_cnt; i++) {
+		ring_umem_budget(X.umem[X.q_ids[i]], NULL, 0);
 		ring_umem_destroy(X.umem[X.q_ids[i]]);
 		X.umem[X.q_ids[i]] = NULL;
 	}
@@ -504,6 +505,13 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		}
 		X.umem[q] = u;
 		X.q_ids[X.q_cnt++] = q;
+		/* Copy mode: a budget keeps the kernel from ever finding the
+		 * fill ring empty (struct xskshim_budget).  Nothing has been
+		 * redirected to this queue yet, so every frame posted so far
+		 * is still the kernel's to take. */
+		if (!u->cfg.zerocopy)
+			ring_umem_budget(u, (uint64_t *)&X.skel->bss->budget[q].limit,
+					 (int64_t)X.skel->bss->budget[q].used - SHIM_BUDGET_MARGIN);
 	}
 	if (!X.q_cnt) {
 		err = -EINVAL;
@@ -520,6 +528,7 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 
 out_umem:
 	for (uint32_t i = 0; i < X.q_cnt; i++) {
+		ring_umem_budget(X.umem[X.q_ids[i]], NULL, 0);
 		ring_umem_destroy(X.umem[X.q_ids[i]]);
 		X.umem[X.q_ids[i]] = NULL;
 	}
@@ -749,12 +758,14 @@ static void shim_xsk_busy_poll(int fd)
 			 "SO_BUSY_POLL_BUDGET)", strerror(errno));
 }
 
-/* Keep as many frames posted to the kernel as a socket with this SO_RCVBUF
- * could queue (1 per KiB), so a reader that stalls loses no more than the
- * kernel socket would have - unless XSKSHIM_FILL_MIN says otherwise. */
+/* Zero-copy mode (no fill budget): keep as many frames posted to the kernel
+ * as a socket with this SO_RCVBUF could queue (1 per KiB), so a reader that
+ * stalls loses no more than the kernel socket would have - unless
+ * XSKSHIM_FILL_MIN says otherwise.  Copy mode needs no deep fill ring: past
+ * the budget, datagrams overflow into the kernel socket itself. */
 static void shim_xdp_fill_for(int rcvbuf)
 {
-	if (shim_g.cfg.fill_min_set || rcvbuf <= 0)
+	if (shim_g.cfg.fill_min_set || rcvbuf <= 0 || !X.q_cnt || !X.umem[X.q_ids[0]]->cfg.zerocopy)
 		return;
 	for (uint32_t i = 0; i < X.q_cnt; i++)
 		ring_umem_fill_min(X.umem[X.q_ids[i]], (uint32_t)rcvbuf / 1024);
@@ -795,15 +806,21 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 	s->slot = (uint32_t)slot;
 	shim_xdp_locals_refresh();
 	map = bpf_map__fd(X.skel->maps.xsks);
-	/* Honour the application's SO_RCVBUF: an rx ring holding as many
-	 * datagrams as the kernel would have queued (one per KiB, the truesize
-	 * of a small datagram), at least XSKSHIM_RX_RING, at most the UMEM. */
+	/* Copy mode: every rx ring holds the whole UMEM, so only the fill
+	 * budget decides when datagrams overflow to the kernel socket (whose
+	 * SO_RCVBUF then buffers them); an rx ring cannot overflow first.
+	 * Zero-copy mode has no budget: honour the application's SO_RCVBUF
+	 * with an rx ring holding as many datagrams as the kernel would have
+	 * queued (one per KiB, the truesize of a small datagram), at least
+	 * XSKSHIM_RX_RING, and a fill ring as deep. */
 	{
 		int rcvbuf = 0;
 		socklen_t rl = sizeof(rcvbuf);
 
 		rx_sz = shim_g.cfg.rx_sz;
-		if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl))
+		if (!X.umem[X.q_ids[0]]->cfg.zerocopy)
+			rx_sz = X.umem[X.q_ids[0]]->frame_cnt;
+		else if (!getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &rl))
 			while (rx_sz < (uint32_t)rcvbuf / 1024 && rx_sz < shim_g.cfg.frames)
 				rx_sz <<= 1;
 		if (rx_sz > X.umem[X.q_ids[0]]->frame_cnt)
@@ -825,10 +842,21 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 				 shim_g.cfg.iface, u->queue, strerror(-err));
 			goto out_xsks;
 		}
-		s->xsk[s->q_cnt++] = x;
 		X.zerocopy = u->cfg.zerocopy;
 		shim_xsk_busy_poll(x->fd);
 		idx = s->slot * XSKSHIM_QUEUE_MAX + u->queue;
+		{
+			/* start in step with the program's count for this
+			 * index, with no episode pending (one left by the
+			 * slot's previous socket is not ours to deliver) */
+			struct xskshim_spill *sp = &X.skel->bss->spill[idx];
+
+			s->xseq[s->q_cnt] = __atomic_load_n(&sp->seq, __ATOMIC_ACQUIRE);
+			s->ep_done[s->q_cnt] = 0;
+			s->ep_wait[s->q_cnt] = 0;
+			__atomic_store_n(&sp->tail, __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
+		}
+		s->xsk[s->q_cnt++] = x;
 		if (bpf_map_update_elem(map, &idx, &x->fd, BPF_ANY)) {
 			err = -errno;
 			snprintf(s->why, sizeof(s->why), "XSKMAP update: %s", strerror(-err));
@@ -1059,6 +1087,13 @@ static int shim_xdp_ctrs_now(uint64_t out[XSKSHIM_CTR_CNT])
 	}
 	free(v);
 	return 0;
+}
+
+struct xskshim_spill *shim_xdp_spill(const struct shim_sock *s, uint32_t qi)
+{
+	if (s->xsk[qi]->umem->cfg.zerocopy)
+		return NULL;
+	return &X.skel->bss->spill[s->slot * XSKSHIM_QUEUE_MAX + s->xsk[qi]->queue];
 }
 
 enum ring_csum_mode shim_xdp_csum_mode(void)

@@ -1126,6 +1126,7 @@ static void json_ctr(const struct xskshim_stats_ctr *c)
 	printf("},");
 	json_ku("drop_total", ctr_drops(c), true);
 	json_ku("drop_peer", c->drop_peer, true);
+	json_ku("spill_unseen", c->spill_unseen, true);
 	json_ku("waits", c->waits, false);
 	printf("}");
 }

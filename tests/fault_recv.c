@@ -23,6 +23,8 @@
  *
  * Datagrams of >= 12 bytes are read as the udpgen pattern (seq LE u64 at 0);
  * with --expect N a bitmap over 0..N-1 counts duplicates and missing ones.
+ * reordered counts datagrams whose seq is below the last one seen from the
+ * same flow (bytes 8..11, flows 0..FR_FLOWS-1): the kernel never does that.
  * --dump prints one line per datagram on stdout:
  *   dgram len=L src=ADDR sport=P data=<first 40 bytes, non-printables as \xHH>
  * --progress-ms prints "progress received=N" on stdout (flushed) that often.
@@ -42,6 +44,7 @@
  * Exit status: 0 if (with --expect) all arrived, or (without) the run ended
  * normally; 1 if datagrams are missing; 3 bind failed; 2 usage.
  */
+#define FR_FLOWS 64
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -127,6 +130,8 @@ int main(int argc, char **argv)
 	unsigned port = 0, idle_ms = 2000, poll_ms = 200, progress_ms = 0, probe = 0;
 	double max_secs = 20;
 	uint64_t expect = 0, received = 0, bytes = 0, dup = 0, eagain = 0, early = 0, errors = 0, distinct = 0;
+	uint64_t reordered = 0, flow_last[FR_FLOWS] = {0};
+	uint8_t flow_seen[FR_FLOWS] = {0};
 	bool do_dump = false, bind_only = false;
 	int rcvbuf = 0, lasterr = 0, c, fd, ep = -1;
 	uint8_t *bitmap = NULL;
@@ -344,6 +349,16 @@ int main(int argc, char **argv)
 				uint64_t seq = 0;
 				for (int k = 0; k < 8; k++)
 					seq |= (uint64_t)bufs[i][k] << (8 * k);
+				uint32_t flow = (uint32_t)bufs[i][8] | (uint32_t)bufs[i][9] << 8 |
+						(uint32_t)bufs[i][10] << 16 | (uint32_t)bufs[i][11] << 24;
+
+				/* within one flow the kernel keeps udpgen's order */
+				if (flow < FR_FLOWS) {
+					if (flow_seen[flow] && seq < flow_last[flow])
+						reordered++;
+					flow_seen[flow] = 1;
+					flow_last[flow] = seq;
+				}
 				if (seq < expect) {
 					uint8_t bit = (uint8_t)(1u << (seq & 7));
 					if (bitmap[seq >> 3] & bit)
@@ -358,10 +373,11 @@ int main(int argc, char **argv)
 	{
 		struct rusage ru;
 		getrusage(RUSAGE_SELF, &ru);
-		printf("fault_recv: received=%llu bytes=%llu dup=%llu missing=%llu eagain=%llu early_timeouts=%llu "
-		       "errors=%llu lasterr=%s secs=%.3f cpu_ms=%.0f pps=%.0f\n",
+		printf("fault_recv: received=%llu bytes=%llu dup=%llu missing=%llu reordered=%llu eagain=%llu "
+		       "early_timeouts=%llu errors=%llu lasterr=%s secs=%.3f cpu_ms=%.0f pps=%.0f\n",
 		       (unsigned long long)received, (unsigned long long)bytes, (unsigned long long)dup,
-		       (unsigned long long)(expect ? expect - distinct : 0), (unsigned long long)eagain,
+		       (unsigned long long)(expect ? expect - distinct : 0), (unsigned long long)reordered,
+		       (unsigned long long)eagain,
 		       (unsigned long long)early, (unsigned long long)errors, lasterr ? errname(lasterr) : "none",
 		       now_s() - t0,
 		       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +

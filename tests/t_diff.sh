@@ -160,10 +160,14 @@ for mode in $MODES; do
 	else
 		fail "$mode: bypass: stats show rx_xdp $rx_xdp, XDP redirect $redirect (expected both > 0)"
 	fi
-	if [ $((shim_udp * 20)) -le "$plain_udp" ]; then
-		pass "$mode: bypass: UdpInDatagrams +$shim_udp preloaded vs +$plain_udp plain"
+	# datagrams the XDP program spilled to the kernel socket because the
+	# fill budget was spent (a burst while not reading, c_burst) take the
+	# kernel path by design and are counted; nothing else may
+	spill=$(grep -o 'pass_spill [0-9]*' "$TMP/$name.err" | awk '{ s += $2 } END { print s + 0 }')
+	if [ $(((shim_udp - spill) * 20)) -le "$plain_udp" ]; then
+		pass "$mode: bypass: UdpInDatagrams +$shim_udp preloaded (of which $spill spilled past the fill budget) vs +$plain_udp plain"
 	else
-		fail "$mode: bypass: UdpInDatagrams +$shim_udp preloaded vs +$plain_udp plain (more than 1/20 took the kernel path)"
+		fail "$mode: bypass: UdpInDatagrams +$shim_udp preloaded (of which $spill spilled past the fill budget) vs +$plain_udp plain (more than 1/20 took the kernel path otherwise)"
 	fi
 	unexpected=$(grep -E 'NOT accelerated|moved to the kernel path' "$TMP/$name.err" | grep -Ev "$expected_fallback")
 	if [ -z "$unexpected" ]; then
