@@ -288,6 +288,7 @@ static __always_inline long to_xsk(struct xdp_md *ctx, __u32 slot, __u32 queue)
 
 		e->start = READ_U64(sp->seq);
 		e->cnt = 0;
+		e->t_open = (__u32)(bpf_ktime_get_ns() / 1000);
 		sp->open = 1;
 		asm volatile("" ::: "memory");   /* the record before head */
 		READ_U32(sp->head) = h + 1;

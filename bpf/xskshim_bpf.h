@@ -210,20 +210,24 @@ struct xskshim_budget {
  * its kernel socket, then moves on (tail++).  With XSKSHIM_SPILL_EPS
  * episodes unread (head - tail) the program keeps the open one open rather
  * than start another, so it never overwrites one.  head/open/ep/seq are
- * the program's; tail is the reader's. */
+ * the program's; tail is the reader's.  A reader that reaches an episode
+ * long after it began was away (not reading) and deepens the fill ring. */
 #define XSKSHIM_SPILL_EPS 2
 struct xskshim_spill_ep {
 	__u64 start;   /* seq when the episode began */
-	__u64 cnt;     /* datagrams passed to the kernel in it (atomic add) */
+	__u32 cnt;     /* datagrams passed to the kernel in it (atomic add) */
+	__u32 t_open;  /* when it began: CLOCK_MONOTONIC in us, wrapping */
 };
 struct xskshim_spill {
 	__u64 seq;     /* frames redirected into this socket (atomic add) */
+	__u64 pad0[7]; /* seq changes per packet: the rest, which the reader
+			* checks per call, stays off its cache line */
 	__u32 head;    /* episodes begun */
 	__u32 open;    /* the latest episode is still open */
 	__u32 tail;    /* user space: episodes delivered */
 	__u32 pad;
 	struct xskshim_spill_ep ep[XSKSHIM_SPILL_EPS];
-	__u64 pad2;
+	__u64 pad1[2];
 };
 
 /* The longest frame a UMEM frame holds: the 2048-byte frame minus the

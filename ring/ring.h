@@ -309,6 +309,12 @@ void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, i
  * outlive the UMEM or a later call with NULL.  Thread safe (fill_lock). */
 void ring_umem_budget(struct ring_umem *umem, uint64_t *word, int64_t off);
 
+/* Deepen the fill ring to at least want frames (rounded up to a power of
+ * two, at most the UMEM) now, for a reader that was away longer than the
+ * current depth covers; the usual adaptation may shrink it again later.
+ * Thread safe (fill_lock). */
+void ring_umem_fill_grow(struct ring_umem *umem, uint32_t want);
+
 /* Raise the minimum fill depth (e.g. to the buffering a socket's SO_RCVBUF
  * asks for) and post frames up to it now.  Thread safe. */
 void ring_umem_fill_min(struct ring_umem *umem, uint32_t fill_min);

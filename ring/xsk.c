@@ -360,6 +360,22 @@ void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, i
 		(void)recvfrom(xsk_fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
 
+void ring_umem_fill_grow(struct ring_umem *umem, uint32_t want)
+{
+	uint32_t t = 1;
+
+	while (t < want && t < umem->frame_cnt)
+		t <<= 1;
+	ring_spin_lock(&umem->fill_lock);
+	if (t > umem->fill_target) {
+		umem->fill_target = t;
+		umem->win_cnt = 0;
+		umem->win_max = 0;
+		ring_fill_post(umem, umem->fill_target - ring_umem_fill_cnt(umem));
+	}
+	ring_spin_unlock(&umem->fill_lock);
+}
+
 void ring_umem_fill_min(struct ring_umem *umem, uint32_t fill_min)
 {
 	ring_spin_lock(&umem->fill_lock);

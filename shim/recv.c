@@ -143,6 +143,20 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 	unsigned int got = 0;
 
 	*stop = false;
+	if (!s->ep_done[qi] && !s->ep_wait[qi] && !s->ep_met[qi]) {
+		/* first look at this episode: if it began long before the
+		 * reader got here, the reader was away (descheduled, busy
+		 * elsewhere) and the fill ring was too shallow for that:
+		 * deepen it by what overflowed, and some */
+		uint32_t away = (uint32_t)(shim_now_ns() / 1000) - e->t_open;
+
+		s->ep_met[qi] = true;
+		if (away > SHIM_AWAY_US) {
+			struct ring_umem *u = s->xsk[qi]->umem;
+
+			ring_umem_fill_grow(u, 2 * (u->fill_target + (uint32_t)cnt));
+		}
+	}
 	if (s->ep_done[qi] < cnt) {
 		uint64_t left = cnt - s->ep_done[qi];
 		int r = REAL(recvmmsg)(fd, v, left < room ? (unsigned int)left : room, flags | MSG_DONTWAIT, NULL);
@@ -176,6 +190,7 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 	__atomic_store_n(&sp->tail, tail + 1, __ATOMIC_RELEASE);
 	s->ep_done[qi] = 0;
 	s->ep_wait[qi] = 0;
+	s->ep_met[qi] = false;
 	return 0;
 }
 

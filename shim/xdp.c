@@ -854,6 +854,7 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 			s->xseq[s->q_cnt] = __atomic_load_n(&sp->seq, __ATOMIC_ACQUIRE);
 			s->ep_done[s->q_cnt] = 0;
 			s->ep_wait[s->q_cnt] = 0;
+			s->ep_met[s->q_cnt] = false;
 			__atomic_store_n(&sp->tail, __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
 		}
 		s->xsk[s->q_cnt++] = x;
