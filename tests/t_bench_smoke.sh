@@ -3,7 +3,7 @@
 # (seconds long, no performance thresholds) must produce table.md and
 # plot.png in its run directory and results/latest/, and end with the
 # `bench: shim/plain=... (mode=native size=1228)` line; table.md must carry
-# the targets block (including the shim-busypoll and shim-shallow-poll rows)
+# the targets block (including the shim-busypoll and shim-deep-poll rows)
 # and, with build/libxskshim.so built, xskshim-stat.txt a live capture.
 # The run writes into a temporary BENCH_OUT, so it leaves results/ alone.
 # SKIP when not root.
@@ -57,11 +57,11 @@ else
 fi
 if [ -n "$run" ] && grep -q '^\*\*Targets\*\*' "$run/table.md" &&
    grep -q '^| shim-busypoll/raw-spin, 1228 B | ' "$run/table.md" &&
-   grep -q '^| shim-shallow-poll/raw-poll, 1228 B ' "$run/table.md" &&
+   grep -q '^| shim-deep-poll/raw-poll, 1228 B ' "$run/table.md" &&
    grep -q 'shim, blocking + BUSY_POLL' "$run/table.md"; then
-	pass "table.md has the targets block and the shim-busypoll/shim-shallow-poll rows"
+	pass "table.md has the targets block and the shim-busypoll/shim-deep-poll rows"
 else
-	fail "table.md has the targets block and the shim-busypoll/shim-shallow-poll rows"
+	fail "table.md has the targets block and the shim-busypoll/shim-deep-poll rows"
 fi
 if [ ! -e build/libxskshim.so ]; then
 	echo "SKIP: xskshim-stat capture (no build/libxskshim.so)"

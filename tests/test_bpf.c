@@ -925,7 +925,11 @@ static int ref_classify(const uint8_t *f, uint32_t len, uint32_t queue, int ifin
 	*hdr_end = off + 8;
 	memcpy(&sport, f + off, 2);
 	memcpy(&dport, f + off + 2, 2);
-	return ref_lookup(family, dport, daddr, saddr, sport, queue, ifindex);
+	i = (uint32_t)ref_lookup(family, dport, daddr, saddr, sport, queue, ifindex);
+	/* a matched frame no UMEM frame holds goes to the kernel */
+	if ((i == XSKSHIM_CTR_REDIRECT || i == XSKSHIM_CTR_NO_XSK) && len > XSKSHIM_RX_FRAME_MAX)
+		return XSKSHIM_CTR_PASS_TOO_BIG;
+	return (int)i;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1359,6 +1363,92 @@ static void test_group(uint8_t family, uint16_t port, uint32_t slot0)
 	      "IPv%u group: the %u flows spread over all %u members", family, FLOWS, RP_SIZE);
 }
 
+/* Run the frame n times; true if every run gave counter ctr (and its action). */
+static bool run_n(const uint8_t *f, uint32_t len, uint32_t n, int ctr, char *d, size_t dsz)
+{
+	struct run_res r;
+
+	for (uint32_t i = 0; i < n; i++) {
+		run_frame(f, len, ns_ifindex, 0, &r);
+		if (!run_ok(&r, ctr)) {
+			run_describe(&r, d, dsz);
+			return false;
+		}
+	}
+	snprintf(d, dsz, "%u x %s", n, ctr_names[ctr]);
+	return true;
+}
+
+/* The fill budget and spill episodes (struct xskshim_budget/xskshim_spill):
+ * user space's limit decides redirect vs pass, episodes open, count, close,
+ * and stay open while XSKSHIM_SPILL_EPS of them are unread; frames longer
+ * than a UMEM frame are passed. */
+static void test_budget(void)
+{
+	struct xskshim_budget *b = &skel->bss->budget[0];
+	struct xskshim_spill *sp = &skel->bss->spill[S_V4EW_EXACT * XSKSHIM_QUEUE_MAX];
+	struct fspec s = V4(.dport = P_V4EW, .daddr = A4_LOCAL, .sport = 4242, .paylen = 8);
+	uint8_t f[2048];
+	uint32_t l3, l4, len, head0;
+	uint64_t used0, seq0, spilled0;
+	char d[160];
+	bool ok;
+
+	if (xsk_put(S_V4EW_EXACT, 0) != 0) {
+		check(false, "budget: XSK into the XSKMAP: %s", strerror(errno));
+		return;
+	}
+	len = build(&s, f, &l3, &l4);
+	head0 = sp->head;
+	sp->tail = head0;
+	used0 = b->used;
+	seq0 = sp->seq;
+	spilled0 = b->spilled;
+	b->limit = used0 + 3;
+	ok = run_n(f, len, 3, XSKSHIM_CTR_REDIRECT, d, sizeof(d));
+	check(ok && b->used == used0 + 3 && sp->seq == seq0 + 3 && sp->head == head0 && !sp->open,
+	      "budget: limit = used + 3: three frames redirected (%s), used +%llu, seq +%llu, no episode",
+	      d, (unsigned long long)(b->used - used0), (unsigned long long)(sp->seq - seq0));
+	ok = run_n(f, len, 2, XSKSHIM_CTR_PASS_SPILL, d, sizeof(d));
+	check(ok && sp->head == head0 + 1 && sp->open && sp->ep[head0 & 1].start == seq0 + 3 &&
+	      sp->ep[head0 & 1].cnt == 2 && b->spilled == spilled0 + 2 && b->used == used0 + 3,
+	      "budget spent: the next two pass to the kernel (%s) in one episode: start %llu (= seq at its "
+	      "beginning), cnt %u, spilled +%llu, used unchanged",
+	      d, (unsigned long long)(sp->ep[head0 & 1].start - seq0), sp->ep[head0 & 1].cnt,
+	      (unsigned long long)(b->spilled - spilled0));
+
+	b->limit = b->used + 2;
+	ok = run_n(f, len, 2, XSKSHIM_CTR_REDIRECT, d, sizeof(d));
+	check(ok && !sp->open && sp->head == head0 + 1,
+	      "limit raised by 2: redirect resumes (%s) and closes the episode", d);
+	ok = run_n(f, len, 1, XSKSHIM_CTR_PASS_SPILL, d, sizeof(d));
+	check(ok && sp->head == head0 + 2 && sp->open && sp->ep[(head0 + 1) & 1].start == seq0 + 5,
+	      "spent again: a second episode opens (%s), start %llu", d,
+	      (unsigned long long)(sp->ep[(head0 + 1) & 1].start - seq0));
+	b->limit = b->used + 100;
+	ok = run_n(f, len, 2, XSKSHIM_CTR_PASS_SPILL, d, sizeof(d));
+	check(ok && sp->open && sp->head == head0 + 2 && sp->ep[(head0 + 1) & 1].cnt == 3,
+	      "two episodes unread: the open one stays open although the budget allows more (%s), cnt 3", d);
+	sp->tail = head0 + 1;
+	ok = run_n(f, len, 1, XSKSHIM_CTR_REDIRECT, d, sizeof(d));
+	check(ok && !sp->open, "the reader delivered the first (tail + 1): redirect resumes (%s)", d);
+	b->limit = 0;
+	ok = run_n(f, len, 3, XSKSHIM_CTR_REDIRECT, d, sizeof(d));
+	check(ok, "limit 0 (no budget, zero-copy): always redirected (%s)", d);
+	sp->tail = sp->head;
+
+	s.paylen = XSKSHIM_RX_FRAME_MAX - 42;
+	len = build(&s, f, &l3, &l4);
+	ok = run_n(f, len, 1, XSKSHIM_CTR_REDIRECT, d, sizeof(d));
+	check(ok && len == XSKSHIM_RX_FRAME_MAX, "a %u-byte frame (the most a 2048-byte UMEM frame holds): "
+	      "redirected (%s)", len, d);
+	s.paylen++;
+	len = build(&s, f, &l3, &l4);
+	ok = run_n(f, len, 1, XSKSHIM_CTR_PASS_TOO_BIG, d, sizeof(d));
+	check(ok, "a %u-byte frame (jumbo MTU): passed to the kernel, which would drop it on redirect (%s)", len, d);
+	xsk_del(S_V4EW_EXACT, 0);
+}
+
 static void test_xsk(void)
 {
 	struct fspec s;
@@ -1463,6 +1553,7 @@ static void test_xsk(void)
 
 	test_group(4, P_RP4, RP4_SLOT0);
 	test_group(6, P_RP6, RP6_SLOT0);
+	test_budget();
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1682,7 +1773,7 @@ static void test_mutation_one(int ifindex)
 		addr_pass += r.ctr == XSKSHIM_CTR_PASS_MARTIAN || r.ctr == XSKSHIM_CTR_PASS_MCAST ||
 			     r.ctr == XSKSHIM_CTR_PASS_NOT_LOCAL;
 
-		m = r.ctr == XSKSHIM_CTR_REDIRECT || r.ctr == XSKSHIM_CTR_NO_XSK;
+		m = r.ctr == XSKSHIM_CTR_REDIRECT || r.ctr == XSKSHIM_CTR_NO_XSK || r.ctr == XSKSHIM_CTR_PASS_TOO_BIG;
 		if (m) {
 			matched++;
 			redirected += r.ctr == XSKSHIM_CTR_REDIRECT;
