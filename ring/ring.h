@@ -264,6 +264,7 @@ struct ring_umem {
 	uint64_t       rx_seen_atomic;   /* updated with atomic add by readers */
 	uint64_t      *budget;           /* see ring_umem_budget; NULL: none */
 	int64_t        budget_off;
+	uint64_t       budget_pub;       /* the value last stored in *budget */
 };
 
 struct ring_xsk {
@@ -302,11 +303,13 @@ void ring_xsk_destroy(struct ring_xsk *xsk);
  * it through xsk_fd. */
 void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, int xsk_fd);
 
-/* Publish the fill budget: after every post to the fill ring (and now),
- * store acct.filled + off into *word with release order, so that a reader
- * of *word (the XDP program's budget limit) never sees a count of frames
- * that are not on the ring yet.  word NULL stops publishing.  The word must
- * outlive the UMEM or a later call with NULL.  Thread safe (fill_lock). */
+/* Publish the fill budget: now, and after posts to the fill ring once it
+ * has grown by max(16, fill_target / 8) frames, store acct.filled + off
+ * into *word with release order, so that a reader of *word (the XDP
+ * program's budget limit) never sees a count of frames that are not on the
+ * ring yet, and sees it lag by at most that step.  word NULL stops
+ * publishing.  The word must outlive the UMEM or a later call with NULL.
+ * Thread safe (fill_lock). */
 void ring_umem_budget(struct ring_umem *umem, uint64_t *word, int64_t off);
 
 /* Deepen the fill ring to at least want frames (rounded up to a power of

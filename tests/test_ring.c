@@ -1,6 +1,7 @@
 /* test_ring.c - unit tests for ring/: the inline ring operations of ring.h
  * against fake producer/consumer words, and the pure functions of
- * ring/frame.c (frame validation, checksum, iovec copy, source address).
+ * ring/frame.c (frame validation, checksum, iovec copy, source address),
+ * and the UMEM fill policy (ring/xsk.c) on a fake fill ring.
  * Needs no privileges.  One PASS:/FAIL: line per check (tests/README.conventions).
  *
  *   test_ring                     run the tests
@@ -1176,6 +1177,81 @@ static void bench(void)
 	printf("(sink %llx)\n", (unsigned long long)ring_csum_fold(acc));
 }
 
+/* ---- UMEM fill policy on a fake fill ring (ring/xsk.c) ------------------ */
+
+/* The kernel side of the fake fill ring: take n posted addresses. */
+static uint32_t fake_take(struct ring_umem *u, uint32_t n, uint64_t *out)
+{
+	uint32_t i;
+
+	for (i = 0; i < n && *u->fill.consumer != *u->fill.producer; i++) {
+		out[i] = ((uint64_t *)u->fill.ring)[*u->fill.consumer & u->fill.mask];
+		(*u->fill.consumer)++;
+	}
+	return i;
+}
+
+static void test_umem_fill(void)
+{
+	enum { F = 1024 };
+	static uint64_t ring_mem[F], stack[F];
+	uint32_t prod = 0, cons = 0, flags = 0, i;
+	uint64_t word = 7, taken[F], pub;
+	struct ring_umem u;
+	bool lifo = true;
+
+	memset(&u, 0, sizeof(u));
+	u.frame_cnt = F;
+	u.frame_sz = 2048;
+	u.fill = (struct ring_q){ .cached_prod = 0, .cached_cons = F, .mask = F - 1, .size = F,
+				  .producer = &prod, .consumer = &cons, .ring = ring_mem, .flags = &flags };
+	u.stack = stack;
+	for (i = 0; i < F; i++)
+		stack[i] = (uint64_t)(F - 1 - i) * 2048;
+	u.stack_cnt = F;
+	u.fill_min = u.fill_target = 64;
+
+	ring_umem_budget(&u, &word, 1000);
+	check(word == 1000, "budget: published at once: filled 0 + offset 1000 = %llu", (unsigned long long)word);
+	ring_umem_fill_min(&u, 64);
+	check(prod == 64 && ring_umem_fill_cnt(&u) == 64 && word == 1064,
+	      "fill_min 64 posts 64 frames and publishes filled + offset (%llu)", (unsigned long long)word);
+	check(fake_take(&u, 10, taken) == 10 && taken[0] == 0 && taken[1] == 2048,
+	      "the kernel takes frames in posting order, top of the free stack first (0, 2048, ...)");
+	ring_umem_fill(&u, taken, 10, -1);
+	check(ring_umem_fill_cnt(&u) == 64 && u.acct.filled == 74 && word == 1064,
+	      "10 returned: topped up to 64 again (filled 74), but the budget word waits for a step of 16 (still %llu)",
+	      (unsigned long long)word);
+	for (i = 0; i < 10; i++)
+		lifo &= ring_mem[(64 + i) & (F - 1)] == taken[9 - i];
+	check(lifo, "returned frames are posted again most recent first (LIFO: still in cache)");
+	fake_take(&u, 10, taken);
+	for (i = 0; i < 10; i++)
+		taken[i] += 100;   /* addresses inside the frame: the base is derived */
+	ring_umem_fill(&u, taken, 10, -1);
+	check(word == 1084 && word - 1000 == u.acct.filled,
+	      "10 more returned (addresses inside frames): 20 since the last store >= 16: published %llu",
+	      (unsigned long long)word);
+	check(u.stack_cnt + ring_umem_fill_cnt(&u) == F, "accounting: %u on the stack + %u on the ring = %u frames",
+	      u.stack_cnt, ring_umem_fill_cnt(&u), F);
+
+	ring_umem_fill_grow(&u, 300);
+	check(u.fill_target == 512 && ring_umem_fill_cnt(&u) == 512 && word == u.acct.filled + 1000,
+	      "grow to 300: target rounded up to 512, posted at once, budget published (%llu)",
+	      (unsigned long long)word);
+	ring_umem_fill_grow(&u, 100);
+	check(u.fill_target == 512, "grow to 100: never shrinks the target (512)");
+	ring_umem_fill_grow(&u, 5000);
+	check(u.fill_target == F && ring_umem_fill_cnt(&u) == F && u.stack_cnt == 0,
+	      "grow to 5000: capped at the UMEM (%u), every frame posted", F);
+
+	pub = word;
+	ring_umem_budget(&u, NULL, 0);
+	fake_take(&u, 64, taken);
+	ring_umem_fill(&u, taken, 64, -1);
+	check(word == pub && ring_umem_fill_cnt(&u) == F, "budget unset: posting goes on, the word is left alone");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--write-corpus"))
@@ -1199,6 +1275,7 @@ int main(int argc, char **argv)
 	test_parse_regress();
 	test_copy_to_iov();
 	test_frame_src();
+	test_umem_fill();
 
 	printf("test_ring: %d passed, %d failed\n", pass_cnt, fail_cnt);
 	return fail_cnt ? 1 : 0;
