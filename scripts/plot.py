@@ -13,7 +13,7 @@ results.csv columns (one row per run of a cell, written by scripts/bench):
     rcvbuf_err,in_err,vb_rx_drop,xmit_err,cpu_ns,bad,dup,status,rep
 A cell run several times (rep 1..N) is represented by its median-pps run.
 latency.csv columns:
-    server,mode,p50,p99,p999,avg,observations,status
+    server,mode,p50,p99,p999,avg,observations,status,rep
 
 The table is written without matplotlib; only the PNG needs it (use the
 system /usr/bin/python3, which has python3-matplotlib).
@@ -171,9 +171,10 @@ def targets(rows, lat, meta):
     plain = [num(r["p99"]) for r in lat if r["server"] == "plain" and r["status"] == "ok"]
     shim = [num(r["p99"]) for r in lat
             if r["server"] == "shim" and r["mode"] == HEAD_MODE and r["status"] == "ok"]
-    ps, pp = (shim or [None])[0], (plain or [None])[0]
+    ps, pp = median(shim), median(plain)
     x = ratio(ps, pp)
-    meas = "n/a" if x is None else "%.2f (%.1f / %.1f us)" % (x, ps, pp)
+    meas = "n/a" if x is None else "%.2f (%.1f / %.1f us, median of %d / %d runs)" % (
+        x, ps, pp, len(shim), len(plain))
     out.append(("latency p99 shim/plain (sockperf)", meas, "<= 1.00",
                 verdict(x, lambda v: v <= 1.0)))
     for size in ("64", "1228"):
@@ -319,11 +320,11 @@ def write_table(path, rows, lat, meta, head, tg):
         w("Server `sockperf server` in the receive namespace on CPU1 (plain, or under "
           "the shim), client `sockperf ping-pong` in the generator namespace on CPU0.")
         w("")
-        w("| server | mode | p50 | p99 | p99.9 | avg | observations | status |")
-        w("|---|---|---:|---:|---:|---:|---:|---|")
+        w("| server | mode | run | p50 | p99 | p99.9 | avg | observations | status |")
+        w("|---|---|---:|---:|---:|---:|---:|---:|---|")
         for r in lat:
-            w("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-                r["server"], r["mode"], r["p50"] or "n/a", r["p99"] or "n/a",
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                r["server"], r["mode"], r.get("rep") or "1", r["p50"] or "n/a", r["p99"] or "n/a",
                 r["p999"] or "n/a", r["avg"] or "n/a", r["observations"] or "-",
                 r["status"]))
     else:
@@ -385,8 +386,9 @@ def write_plot(path, rows, lat, meta, head):
 
     ax = axes[1]
     if lat:
-        labels = [r["server"] if r["mode"] in ("", "-") else
-                  "%s (%s mode)" % (r["server"], r["mode"]) for r in lat]
+        labels = [(r["server"] if r["mode"] in ("", "-") else
+                   "%s (%s)" % (r["server"], r["mode"])) +
+                  (" r%s" % r["rep"] if r.get("rep") else "") for r in lat]
         pcts = [("p50", "p50"), ("p99", "p99"), ("p999", "p99.9")]
         w = 0.25
         for j, (k, name) in enumerate(pcts):

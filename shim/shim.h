@@ -22,7 +22,11 @@
  * not tell, cleared when it answered EAGAIN - this saves a syscall per batch
  * in the poll-then-recvmmsg loop), and unconditionally every
  * SHIM_KERNEL_EVERY calls so neither a busy ring nor a spinning caller that
- * never polls can starve it.
+ * never polls can starve it.  Except while a spill episode is pending (the
+ * XDP program passed datagrams to the kernel socket because the queue's
+ * fill budget was spent, xskshim_bpf.h): then the rings are read only up to
+ * the episode's start, the episode's datagrams from the kernel socket, and
+ * on (shim_spill_take), so the two paths merge in arrival order.
  *
  * Objects and lifetimes
  *   shim_sock   one per open file description of a tracked UDP socket; the
@@ -275,8 +279,8 @@ void shim_xdp_release(struct shim_sock *s);
  * take it out of its port's groups; or undo that.  Lock held. */
 void shim_xdp_connect(struct shim_sock *s, int fd);
 void shim_xdp_disconnect(struct shim_sock *s);
-/* The socket's SO_RCVBUF changed after bind: deepen the fill rings to match.
- * Lock held. */
+/* The socket's SO_RCVBUF changed after bind: in zero-copy mode (no fill
+ * budget) deepen the fill rings to match.  Lock held. */
 void shim_xdp_rcvbuf(struct shim_sock *s, int fd);
 /* No accelerated socket left (or the bind that installed failed): uninstall
  * after XSKSHIM_LINGER_MS unless a socket is accelerated meanwhile.  Lock
