@@ -432,6 +432,10 @@ int xskshim_xdp(struct xdp_md *ctx)
 
 		if (ip4_martian(s, d, lo))
 			return pass(XSKSHIM_CTR_PASS_MARTIAN);
+		/* a source that is one of the interface's own addresses is a
+		 * martian to the kernel (fib_validate_source, accept_local 0) */
+		if ((cfg_flags & XSKSHIM_CFG_CHECK_LOCAL) && !lo && fast_local_v4(iph->saddr))
+			return pass(XSKSHIM_CTR_PASS_MARTIAN);
 		if ((d >> 28) == 0xe)
 			return pass(XSKSHIM_CTR_PASS_MCAST);
 		bcast = d == 0xffffffff;

@@ -36,7 +36,10 @@
  *     loopback addresses are fine on the loopback device (ingress ifindex
  *     1, which the kernel guarantees for `lo` in every namespace); also an
  *     IPv6 source :: (the kernel delivers that, the program leaves it to
- *     the kernel): pass_martian;
+ *     the kernel); also, with XSKSHIM_CFG_CHECK_LOCAL and not on `lo`, an
+ *     IPv4 source that is one of the fast_local4 addresses (the XDP
+ *     interface's own: the kernel's fib_validate_source drops it unless
+ *     accept_local): pass_martian;
  *   - its destination is multicast (224/4, ff00::/8): the kernel's group
  *     membership is not emulated: pass_mcast;
  *   - XSKSHIM_CFG_CHECK_LOCAL is set, it matched the WILDCARD entry, did
@@ -53,9 +56,11 @@
  *     cfg_vlan_ids (a VLAN device of the interface); else pass_other_host.
  *
  * Not emulated (the program may redirect what the kernel would drop, or
- * deliver differently): reverse-path filtering (rp_filter 1/2) and
- * accept_local (an IPv4 source that is one of the namespace's own
- * addresses is a martian to the kernel), drop_unicast_in_l2_multicast,
+ * deliver differently): reverse-path filtering (rp_filter 1/2), an IPv4
+ * source that is an own address of another interface than the XDP one, or
+ * one of more than XSKSHIM_FAST_LOCALS own addresses (a martian to the
+ * kernel; checking every packet's source in `locals` would cost an LPM
+ * lookup per packet), drop_unicast_in_l2_multicast,
  * route_localnet, VLAN devices with a MAC of their own or nested deeper
  * than one level, VLAN tags the NIC strips before XDP, the per-interface
  * scope of IPv6 link-local destinations, the kernel's choice of

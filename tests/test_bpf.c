@@ -1449,6 +1449,43 @@ static void test_budget(void)
 	xsk_del(S_V4EW_EXACT, 0);
 }
 
+/* An IPv4 source that is the interface's own address (fast_local4): the
+ * kernel drops it as a martian, so the configured program passes it; the
+ * default program (no CHECK_LOCAL) does not look. */
+static void test_own_source(void)
+{
+	struct fspec s = V4(.dport = P_V4EW, .daddr = A4_LOCAL, .saddr = A4_LOCAL, .sport = 4242);
+	uint8_t f[256];
+	uint32_t l3, l4, len = build(&s, f, &l3, &l4);
+	struct run_res r;
+	char d[128];
+
+	if (prog_fd_cfg < 0 || xsk_put(S_V4EW_EXACT, 0) != 0) {
+		check(false, "own source: configured program and an XSK needed");
+		return;
+	}
+	memcpy((void *)&skel_cfg->bss->fast_local4[0], A4_LOCAL, 4);
+	use_prog(&cfg_set);
+	run_frame(f, len, ns_ifindex, 0, &r);
+	run_describe(&r, d, sizeof(d));
+	check(run_ok(&r, XSKSHIM_CTR_PASS_MARTIAN),
+	      "configured: source 198.18.0.2 = the interface's own address (fast_local4): pass_martian (%s)", d);
+	s.saddr = A4_SRC;
+	len = build(&s, f, &l3, &l4);
+	run_frame(f, len, ns_ifindex, 0, &r);
+	run_describe(&r, d, sizeof(d));
+	check(run_ok(&r, XSKSHIM_CTR_REDIRECT), "configured: source 198.18.0.1 (not own): redirected (%s)", d);
+	use_prog(&cfg_plain);
+	s.saddr = A4_LOCAL;
+	len = build(&s, f, &l3, &l4);
+	run_frame(f, len, ns_ifindex, 0, &r);
+	run_describe(&r, d, sizeof(d));
+	check(run_ok(&r, XSKSHIM_CTR_REDIRECT),
+	      "default program (no CHECK_LOCAL): own source not checked, redirected (%s)", d);
+	skel_cfg->bss->fast_local4[0] = 0;
+	xsk_del(S_V4EW_EXACT, 0);
+}
+
 static void test_xsk(void)
 {
 	struct fspec s;
@@ -1554,6 +1591,7 @@ static void test_xsk(void)
 	test_group(4, P_RP4, RP4_SLOT0);
 	test_group(6, P_RP6, RP6_SLOT0);
 	test_budget();
+	test_own_source();
 }
 
 /* ---------------------------------------------------------------------- */
