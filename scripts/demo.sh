@@ -56,9 +56,16 @@ for t in plain shim; do
 done
 pp=$(field plain pps); sp=$(field shim pps)
 awk -v p="$pp" -v s="$sp" 'BEGIN { if (p > 0) printf "\nshim/plain = %.2f (sendmmsg generator; `make bench` drives far more load)\n", s / p }'
-if [ "$(field shim received)" = "$COUNT" ] && [ "$(cat "$T/shim.udp")" = 0 ]; then
-	echo "demo: OK - every datagram reached the unmodified program through AF_XDP; the kernel UDP stack saw none"
+# Datagrams that arrive while every posted UMEM frame is taken (the reader
+# was descheduled for a moment) overflow into the program's own kernel
+# socket and are delivered in order: counted as pass_spill, and they are the
+# only ones the kernel UDP stack may see.
+spill=$(grep -o 'pass_spill [0-9]*' "$T/shim.err" | awk '{ print $2; exit }')
+spill=${spill:-0}
+if [ "$(field shim received)" = "$COUNT" ] && [ "$(cat "$T/shim.udp")" = "$spill" ]; then
+	echo "demo: OK - every datagram reached the unmodified program: $((COUNT - spill)) through AF_XDP," \
+		"$spill overflowed a momentary stall into its kernel socket (pass_spill) and were read from there"
 else
-	echo "demo: the shim run did not get every datagram through AF_XDP (see above)"
+	echo "demo: the shim run lost datagrams or took the kernel path beyond the counted overflow (see above)"
 	exit 1
 fi
