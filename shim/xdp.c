@@ -15,6 +15,10 @@
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/eventfd.h>
+#include <signal.h>
 #include <ifaddrs.h>
 #include <net/if_arp.h>
 #include <bpf/bpf.h>
@@ -198,9 +202,11 @@ static void shim_xdp_configure(void)
 }
 
 /* Fill `locals` with the namespace's addresses (weak host model: every
- * interface's) and IPv4 broadcast addresses.  Called at install and on every
- * accelerated bind; an address added in between is only slower (its
- * datagrams take the kernel path until the next bind), never lost. */
+ * interface's) and IPv4 broadcast addresses.  Called at install, on every
+ * accelerated bind and by the address watch thread on every address change
+ * (without the thread an address added in between is only slower - its
+ * datagrams take the kernel path until the next bind - but a removed one
+ * would still match).  Lock held (static buffers). */
 #define SHIM_LOCALS_SCAN 1024
 
 /* The XDP interface's own addresses (own[j] marks them among want[]) into
@@ -306,6 +312,106 @@ static void shim_xdp_locals_refresh(void)
 	shim_xdp_fast_locals(want, kind, own, n);
 }
 
+/* ---- address changes ----------------------------------------------------
+ * While installed, a thread listens for RTM_NEWADDR/RTM_DELADDR (netlink
+ * groups IPv4/IPv6 IFADDR) and refreshes `locals` under shim_g.lock, so a
+ * removed address stops matching at once (the kernel drops datagrams to it)
+ * and an added one is accelerated without waiting for the next bind.  The
+ * thread owns its two fds (the netlink socket and an eventfd that stops it)
+ * and closes them when it ends; uninstall only signals it, because it runs
+ * with shim_g.lock held, which the thread itself takes. */
+struct shim_watch {
+	int nl_fd, stop_fd;
+};
+static struct shim_watch *shim_watch_cur;
+
+static void *shim_watch_thread(void *p)
+{
+	struct shim_watch *w = p;
+	struct pollfd pf[2] = { { .fd = w->nl_fd, .events = POLLIN }, { .fd = w->stop_fd, .events = POLLIN } };
+	char buf[16384];
+
+	shim_enter();
+	for (;;) {
+		bool changed = false;
+
+		if (REAL(poll)(pf, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (pf[1].revents)
+			break;
+		for (;;) {   /* drain; an overflow (ENOBUFS) just means "changed" */
+			ssize_t r = REAL(recv)(w->nl_fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+			if (r > 0 || (r < 0 && errno == ENOBUFS))
+				changed = true;
+			else if (r < 0 && errno == EINTR)
+				continue;
+			else
+				break;
+		}
+		if (!changed)
+			continue;
+		pthread_mutex_lock(&shim_g.lock);
+		if (X.installed && shim_watch_cur == w) {
+			shim_xdp_locals_refresh();
+			shim_log(SHIM_LOG_DEBUG, "xdp", "addresses changed: local address list refreshed");
+		}
+		pthread_mutex_unlock(&shim_g.lock);
+	}
+	REAL(close)(w->nl_fd);
+	REAL(close)(w->stop_fd);
+	free(w);
+	shim_leave();
+	return NULL;
+}
+
+/* Lock held. */
+static void shim_watch_start(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR };
+	struct shim_watch *w = calloc(1, sizeof(*w));
+	sigset_t all, old;
+	pthread_t t;
+
+	if (!w)
+		return;
+	w->nl_fd = REAL(socket)(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	w->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->nl_fd < 0 || w->stop_fd < 0 || REAL(bind)(w->nl_fd, (struct sockaddr *)&sa, sizeof(sa)))
+		goto fail;
+	/* the application's signals are not for this thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (pthread_create(&t, NULL, shim_watch_thread, w)) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		goto fail;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_detach(t);
+	shim_watch_cur = w;
+	return;
+fail:
+	shim_log(SHIM_LOG_INFO, "xdp", "no address watch (%s): local addresses refresh at each bind only",
+		 strerror(errno));
+	if (w->nl_fd >= 0)
+		REAL(close)(w->nl_fd);
+	if (w->stop_fd >= 0)
+		REAL(close)(w->stop_fd);
+	free(w);
+}
+
+/* Lock held. */
+static void shim_watch_stop(void)
+{
+	uint64_t one = 1;
+
+	if (!shim_watch_cur)
+		return;
+	if (write(shim_watch_cur->stop_fd, &one, sizeof(one)) < 0)
+		shim_log(SHIM_LOG_INFO, "xdp", "address watch stop: %s", strerror(errno));
+	shim_watch_cur = NULL;
+}
+
 /* ---- install / uninstall ----------------------------------------------- */
 
 static void shim_xdp_uninstall(void)
@@ -315,6 +421,7 @@ static void shim_xdp_uninstall(void)
 	if (X.link_fd >= 0)
 		REAL(close)(X.link_fd);
 	X.link_fd = -1;
+	shim_watch_stop();
 	shim_xsk_pool_flush();
 	for (i = 0; i < X.q_cnt; i++) {
 		ring_umem_budget(X.umem[X.q_ids[i]], NULL, 0);
@@ -524,6 +631,7 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 	else
 		X.csum = shim_g.cfg.csum == SHIM_ON ? RING_CSUM_VERIFY : RING_CSUM_OFF;
 	X.installed = true;
+	shim_watch_start();
 	return 0;
 
 out_umem:
@@ -1027,6 +1135,13 @@ void shim_xdp_atexit(void)
 void shim_xdp_atfork_child(void)
 {
 	struct shim_sock *s;
+
+	/* the watch thread stayed in the parent; its fds did not */
+	if (shim_watch_cur) {
+		REAL(close)(shim_watch_cur->nl_fd);
+		REAL(close)(shim_watch_cur->stop_fd);
+		shim_watch_cur = NULL;   /* (its memory belongs to the parent's thread) */
+	}
 
 	if (X.link_fd >= 0)
 		REAL(close)(X.link_fd);
