@@ -187,6 +187,36 @@ kv()
 	grep -oE "(^| )$2=[^ ]*" "$1" 2>/dev/null | tail -1 | sed "s/^ *$2=//"
 }
 
+# fl_settle FILE : until the "received=" count fault_recv prints to FILE
+# (--progress-ms) stops moving (bounded: 10 s), then print it.  Run
+# fault_recv with a --poll-ms below the 0.2 s sampling, or an idle receiver
+# may print its last count late.
+fl_settle()
+{
+	local a=-1 b
+	for _ in $(seq 50); do
+		b=$(kv "$1" received); [ "$a" = "$b" ] && break; a=$b; sleep 0.2
+	done
+	echo "${b:-0}"
+}
+
+# fl_recv_start TAG STYLE [ENV...] : start fault_recv on port 9000 in
+# $NS_RCV (progress every 50 ms, $D/TAG.out and $D/TAG.err), under env ENV
+# (a shim run: wait for its "accelerated" line, else FAIL and return 1) or
+# plain (wait for it to be ready); its pid goes to R.
+fl_recv_start()
+{
+	local t=$1 style=$2; shift 2
+	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env "$@" fault_recv --port 9000 --style "$style" \
+		--poll-ms 50 --idle-ms 0 --max-secs 60 --progress-ms 50
+	if [ $# -gt 0 ]; then
+		wait_file "$D/$t.err" 'accelerated: fd' 5 && return 0
+		fail "$t: not accelerated: $(head -2 "$D/$t.err")"
+		return 1
+	fi
+	wait_file "$D/$t.err" 'fault_recv: ready' 5 || sleep 0.5
+}
+
 # summary_field FILE NAME : from the shim's exit summary, e.g. rx_xdp.
 # Sums over every socket line; for XDP counters the "xdp:" line.
 summary_sock_sum()

@@ -16,15 +16,6 @@ N=${FAULT_COUNT:-1000}
 EXTRA=198.18.0.99
 D=$FL_TMP
 
-recv_count() { kv "$D/$1.out" received; }
-settle()   # TAG : wait until the progress count stops moving, print it
-{
-	local a=-1 b
-	for _ in $(seq 40); do
-		b=$(recv_count "$1"); [ "$a" = "$b" ] && break; a=$b; sleep 0.15
-	done
-	echo "${b:-0}"
-}
 # wait_local ADDR yes|no : until ADDR is (or is no longer) on vb
 wait_addr() { for _ in $(seq 40); do in_rcv ip -4 addr show dev vb | grep -q " $1/" && [ "$2" = yes ] && return 0
 	in_rcv ip -4 addr show dev vb | grep -q " $1/" || { [ "$2" = no ] && return 0; }; sleep 0.05; done; return 1; }
@@ -37,29 +28,23 @@ run()
 	local t=$1 c0 c1 c2 c3; shift
 	in_rcv ip addr add "$EXTRA/32" dev vb
 	wait_addr "$EXTRA" yes
-	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env "$@" fault_recv --port 9000 --style poll --poll-ms 20 \
-		--idle-ms 0 --max-secs 60 --progress-ms 50
-	if [ $# -gt 0 ]; then
-		wait_file "$D/$t.err" 'accelerated: fd' 5 || { fail "$t: not accelerated: $(head -2 "$D/$t.err")"; return 1; }
-	else
-		wait_file "$D/$t.err" 'fault_recv: ready' 5 || sleep 0.5
-	fi
+	fl_recv_start "$t" poll "$@" || return 1
 	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$N" --rate 100000 >/dev/null
-	c0=$(settle "$t")
+	c0=$(fl_settle "$D/$t.out")
 	in_gen udpgen --dst "$EXTRA" --port 9000 --count "$N" --rate 100000 >/dev/null
-	c1=$(settle "$t")
+	c1=$(fl_settle "$D/$t.out")
 	in_rcv ip addr del "$EXTRA/32" dev vb
 	wait_addr "$EXTRA" no
 	sleep 0.3   # the watch thread's refresh
 	# the generator keeps a permanent neighbour entry for $EXTRA: the
 	# frames still reach vb, whose kernel no longer considers them local
 	in_gen udpgen --dst "$EXTRA" --port 9000 --count "$N" --rate 100000 >/dev/null
-	c2=$(settle "$t")
+	c2=$(fl_settle "$D/$t.out")
 	in_rcv ip addr add "$EXTRA/32" dev vb
 	wait_addr "$EXTRA" yes
 	sleep 0.3
 	in_gen udpgen --dst "$EXTRA" --port 9000 --count "$N" --rate 100000 >/dev/null
-	c3=$(settle "$t")
+	c3=$(fl_settle "$D/$t.out")
 	stop_pid "$R" 5
 	in_rcv ip addr del "$EXTRA/32" dev vb
 	PRESENT=$((c1 - c0)) REMOVED=$((c2 - c1)) READDED=$((c3 - c2))

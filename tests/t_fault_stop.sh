@@ -27,15 +27,6 @@ N=${FAULT_COUNT:-5000}
 WARM=1000
 D=$FL_TMP
 
-recv_count() { kv "$D/$1.out" received; }
-settle()   # TAG : wait until the progress count stops moving, print it
-{
-	local a=-1 b
-	for _ in $(seq 50); do
-		b=$(recv_count "$1"); [ "$a" = "$b" ] && break; a=$b; sleep 0.2
-	done
-	echo "$b"
-}
 
 # run_stop TAG ENV... : one stopped-reader run; sets AFTER (burst datagrams
 # delivered after SIGCONT), LATER (of the later batch), RCVBUF_ERR (the
@@ -44,15 +35,9 @@ settle()   # TAG : wait until the progress count stops moving, print it
 run_stop()
 {
 	local t=$1 style=$2 c0 c1 e0; shift 2
-	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env "$@" fault_recv --port 9000 --style "$style" \
-		--idle-ms 0 --max-secs 60 --progress-ms 50
-	if [ $# -gt 0 ]; then
-		wait_file "$D/$t.err" 'accelerated: fd' 5 || { fail "$t: not accelerated: $(head -2 "$D/$t.err")"; return 1; }
-	else
-		wait_file "$D/$t.out" 'progress' 5 || sleep 0.5
-	fi
+	fl_recv_start "$t" "$style" "$@" || return 1
 	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$WARM" --rate 100000 >/dev/null
-	c0=$(settle "$t")
+	c0=$(fl_settle "$D/$t.out")
 	# (sequence numbers run on across the three sends: fault_recv counts
 	# a datagram older than its flow's last one as reordered)
 	RSS0=$(rss_kb "$R")
@@ -63,13 +48,13 @@ run_stop()
 	RSS_STOP=$(rss_kb "$R")
 	STATE=$(awk '{print $3}' "/proc/$R/stat")
 	kill -CONT "$R"
-	c1=$(settle "$t")
+	c1=$(fl_settle "$D/$t.out")
 	RSS1=$(rss_kb "$R")
 	RCVBUF_ERR=$(($(netns_udp_counter RcvbufErrors) - e0))
 	AFTER=$((c1 - c0))
 
 	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$N" --rate 100000 --seq-base $((WARM + BURST)) >/dev/null
-	C2=$(settle "$t")
+	C2=$(fl_settle "$D/$t.out")
 	LATER=$((C2 - c1))
 	stop_pid "$R" 5
 	TERM_OK=$?
@@ -122,12 +107,12 @@ done
 # 8 MiB SO_RCVBUF holds every spill), and without duplicates.
 t=overflow-order
 M=${FAULT_ORDER_COUNT:-200000}
-FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env $(shim_env) XSKSHIM_FILL_MIN=64 fault_recv --port 9000 \
+FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env $(shim_env) XSKSHIM_FILL_MIN=64 fault_recv --port 9000 --poll-ms 50 \
 	--style poll --rcvbuf 8388608 --expect "$M" --idle-ms 0 --max-secs 60 --progress-ms 50
 if wait_file "$D/$t.err" 'accelerated: fd' 5; then
 	e0=$(netns_udp_counter RcvbufErrors)
 	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$M" --flows 4 >"$D/$t.gen"
-	settle "$t" >/dev/null
+	fl_settle "$D/$t.out" >/dev/null
 	stop_pid "$R" 5
 	e1=$(netns_udp_counter RcvbufErrors)
 	spill=$(summary_xdp "$D/$t.err" pass_spill)
