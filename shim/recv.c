@@ -11,6 +11,8 @@
 #include <sys/ioctl.h>
 #include <arpa/inet.h>
 
+#include <linux/sock_diag.h>
+
 #include "shim/shim.h"
 
 #define SHIM_DEMOTED 1   /* internal: socket left the fast path meanwhile */
@@ -130,9 +132,10 @@ static uint32_t shim_deliver(const struct shim_sock *s, const struct ring_frame_
  * went into v (<= room), and sets *stop when the ring must not be read
  * further now: the episode is still open (every newer datagram goes to the
  * kernel too), or closed with datagrams still missing from the kernel
- * socket, which are waited for up to SHIM_SPILL_WAIT_NS (still in the
- * stack, or never coming: dropped by a full SO_RCVBUF, or queued on another
- * socket of a SO_REUSEPORT group by the kernel's own choice).  rx lock held. */
+ * socket.  Those the socket dropped (a full SO_RCVBUF, seen in its sk_drops)
+ * are given up at once; the rest are waited for up to SHIM_SPILL_WAIT_NS
+ * (still in the stack, or never coming: queued on another socket of a
+ * SO_REUSEPORT group by the kernel's own choice).  rx lock held. */
 static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, struct xskshim_spill *sp,
 				    struct mmsghdr *v, unsigned int room, int flags, bool *stop)
 {
@@ -175,13 +178,33 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 			*stop = true;
 			return 0;
 		}
-		if (!s->ep_wait[qi])
-			s->ep_wait[qi] = shim_now_ns();
-		if (shim_now_ns() - s->ep_wait[qi] < SHIM_SPILL_WAIT_NS) {
-			*stop = true;
-			return 0;
+		/* Closed and some missing.  Those the kernel socket dropped
+		 * (full SO_RCVBUF: its sk_drops grew) are not coming; wait
+		 * only for the rest, which may still be in the stack. */
+		{
+			uint32_t mi[SK_MEMINFO_VARS];
+			socklen_t ml = sizeof(mi);
+
+			if (!getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) && ml >= sizeof(mi)) {
+				uint32_t dropped = mi[SK_MEMINFO_DROPS] - s->kdrops_seen;
+
+				s->kdrops_seen = mi[SK_MEMINFO_DROPS];
+				if (dropped > left)
+					dropped = (uint32_t)left;
+				s->ep_done[qi] += dropped;
+				s->st->spill_unseen += dropped;
+				left -= dropped;
+			}
 		}
-		s->st->spill_unseen += cnt - s->ep_done[qi];
+		if (left) {
+			if (!s->ep_wait[qi])
+				s->ep_wait[qi] = shim_now_ns();
+			if (shim_now_ns() - s->ep_wait[qi] < SHIM_SPILL_WAIT_NS) {
+				*stop = true;
+				return 0;
+			}
+			s->st->spill_unseen += left;
+		}
 	} else if (open) {
 		*stop = true;
 		return 0;

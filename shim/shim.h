@@ -78,7 +78,7 @@
 #define SHIM_EP_MAX 8            /* epoll sets one socket can be in, tracked */
 #define SHIM_KERNEL_EVERY 64     /* drain the kernel socket at least this often */
 #define SHIM_BUDGET_MARGIN 32    /* fill frames kept back for CPUs racing the budget check */
-#define SHIM_SPILL_WAIT_NS 200000 /* how long a spilled datagram may lag in the stack */
+#define SHIM_SPILL_WAIT_NS 50000 /* how long a spilled datagram may lag in the stack */
 #define SHIM_AWAY_US      1000   /* an episode this old when first met: the reader was away */
 
 /* ---- real symbols (real.c) ------------------------------------------- */
@@ -199,6 +199,7 @@ struct shim_sock {
 	uint64_t  ep_done[XSKSHIM_QUEUE_MAX];
 	int64_t   ep_wait[XSKSHIM_QUEUE_MAX];
 	bool      ep_met[XSKSHIM_QUEUE_MAX];  /* the current episode was looked at */
+	uint32_t  kdrops_seen;      /* the kernel socket's sk_drops when last read */
 	uint32_t  cmsg;             /* SHIM_CMSG_* wanted */
 	bool      connected;
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
