@@ -212,8 +212,9 @@ def write_table(path, rows, lat, meta, head, tg):
     w("|---|---|")
     for k, label in (("date", "date"), ("host", "machine"), ("cpu", "CPU"),
                      ("ncpu", "vCPUs"), ("kernel", "kernel"), ("git", "git"),
-                     ("shim", "shim library"), ("count", "frames per xdpgen cell"),
-                     ("udpgen_count", "datagrams per udpgen cell"),
+                     ("shim", "shim library"), ("count", "frames per xdpgen cell (at most)"),
+                     ("udpgen_count", "datagrams per udpgen cell (at most)"),
+                     ("cell_secs", "generator time per cell (at most, s)"),
                      ("flows", "flows (source ports)"),
                      ("raw_frames", "rawrecv UMEM frames per queue (4 KiB each)"),
                      ("shim_env", "shim environment"), ("duration", "bench duration")):
@@ -239,7 +240,7 @@ def write_table(path, rows, lat, meta, head, tg):
     w("Setup: generator pinned to CPU0 in one namespace, receiver pinned to CPU1 in "
       "the other, one veth pair, 1 queue, GRO on on the receiving veth (veth needs "
       "NAPI for XDP-transmitted frames, PLATFORM.md). The generator sends a fixed "
-      "count as fast as it can. *Delivered pps* is the rate at which the receiving "
+      "count as fast as it can, or stops earlier at the time bound. *Delivered pps* is the rate at which the receiving "
       "application got datagrams, between its first and last one. On veth the "
       "receive side's kernel work (NAPI, the XDP program, the copy into the socket "
       "or the UMEM) runs on the sender's CPU, inside the generator's "

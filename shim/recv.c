@@ -444,9 +444,29 @@ static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns, bool *rdh
 	return r < 0 ? -errno : r;
 }
 
+/* The recvmmsg timeout's deadline, read from the clock the first time it is
+ * needed: a call that returns from its first pass over the rings (the
+ * streamer's poll + recvmmsg(MSG_WAITFORONE) with data waiting) reads no
+ * clock at all.  The deadline then starts after that first non-blocking pass
+ * instead of at entry, well under the timer slack the kernel's own timeout
+ * has; it is always set before the call blocks. */
+static inline int64_t shim_mmsg_deadline(int64_t *end_ns, const struct timespec *t)
+{
+	if (*end_ns < 0)
+		*end_ns = shim_now_ns() + t->tv_sec * 1000000000LL + t->tv_nsec;
+	return *end_ns;
+}
+
+static inline bool shim_mmsg_expired(int64_t *end_ns, const struct timespec *t)
+{
+	int64_t e = shim_mmsg_deadline(end_ns, t);
+
+	return shim_now_ns() >= e;
+}
+
 int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl, struct timespec *t)
 {
-	int64_t end_ns = 0, rcv_deadline = -2;
+	int64_t end_ns = -1, rcv_deadline = -2;
 	unsigned int got = 0;
 	int saved = errno;
 	bool rdhup = false;
@@ -459,7 +479,6 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			errno = EINVAL;
 			return -1;
 		}
-		end_ns = shim_now_ns() + t->tv_sec * 1000000000LL + t->tv_nsec;
 	}
 	if (n > 1024)
 		n = 1024;   /* UIO_MAXIOV, as the kernel clamps vlen */
@@ -481,8 +500,10 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 		int kerr, r;
 
 		/* The kernel checks the timeout after each datagram: once it
-		 * has passed (a zero timeout from the start), one more. */
-		if (t && want > 1 && shim_now_ns() >= end_ns)
+		 * has passed (a zero timeout from the start), one more.  Before
+		 * the deadline is read, only a zero timeout has passed. */
+		if (t && want > 1 &&
+		    (end_ns < 0 ? !t->tv_sec && !t->tv_nsec : shim_now_ns() >= end_ns))
 			want = 1;
 		r = shim_gather(s, fd, v + got, want, fl & ~MSG_WAITFORONE, &kerr);
 
@@ -494,13 +515,16 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			break;
 		}
 		got += (unsigned)r;
-		if (got && t && shim_now_ns() >= end_ns)
-			break;
 		/* MSG_PEEK: every entry gets the head datagram again, as each
 		 * of the kernel's per-entry receives peeks the same one */
-		if (r > 0 && (fl & MSG_PEEK) && got < n)
+		if (r > 0 && (fl & MSG_PEEK) && got < n) {
+			if (t && shim_mmsg_expired(&end_ns, t))
+				break;
 			continue;
+		}
 		if (got == n || (got && (fl & MSG_WAITFORONE)))
+			break;
+		if (got && t && shim_mmsg_expired(&end_ns, t))
 			break;
 		if (kerr) {
 			if (got)
@@ -536,6 +560,8 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
 				rcv_deadline = shim_now_ns() + tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
 		}
+		if (t)
+			shim_mmsg_deadline(&end_ns, t);   /* from before any wait */
 		if (shim_g.cfg.busy_poll_us && shim_busy_poll(s, rcv_deadline))
 			continue;   /* the rings have data: gather it */
 		r = shim_wait(s, fd, rcv_deadline, &rdhup);
@@ -554,7 +580,7 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			return -1;
 		}
 	}
-	if (t) {
+	if (t && end_ns >= 0) {   /* else no time has been measured as passing */
 		int64_t left = end_ns - shim_now_ns();
 		if (left < 0)
 			left = 0;
