@@ -10,7 +10,8 @@ headline line.
 
 results.csv columns (one row per run of a cell, written by scripts/bench):
     gen,mode,size,receiver,sent,gen_pps,received,pps,loss,loss_pct,
-    rcvbuf_err,in_err,vb_rx_drop,xmit_err,cpu_ns,bad,dup,status,rep
+    rcvbuf_err,in_err,vb_rx_drop,xmit_err,cpu_ns,bad,dup,status,rep,
+    xsk_drop,spill (AF_XDP socket drops; shim: pass_spill; empty elsewhere)
 A cell run several times (rep 1..N) is represented by its median-pps run.
 latency.csv columns:
     server,mode,p50,p99,p999,avg,observations,status,rep
@@ -266,8 +267,13 @@ def write_table(path, rows, lat, meta, head, tg):
     w("- loss location: UdpRcvbufErrors/UdpInErrors = kernel socket overflow; "
       "vb rx drops = the receiving veth's counter (`ip -s link`); veth xmit errs = "
       "XDP frames the sending veth could not queue to its peer (`ethtool -S va`, "
-      "xdp_xmit_errors). AF_XDP ring overflow has no counter visible here for the "
-      "shim; for raw see the logs (XDP_STATISTICS).")
+      "xdp_xmit_errors: its peer's XDP ring was full, the receive side's NAPI "
+      "had fallen behind); AF_XDP drops = XDP_STATISTICS rx_dropped + "
+      "rx_ring_full of the receiver's AF_XDP sockets (shim: its exit summary; "
+      "raw: rawrecv's). spill (shim only) = datagrams past the fill budget "
+      "that the XDP program passed to the application's kernel socket "
+      "(pass_spill): delivered, not lost, but through the kernel path, whose "
+      "cost runs in the sender CPU's NAPI here.")
     w("- The targets are the issue's; *met*/*not met* is the plain comparison of the "
       "measured ratio with the goal, without any allowance for noise.")
     w("- CPU ns/pkt: the receiver process's CPU time (getrusage) over its active "
@@ -303,17 +309,17 @@ def write_table(path, rows, lat, meta, head, tg):
     w("")
     w("| generator | mode | payload B | receiver | run | delivered pps | sent | gen pps | "
       "received | loss | loss % | UdpRcvbufErrors | UdpInErrors | vb rx drops | "
-      "veth xmit errs | CPU ns/pkt | bad | dup | status |")
-    w("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+      "veth xmit errs | AF_XDP drops | spill | CPU ns/pkt | bad | dup | status |")
+    w("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         pps = pps_of(r)
-        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["gen"], r["mode"], r["size"], r["receiver"], r.get("rep") or "1",
             "n/a" if pps is None else "%.0f" % pps,
             r["sent"] or "-", r["gen_pps"] or "-", r["received"] or "-",
             r["loss"] or "-", r["loss_pct"] or "-", r["rcvbuf_err"] or "-",
             r["in_err"] or "-", r["vb_rx_drop"] or "-", r["xmit_err"] or "-",
-            r["cpu_ns"] or "-", r["bad"] or "-", r["dup"] or "-", r["status"]))
+            r.get("xsk_drop") or "-", r.get("spill") or "-", r["cpu_ns"] or "-", r["bad"] or "-", r["dup"] or "-", r["status"]))
     w("")
     w("## Latency: sockperf ping-pong (µs, sockperf's one-way figure = RTT/2)")
     w("")

@@ -77,11 +77,19 @@ if echo "$last" | grep -Eq '^bench: shim/plain=([0-9]+\.[0-9]{2}|n/a) shim/raw=(
 else
 	fail "final line has the bench: format (got: $last)"
 fi
-# status is the next-to-last column (rep is the last)
-if [ -n "$run" ] && [ -s "$run/results.csv" ] && ! grep -Eq ',fail,[0-9]+$' "$run/results.csv"; then
+# results.csv: status is column 18; xsk_drop and spill (20, 21) say where
+# the shim's and raw's datagrams went
+if [ -n "$run" ] && [ -s "$run/results.csv" ] && ! awk -F, 'NR > 1 && $18 == "fail"' "$run/results.csv" | grep -q .; then
 	pass "no cell failed"
 else
 	fail "no cell failed"
-	[ -n "$run" ] && grep -E ',fail,[0-9]+$' "$run/results.csv"
+	[ -n "$run" ] && awk -F, 'NR > 1 && $18 == "fail"' "$run/results.csv"
+fi
+bad=$([ -n "$run" ] && awk -F, 'NR > 1 && $18 != "n/a" &&
+	(($4 ~ /^shim-/ && ($20 !~ /^[0-9]+$/ || $21 !~ /^[0-9]+$/)) || ($4 ~ /^raw-/ && $20 !~ /^[0-9]+$/))' "$run/results.csv")
+if [ -n "$run" ] && [ -z "$bad" ] && grep -q 'AF_XDP drops | spill' "$run/table.md"; then
+	pass "loss location: every shim row has its AF_XDP drops and spill count, every raw row its AF_XDP drops"
+else
+	fail "loss location columns filled (rows without: ${bad:-table.md has no AF_XDP drops/spill columns})"
 fi
 exit $((fails > 0))
