@@ -263,6 +263,8 @@ def write_table(path, rows, lat, meta, head, tg):
           meta.get("busy_poll_us", "50"), meta.get("deep_fill", "16384")))
     w("- mode applies to shim/raw/drop (how the XDP program is attached); the "
       "plain rows are re-measured next to each mode's rows.")
+    w("- Repeated cells run in rounds: round r runs every receiver's r-th run, "
+      "in column order, so the machine's drift falls on all receivers alike.")
     w("- Every receiver except drop verifies every payload byte (udpgen pattern).")
     w("- loss location: UdpRcvbufErrors/UdpInErrors = kernel socket overflow; "
       "vb rx drops = the receiving veth's counter (`ip -s link`); veth xmit errs = "
