@@ -1252,6 +1252,87 @@ static void test_umem_fill(void)
 	check(word == pub && ring_umem_fill_cnt(&u) == F, "budget unset: posting goes on, the word is left alone");
 }
 
+/* Readers return frames 8 at a time, n in all, while the fake kernel keeps
+ * taking them off the fill ring. */
+static void fake_cycle(struct ring_umem *u, uint32_t n)
+{
+	uint64_t a[8];
+
+	while (n) {
+		uint32_t k = fake_take(u, n < 8 ? n : 8, a);
+
+		if (!k)
+			return;
+		ring_umem_fill(u, a, k, -1);
+		n -= k;
+	}
+}
+
+/* The adaptive depth (ring_fill_adapt): doubles when the readers' backlog
+ * passes 3/4 of the target, and after a quiet window of 8 x frame_cnt
+ * returns drops in one step to the least fill_min x 2^k >= 2 x backlog. */
+static void test_umem_adapt(void)
+{
+	enum { F = 1024 };
+	static uint64_t ring_mem[F], stack[F], held[F];
+	uint32_t prod = 0, cons = 0, flags = 0, i, nheld;
+	uint64_t word = 0, lag;
+	struct ring_umem u;
+
+	memset(&u, 0, sizeof(u));
+	u.frame_cnt = F;
+	u.frame_sz = 2048;
+	u.fill = (struct ring_q){ .cached_prod = 0, .cached_cons = F, .mask = F - 1, .size = F,
+				  .producer = &prod, .consumer = &cons, .ring = ring_mem, .flags = &flags };
+	u.stack = stack;
+	for (i = 0; i < F; i++)
+		stack[i] = (uint64_t)(F - 1 - i) * 2048;
+	u.stack_cnt = F;
+	u.fill_min = u.fill_target = 64;
+	ring_umem_fill_min(&u, 64);
+	ring_umem_budget(&u, &word, 500);
+
+	nheld = fake_take(&u, 40, held);
+	fake_cycle(&u, 8);
+	check(u.fill_target == 64, "backlog 40 of target 64 (not past 3/4 = 48): target stays 64 (%u)",
+	      u.fill_target);
+	nheld += fake_take(&u, 10, held + nheld);
+	fake_cycle(&u, 8);
+	check(u.fill_target == 128 && ring_umem_fill_cnt(&u) == 128,
+	      "backlog 50 > 48: target doubled to 128 and posted at once (%u posted)", ring_umem_fill_cnt(&u));
+	ring_umem_fill(&u, held, nheld, -1);
+
+	ring_umem_fill_grow(&u, 1000);
+	check(u.fill_target == F, "a reader that was away: grown to the whole UMEM (%u)", u.fill_target);
+	nheld = fake_take(&u, 40, held);
+	fake_cycle(&u, 8 * F - 8);
+	check(u.fill_target == F, "just short of a window (8 x %u returns): still %u", F, u.fill_target);
+	lag = u.acct.filled + 500 - word;
+	check(lag > 0 && lag < F / 8, "the budget word lags the ring by %llu frames (< the step %u at target %u)",
+	      (unsigned long long)lag, F / 8, F);
+	fake_cycle(&u, 8);
+	check(u.fill_target == 128,
+	      "a quiet window with backlog 40: %u -> 128 in one step (least 64 x 2^k >= 80), not halved to %u",
+	      F, F / 2);
+	check(word == u.acct.filled + 500 && ring_umem_fill_cnt(&u) > u.fill_target,
+	      "the shrink stores the budget at once (%llu = filled + 500): %u frames stay posted above the "
+	      "target, no post comes to store it later, and the program must not spill with them on the ring",
+	      (unsigned long long)word, ring_umem_fill_cnt(&u));
+	check(u.stack_cnt + ring_umem_fill_cnt(&u) + nheld == F,
+	      "accounting: %u on the stack + %u posted + %u held = %u frames", u.stack_cnt,
+	      ring_umem_fill_cnt(&u), nheld, F);
+
+	ring_umem_fill_grow(&u, 1000);
+	nheld += fake_take(&u, 260, held + nheld);
+	fake_cycle(&u, 8 * F);
+	check(u.fill_target == F, "a window whose backlog reached %u >= 1/4 of %u: no shrink", nheld, F);
+	ring_umem_fill(&u, held, nheld, -1);
+	fake_cycle(&u, 16 * F);
+	check(u.fill_target == 64 && ring_umem_fill_cnt(&u) == 64,
+	      "windows with no backlog: down to fill_min 64, never below (%u, %u posted)", u.fill_target,
+	      ring_umem_fill_cnt(&u));
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--write-corpus"))
@@ -1276,6 +1357,7 @@ int main(int argc, char **argv)
 	test_copy_to_iov();
 	test_frame_src();
 	test_umem_fill();
+	test_umem_adapt();
 
 	printf("test_ring: %d passed, %d failed\n", pass_cnt, fail_cnt);
 	return fail_cnt ? 1 : 0;
