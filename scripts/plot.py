@@ -32,6 +32,8 @@ RX_LABEL = {
     "shim-spin": "shim, spin recvmmsg",
     "shim-busypoll": "shim, blocking + BUSY_POLL",
     "shim-deep-poll": "shim, poll, FILL_MIN=16384 (deep)",
+    "base-poll": "baseline shim (BENCH_BASE_LIB), poll",
+    "base-spin": "baseline shim (BENCH_BASE_LIB), spin",
     "raw-poll": "raw AF_XDP, poll",
     "raw-spin": "raw AF_XDP, spin",
     "drop": "XDP_DROP",
@@ -40,6 +42,7 @@ COLORS = {
     "plain-poll": "#7f7f7f", "plain-spin": "#bfbfbf",
     "shim-poll": "#1f77b4", "shim-spin": "#9ecae1",
     "shim-busypoll": "#6a3d9a", "shim-deep-poll": "#17becf",
+    "base-poll": "#ff7f0e", "base-spin": "#fdd0a2",
     "raw-poll": "#2ca02c", "raw-spin": "#a1d99b",
     "drop": "#d62728",
 }
@@ -436,6 +439,11 @@ def main():
         return 2
     d = sys.argv[1]
     rows = read_csv(os.path.join(d, "results.csv"))
+    # a BENCH_BASE_LIB run: the baseline build's columns next to the shim's
+    base = [rx for rx in ("base-poll", "base-spin") if any(r["receiver"] == rx for r in rows)]
+    if base:
+        i = RECEIVERS.index("shim-spin") + 1
+        RECEIVERS[i:i] = base
     lat = read_csv(os.path.join(d, "latency.csv"))
     meta = read_meta(os.path.join(d, "meta.env"))
     head = headline(rows)
