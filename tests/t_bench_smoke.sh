@@ -92,4 +92,27 @@ if [ -n "$run" ] && [ -z "$bad" ] && grep -q 'AF_XDP drops | spill' "$run/table.
 else
 	fail "loss location columns filled (rows without: ${bad:-table.md has no AF_XDP drops/spill columns})"
 fi
+
+# BENCH_BASE_ENV: base-poll rows (the same build here, with other settings)
+# in the same rounds, the setting reaching only them: XSKSHIM_FILL_MIN=4096
+# keeps the base receiver's fill target at 4096 or more at exit
+if [ ! -e build/libxskshim.so ]; then
+	echo "SKIP: base rows (no build/libxskshim.so)"
+else
+	bout=$out/base
+	BENCH_QUICK=1 BENCH_OUT="$bout" BENCH_BASE_ENV="XSKSHIM_FILL_MIN=4096" BENCH_SIZES=64 \
+		BENCH_MODES=native BENCH_RECEIVERS="shim-poll base-poll" BENCH_STAT=0 BENCH_LAT_SECS=0 \
+		BENCH_UDPGEN_COUNT=1 timeout 120 scripts/bench > "$bout.log" 2>&1
+	brun=$(find "$bout" -maxdepth 1 -name 'bench-*' -type d 2>/dev/null | head -1)
+	brow=$([ -n "$brun" ] && awk -F, '$1 == "xdpgen" && $4 == "base-poll" && ($18 == "ok" || $18 == "loss")' "$brun/results.csv")
+	bft=$([ -n "$brun" ] && grep -ho 'fill_target [0-9]*' "$brun"/logs/xdpgen-native-64-base-poll-r1.err 2>/dev/null |
+		awk '{ print $2; exit }')
+	if [ -n "$brow" ] && [ "${bft:-0}" -ge 4096 ] && grep -q 'baseline shim (BENCH_BASE_LIB), poll' "$brun/table.md" &&
+	   grep -q '^base=.*XSKSHIM_FILL_MIN=4096' "$brun/meta.env"; then
+		pass "BENCH_BASE_ENV: a base-poll row delivered, with XSKSHIM_FILL_MIN=4096 in effect (fill_target $bft at exit), in table.md and meta.env"
+	else
+		fail "BENCH_BASE_ENV base-poll row (row: ${brow:-none}; fill_target ${bft:-none})"
+		tail -5 "$bout.log"
+	fi
+fi
 exit $((fails > 0))
