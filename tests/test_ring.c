@@ -1191,6 +1191,25 @@ static uint32_t fake_take(struct ring_umem *u, uint32_t n, uint64_t *out)
 	return i;
 }
 
+/* A UMEM of f 2 KiB frames, all on the free stack (frame 0 on top), on a
+ * fake fill ring of f entries; fill_min = fill_target = 64, no budget. */
+static void fake_umem(struct ring_umem *u, uint32_t f, uint32_t *prod, uint32_t *cons, uint32_t *flags,
+		      uint64_t *ring_mem, uint64_t *stack)
+{
+	uint32_t i;
+
+	memset(u, 0, sizeof(*u));
+	u->frame_cnt = f;
+	u->frame_sz = 2048;
+	u->fill = (struct ring_q){ .cached_prod = 0, .cached_cons = f, .mask = f - 1, .size = f,
+				   .producer = prod, .consumer = cons, .ring = ring_mem, .flags = flags };
+	u->stack = stack;
+	for (i = 0; i < f; i++)
+		stack[i] = (uint64_t)(f - 1 - i) * 2048;
+	u->stack_cnt = f;
+	u->fill_min = u->fill_target = 64;
+}
+
 static void test_umem_fill(void)
 {
 	enum { F = 1024 };
@@ -1200,16 +1219,7 @@ static void test_umem_fill(void)
 	struct ring_umem u;
 	bool lifo = true;
 
-	memset(&u, 0, sizeof(u));
-	u.frame_cnt = F;
-	u.frame_sz = 2048;
-	u.fill = (struct ring_q){ .cached_prod = 0, .cached_cons = F, .mask = F - 1, .size = F,
-				  .producer = &prod, .consumer = &cons, .ring = ring_mem, .flags = &flags };
-	u.stack = stack;
-	for (i = 0; i < F; i++)
-		stack[i] = (uint64_t)(F - 1 - i) * 2048;
-	u.stack_cnt = F;
-	u.fill_min = u.fill_target = 64;
+	fake_umem(&u, F, &prod, &cons, &flags, ring_mem, stack);
 
 	ring_umem_budget(&u, &word, 1000);
 	check(word == 1000, "budget: published at once: filled 0 + offset 1000 = %llu", (unsigned long long)word);
@@ -1275,20 +1285,11 @@ static void test_umem_adapt(void)
 {
 	enum { F = 1024 };
 	static uint64_t ring_mem[F], stack[F], held[F];
-	uint32_t prod = 0, cons = 0, flags = 0, i, nheld;
+	uint32_t prod = 0, cons = 0, flags = 0, nheld;
 	uint64_t word = 0, lag;
 	struct ring_umem u;
 
-	memset(&u, 0, sizeof(u));
-	u.frame_cnt = F;
-	u.frame_sz = 2048;
-	u.fill = (struct ring_q){ .cached_prod = 0, .cached_cons = F, .mask = F - 1, .size = F,
-				  .producer = &prod, .consumer = &cons, .ring = ring_mem, .flags = &flags };
-	u.stack = stack;
-	for (i = 0; i < F; i++)
-		stack[i] = (uint64_t)(F - 1 - i) * 2048;
-	u.stack_cnt = F;
-	u.fill_min = u.fill_target = 64;
+	fake_umem(&u, F, &prod, &cons, &flags, ring_mem, stack);
 	ring_umem_fill_min(&u, 64);
 	ring_umem_budget(&u, &word, 500);
 
