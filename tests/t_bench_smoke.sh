@@ -107,7 +107,7 @@ else
 	brow=$([ -n "$brun" ] && awk -F, '$1 == "xdpgen" && $4 == "base-poll" && ($18 == "ok" || $18 == "loss")' "$brun/results.csv")
 	bft=$([ -n "$brun" ] && grep -ho 'fill_target [0-9]*' "$brun"/logs/xdpgen-native-64-base-poll-r1.err 2>/dev/null |
 		awk '{ print $2; exit }')
-	if [ -n "$brow" ] && [ "${bft:-0}" -ge 4096 ] && grep -q 'baseline shim (BENCH_BASE_LIB), poll' "$brun/table.md" &&
+	if [ -n "$brow" ] && [ "${bft:-0}" -ge 4096 ] && grep -q 'base shim (BENCH_BASE_LIB/ENV), poll' "$brun/table.md" &&
 	   grep -q '^base=.*XSKSHIM_FILL_MIN=4096' "$brun/meta.env"; then
 		pass "BENCH_BASE_ENV: a base-poll row delivered, with XSKSHIM_FILL_MIN=4096 in effect (fill_target $bft at exit), in table.md and meta.env"
 	else
