@@ -30,6 +30,7 @@
  * anything else) are ignored, as the kernel trims them (pskb_trim_rcsum).
  * On error *info may have been partly written; its contents are undefined.
  */
+#include <stddef.h>
 #include <string.h>
 #include <arpa/inet.h>
 
@@ -361,6 +362,26 @@ uint32_t ring_frame_src(const struct ring_frame_info *info, bool want_v6, void *
 	} sa;
 	uint32_t sa_len;
 
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (info->family == 4 && !want_v6 && addr && cap >= sizeof(struct sockaddr_in)) {
+		/* The common case, composed in registers and stored as two
+		 * 8-byte words.  Built on the stack field by field and copied
+		 * out, it cost a failed store forward (an 8-byte load over four
+		 * narrower stores: ~6% of a 64 B poll-style receiver's samples,
+		 * perf annotate), and 8-byte stores let the application's own
+		 * 8-byte reads of it forward. */
+		uint64_t w[2] = { 0, 0 };
+		uint32_t a;
+
+		memcpy(&a, info->saddr, 4);
+		w[0] = (uint64_t)AF_INET | (uint64_t)info->sport << 16 | (uint64_t)a << 32;
+		_Static_assert(offsetof(struct sockaddr_in, sin_port) == 2 &&
+			      offsetof(struct sockaddr_in, sin_addr) == 4 && sizeof(struct sockaddr_in) == 16,
+			      "sockaddr_in layout");
+		memcpy(addr, w, sizeof(w));
+		return sizeof(struct sockaddr_in);
+	}
+#endif
 	memset(&sa, 0, sizeof(sa));
 	if (info->family == 4 && !want_v6) {
 		sa.v4.sin_family = AF_INET;
