@@ -6,7 +6,7 @@ CC        ?= cc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 PKGS      := libxdp libbpf
-ARCH_INC  := -I/usr/include/$(shell $(CC) -dumpmachine)
+ARCH_INC  ?= -I/usr/include/$(shell $(CC) -dumpmachine)
 B         := build
 
 CFLAGS    ?= -O2 -g
@@ -38,7 +38,7 @@ DESTDIR   ?=
 EXTRA_ALL :=
 include $(wildcard */*.mk)
 
-.PHONY: all deps test test-unit demo bench fuzz clean install uninstall
+.PHONY: all deps test test-unit demo bench fuzz clean install uninstall cross-arm64
 all: $(LIB) $(TEST_BIN) $(EXTRA_ALL)
 
 deps:
@@ -111,6 +111,17 @@ bench:
 	scripts/deps.sh
 	$(MAKE) all
 	scripts/bench
+
+# The library for 64-bit Arm, cross-compiled (scripts/deps.sh installs
+# gcc-aarch64-linux-gnu and the arm64 libbpf/libxdp/libelf/zlib dev packages
+# through dpkg multiarch) into build/arm64/.  The BPF program is the same
+# little-endian object; its headers come from the host.
+CROSS_ARM64 ?= aarch64-linux-gnu-
+cross-arm64:
+	$(MAKE) B=$(B)/arm64 CC=$(CROSS_ARM64)gcc AR=$(CROSS_ARM64)ar OBJCOPY=$(CROSS_ARM64)objcopy \
+		ARCH_INC=-I/usr/include/$(shell cc -dumpmachine) \
+		PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
+		$(B)/arm64/libxskshim.so
 
 .SECONDARY:   # keep generated .bpf.o and skeletons between runs
 

@@ -44,6 +44,40 @@
 #include <linux/if_xdp.h>
 
 /* ---------------------------------------------------------------------- */
+/* The one spinlock of the project (the UMEM fill lock here, a socket's     */
+/* reader lock in shim/): test-and-test-and-set, held for one batch.        */
+/* ---------------------------------------------------------------------- */
+
+/* Tell the CPU we are spinning: `pause` on x86 (frees the sibling
+ * hyperthread, avoids the memory-order flush on exit), `yield` on arm64;
+ * a compiler barrier elsewhere. */
+static inline void ring_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/* Acquire pairs with ring_spin_unlock's release: what the previous holder
+ * wrote under the lock is visible to the next.  The inner relaxed load
+ * spins on a shared cache line instead of bouncing it with exchanges. */
+static inline void ring_spin_lock(int *l)
+{
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(l, __ATOMIC_RELAXED))
+			ring_cpu_relax();
+}
+
+static inline void ring_spin_unlock(int *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Rings: our own view of an AF_XDP producer/consumer ring.                */
 /* ---------------------------------------------------------------------- */
 

@@ -267,18 +267,6 @@ void ring_xsk_destroy(struct ring_xsk *xsk)
 	free(xsk);
 }
 
-static void ring_spin_lock(int *l)
-{
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(l, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
-}
-
-static void ring_spin_unlock(int *l)
-{
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
-
 /* Store the fill budget (acct.filled + budget_off) if it has moved by at
  * least step frames since the last store.  fill_lock held. */
 static void ring_budget_publish(struct ring_umem *umem, uint32_t step)

@@ -10,7 +10,16 @@ PKGS=(
 	iproute2 ethtool util-linux libcap2-bin procps
 	socat iperf sockperf knot knot-dnsutils
 	python3 python3-matplotlib man-db groff-base valgrind
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64
 )
+# the arm64 cross build (make cross-arm64, tests/t_cross_arm64.sh) takes the
+# arm64 dev packages through dpkg multiarch
+if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+	SUDO0=
+	[ "$(id -u)" != 0 ] && SUDO0=sudo
+	$SUDO0 dpkg --add-architecture arm64 || exit 1
+fi
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")

@@ -353,7 +353,7 @@ static bool shim_busy_poll(struct shim_sock *s, int64_t deadline_ns)
 		for (int i = 0; i < 64; i++) {
 			if (shim_xsk_pending(s))
 				return true;
-			__builtin_ia32_pause();
+			ring_cpu_relax();
 		}
 		if ((++turn & 63) == 0 && s->q_cnt)
 			(void)recvfrom(s->xsk[0]->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);

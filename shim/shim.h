@@ -237,17 +237,15 @@ struct shim_sock *shim_sock_get_any(int fd);
 void shim_sock_put(struct shim_sock *s);
 void shim_sock_demote_all(const char *why);     /* lock held */
 /* The per-socket reader lock: one reader of a socket's rx rings at a
- * time, taken once per batch (test-and-test-and-set spin). */
+ * time, taken once per batch (ring/'s spinlock). */
 static inline void shim_rx_lock(struct shim_sock *s)
 {
-	while (__atomic_exchange_n(&s->rx_lock, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&s->rx_lock, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
+	ring_spin_lock(&s->rx_lock);
 }
 
 static inline void shim_rx_unlock(struct shim_sock *s)
 {
-	__atomic_store_n(&s->rx_lock, 0, __ATOMIC_RELEASE);
+	ring_spin_unlock(&s->rx_lock);
 }
 
 /* CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall). */
