@@ -5,6 +5,7 @@
 CC        ?= cc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
+OBJCOPY   ?= objcopy
 PKGS      := libxdp libbpf
 ARCH_INC  ?= -I/usr/include/$(shell $(CC) -dumpmachine)
 B         := build
@@ -68,9 +69,31 @@ $(B)/xskshim.map: shim/xskshim.map.in shim/syms.h
 	@mkdir -p $(@D)
 	$(CC) -E -P -I. -DSHIM_SYMS_NAMES_ONLY -x c $< | tr ';' '\n' | sed 's/^ *//;/^$$/d;/[{:]$$/!s/$$/;/' > $@
 
-$(LIB): $(SHIM_OBJ) $(RING_OBJ) $(B)/xskshim.map
+# Symbol isolation (shim/syms.h): -Wl,--wrap=NAME for every interposed name,
+# so references inside the .so bind to the hidden __wrap_NAME forwarders.
+$(B)/xskshim.wrap: shim/xskshim.wrap.in shim/syms.h
+	@mkdir -p $(@D)
+	$(CC) -E -P -I. -DSHIM_SYMS_NAMES_ONLY -x c $< | tr ';' '\n' | sed 's/^ *//;/^$$/d' > $@
+
+# libbpf and libxdp are linked in from Debian's static archives, hidden
+# (--exclude-libs,ALL and the version script), so the application can neither
+# see them nor replace them (dnsdist exports its own bpf_prog_load...), and the
+# .so has no runtime dependency on libbpf.so/libxdp.so.  The archives are
+# built -fPIE, not -fPIC; the only relocation a shared object cannot take is
+# their PC-relative reference to libc's `stderr` (a copy relocation in an
+# executable), so each archive's copy renames it to a hidden pointer of ours
+# (xskshim_lib_stderr, log.c) that holds libc's stderr.  zlib comes from
+# libz.a too; libelf cannot (libelf.a uses local-exec TLS, which a shared
+# object cannot) and stays libelf.so.1.
+$(B)/lib%-shim.a:
+	@mkdir -p $(@D)
+	$(OBJCOPY) --redefine-sym stderr=xskshim_lib_stderr $(shell $(CC) -print-file-name=lib$*.a) $@
+SHIM_LIBS := $(B)/libxdp-shim.a $(B)/libbpf-shim.a $(shell $(CC) -print-file-name=libz.a) -lelf -ldl -lpthread
+
+$(LIB): $(SHIM_OBJ) $(RING_OBJ) $(B)/xskshim.map $(B)/xskshim.wrap $(B)/libxdp-shim.a $(B)/libbpf-shim.a
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(RING_OBJ) -Wl,--version-script=$(B)/xskshim.map \
-	      -Wl,-z,now -Wl,-z,relro $(LDLIBS)
+	      @$(B)/xskshim.wrap -Wl,--exclude-libs,ALL -Wl,--as-needed \
+	      -Wl,-z,now -Wl,-z,relro -Wl,-z,defs $(SHIM_LIBS)
 
 $(B)/libring.a: $(RING_OBJ)
 	$(AR) rcs $@ $^

@@ -143,3 +143,14 @@ void shim_log_libs_init(void)
 	libbpf_set_print(shim_libbpf_print);
 	libxdp_set_print(shim_libxdp_print);
 }
+
+/* libbpf.a and libxdp.a, linked into the .so, refer to this instead of
+ * libc's stderr (Makefile: the one relocation of theirs a shared object
+ * cannot take).  Only their default print functions use it, and ours
+ * replace those in shim_init; it is set before any constructor of the
+ * program can reach them anyway. */
+FILE *xskshim_lib_stderr;
+__attribute__((constructor(101))) static void shim_log_lib_stderr(void)
+{
+	xskshim_lib_stderr = stderr;
+}

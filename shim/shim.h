@@ -45,10 +45,13 @@
  * taken once per batch; different sockets never contend except on the
  * per-queue fill ring, which ring/ locks once per batch.
  *
- * Reentrancy: libbpf and libxdp call socket/bind/close/poll themselves; a
- * per-thread counter (shim_guard) makes every wrapper pass straight through
- * while the shim is working.  errno is saved and restored around our work so
- * the application sees exactly the errno of its own call.
+ * Reentrancy: the shim's own calls, and those of the libbpf/libxdp linked
+ * into it, never reach the wrappers: every internal reference to an
+ * interposed name is bound at link time to a __wrap_NAME forwarder to libc
+ * (syms.h).  A per-thread counter (shim_guard) still makes every wrapper pass
+ * straight through while the shim is working on this thread (an application
+ * signal handler interrupting it).  errno is saved and restored around our
+ * work so the application sees exactly the errno of its own call.
  *
  * After fork the child uses the kernel path for every socket (the parent
  * keeps the AF_XDP sockets); the child closes its copies of the bpf_link and
@@ -85,8 +88,12 @@
 
 #define SHIM_REAL_DECL(ret, name, params, args) extern ret(*shim_real_##name) params;
 #define SHIM_REAL_DECL_F(ret, name, params, args, fd, kind) SHIM_REAL_DECL(ret, name, params, args)
+#define SHIM_UNPAREN(...) __VA_ARGS__
+#define SHIM_REAL_DECL_V(ret, name, params, args, last, nva) \
+	extern ret(*shim_real_##name)(SHIM_UNPAREN params, ...);
 SHIM_OTHER_CALLS(SHIM_REAL_DECL)
 SHIM_FD_CALLS(SHIM_REAL_DECL_F)
+SHIM_VA_CALLS(SHIM_REAL_DECL_V)
 
 void shim_real_resolve(void **slot, const char *name);
 /* The next definition of `name`, resolved on first use (safe before our

@@ -5,6 +5,21 @@
  *   (dlsym(RTLD_NEXT)), callable as REAL(name)(args) from any point, even
  *   before our constructor has run.
  *
+ * Symbol isolation.  Each name here is defined twice in libxskshim.so:
+ *   name         the exported, application-facing wrapper (wrap.c); the
+ *                version script exports these names and nothing else;
+ *   __wrap_name  a hidden forwarder straight to REAL(name) (real.c).
+ * The .so is linked with -Wl,--wrap=name for every name (the Makefile
+ * generates the list from SHIM_ALL_NAMES), so every internal reference -
+ * shim/, ring/ and the libbpf/libxdp linked in statically - binds at link
+ * time to __wrap_name: the shim's own calls never enter its wrappers, and
+ * libbpf's bpf(), socket(), setsockopt()... go straight to libc.  libbpf and
+ * libxdp come from Debian's libbpf.a/libxdp.a, linked in with
+ * --exclude-libs,ALL and hidden by the version script, so their functions
+ * are neither exported nor replaceable by an application that defines its
+ * own bpf_prog_load (dnsdist) - see the Makefile for the one relocation
+ * that needed help (their reference to libc's stderr).
+ *
  * SHIM_FD_CALLS(F): the subset whose wrapper is purely "look up the fd; if it
  *   is an accelerated socket call shim_<name>(sock, args...), otherwise pass
  *   through".  Their exported wrappers are generated in wrap.c from this list;
@@ -50,9 +65,6 @@
 	X(int, dup, (int fd), (fd))                                                               \
 	X(int, dup2, (int fd, int nfd), (fd, nfd))                                                \
 	X(int, dup3, (int fd, int nfd, int fl), (fd, nfd, fl))                                    \
-	X(int, fcntl, (int fd, int cmd, ...), (fd, cmd, arg))                                \
-	X(int, fcntl64, (int fd, int cmd, ...), (fd, cmd, arg))                              \
-	X(int, ioctl, (int fd, unsigned long req, ...), (fd, req, arg))                     \
 	X(int, poll, (struct pollfd *f, nfds_t n, int t), (f, n, t))                              \
 	X(int, __poll_chk, (struct pollfd *f, nfds_t n, int t, size_t fl), (f, n, t, fl))         \
 	X(int, ppoll, (struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *s), (f, n, t, s)) \
@@ -66,5 +78,22 @@
 	X(int, epoll_pwait, (int ep, struct epoll_event *e, int n, int t, const sigset_t *s), (ep, e, n, t, s)) \
 	X(int, epoll_pwait2, (int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *s), \
 	  (ep, e, n, t, s))
+
+/* Variadic calls: V(ret, name, fixed params, fixed args, last fixed param,
+ * how many long-sized variadic arguments the call can take).  The pointer
+ * REAL(name) has the type ret (*)(fixed params, ...); a forwarder reads
+ * exactly that many longs (x86-64: every integer or pointer argument is one
+ * long, as glibc's own syscall() reads six). */
+#define SHIM_VA_CALLS(V)                                                                        \
+	V(int, fcntl, (int fd, int cmd), (fd, cmd), cmd, 1)                                       \
+	V(int, fcntl64, (int fd, int cmd), (fd, cmd), cmd, 1)                                     \
+	V(int, ioctl, (int fd, unsigned long req), (fd, req), req, 1)
+
+/* Every interposed name, once: N(name).  The version script (exports) and
+ * the linker's --wrap list (internal references) are both generated from
+ * this. */
+#define SHIM_NAME_OF_X(ret, name, ...) SHIM_NAME_EMIT(name)
+#define SHIM_ALL_NAMES()                                                                        \
+	SHIM_OTHER_CALLS(SHIM_NAME_OF_X) SHIM_FD_CALLS(SHIM_NAME_OF_X) SHIM_VA_CALLS(SHIM_NAME_OF_X)
 
 #endif /* XSKSHIM_SYMS_H */

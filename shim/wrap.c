@@ -29,7 +29,6 @@ static inline void shim_put_keep_errno(struct shim_sock *s)
 	errno = saved;
 }
 
-#define SHIM_UNPAREN(...) __VA_ARGS__
 #define SHIM_CALL_(fn, s, ...) fn(s, __VA_ARGS__)
 #define SHIM_CALL(fn, s, args) SHIM_CALL_(fn, s, SHIM_UNPAREN args)
 

@@ -278,9 +278,11 @@ tsan_build()
 			$(pkg-config --cflags libxdp libbpf 2>/dev/null) -c "$f" -o "$o/$(tr / _ <<<"$f").o" \
 			>>"$o/build.log" 2>&1 || return 1
 	done
+	# linked as the Makefile links build/libxskshim.so (symbol isolation)
+	[ -f build/xskshim.wrap ] && [ -f build/libbpf-shim.a ] && [ -f build/libxdp-shim.a ] || return 1
 	cc -shared -fsanitize=thread -o "$o/libxskshim.so" "$o"/*.o -Wl,--version-script=build/xskshim.map \
-		$(pkg-config --libs libxdp libbpf 2>/dev/null || echo -lxdp -lbpf) -lelf -lz -ldl -lpthread \
-		>>"$o/build.log" 2>&1
+		@build/xskshim.wrap -Wl,--exclude-libs,ALL build/libxdp-shim.a build/libbpf-shim.a \
+		"$(cc -print-file-name=libz.a)" -lelf -ldl -lpthread >>"$o/build.log" 2>&1
 }
 
 if [ "${DIFF_TSAN:-1}" = 1 ] && [ -z "${DIFF_CASES:-}" ]; then

@@ -1,0 +1,124 @@
+#!/bin/bash
+# t_isolation.sh - symbol isolation (issue 11): nothing the application
+# exports can replace a function the shim's internals call, nothing of the
+# internals leaks, and the shim's own calls never enter its wrappers.
+#
+#   static    the .so exports exactly the names of shim/syms.h; it needs
+#             neither libbpf.so nor libxdp.so; it has no dynamic relocation
+#             against an interposed name (every internal reference was bound
+#             at link time to __wrap_NAME) and no bpf_/xsk_ symbol at all
+#   callcount an interposer preloaded before the shim counts the calls to
+#             socket/bind/close/setsockopt/fcntl/recvfrom/poll... that come
+#             from inside libxskshim.so/libbpf/libxdp: 0, while the receiver
+#             is accelerated and receives everything
+#   bpfexport a receiver that exports bpf_prog_load, bpf_map_create,
+#             bpf_create_map, bpf_object__open... (each fails with E2BIG, as
+#             dnsdist's would for libbpf) is accelerated: all datagrams
+#             through AF_XDP (rx_xdp), UdpInDatagrams flat, its bpf_* never
+#             called
+#   dnsdist   Debian's dnsdist 1.7.3 (exports bpf_prog_load, bpf_create_map)
+#             with a spoofing rule answers every kdig query from the other
+#             namespace, accelerated (its live counters, xskshim-stat)
+T=t_isolation
+. "$(dirname "$0")/fault_lib.sh"
+fl_setup
+D=$FL_TMP
+N=${ISO_COUNT:-3000}
+NAMES=$(sed -n 's/^\([A-Za-z_0-9]*\);$/\1/p' build/xskshim.map | sort)
+
+# ---- static -----------------------------------------------------------------
+exp=$(nm -D --defined-only "$SHIM" | awk '$2 ~ /^[TWiV]$/ {print $3}' | sed 's/@.*//' | sort)
+check "$([ -n "$NAMES" ] && [ "$exp" = "$NAMES" ]; echo $?)" \
+	"static: the .so exports exactly the $(wc -l <<<"$NAMES") interposed names of shim/syms.h" \
+	"extra: $(comm -13 <(echo "$NAMES") <(echo "$exp") | head -5 | tr '\n' ' ')"
+needed=$(readelf -d "$SHIM" | grep NEEDED | grep -oE '\[[^]]*\]' | tr -d '[]' | tr '\n' ' ')
+check "$(! grep -qE 'libbpf|libxdp' <<<"$needed"; echo $?)" \
+	"static: no runtime dependency on libbpf.so/libxdp.so (NEEDED: $needed)"
+rel=$(readelf -rW "$SHIM" | awk 'NF >= 5 {print $5}' | sed 's/@.*//' | sort -u | comm -12 - <(echo "$NAMES") | tr '\n' ' ')
+check "$([ -z "$rel" ]; echo $?)" \
+	"static: no dynamic relocation against an interposed name (internal calls bound to __wrap_NAME at link time)" \
+	"relocations against: $rel"
+leak=$(nm -D "$SHIM" | grep -cE ' (bpf_|btf_|btf__|libbpf_|xsk_|xdp_|libxdp_)')
+check "$([ "$leak" = 0 ]; echo $?)" "static: no bpf_/btf_/libbpf_/xsk_/libxdp_ symbol in the dynamic symbol table ($leak)"
+
+# ---- helpers ----------------------------------------------------------------
+if ! cc -O2 -shared -fPIC -o "$D/callcount.so" tests/apps/callcount.c -ldl 2>"$D/cc1.log" ||
+   ! cc -O2 -D_GNU_SOURCE -I. -rdynamic -o "$D/bpfexport_recv" tests/fault_recv.c tests/apps/bpfexport.c \
+	2>"$D/cc2.log"; then
+	fail "building the test programs: $(cat "$D"/cc*.log | head -3)"
+	fl_finish
+fi
+
+# run_recv TAG PRELOAD BIN : receive $N on port 9000 under the shim (with
+# LD_PRELOAD=PRELOAD), sets UDP (UdpInDatagrams delta)
+run_recv()
+{
+	local t=$1 pre=$2 bin=$3 u0
+	# shellcheck disable=SC2046
+	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env $(shim_env) LD_PRELOAD="$pre" "$bin" --port 9000 \
+		--expect "$N" --idle-ms 2000 --max-secs 20 --rcvbuf 16777216
+	if ! wait_file "$D/$t.err" 'fault_recv: ready' 5; then
+		fail "$t: receiver did not start: $(head -3 "$D/$t.err")"
+		return 1
+	fi
+	u0=$(udp_in_datagrams "$NS_RCV")
+	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$N" --rate 50000 >/dev/null
+	wait_exit "$R" 25
+	UDP=$(( $(udp_in_datagrams "$NS_RCV") - u0 ))
+	check "$([ "$WRC" = 0 ] && [ "$(kv "$D/$t.out" missing)" = 0 ]; echo $?)" \
+		"$t: every datagram received ($(grep -o 'received=[0-9]*' "$D/$t.out"))" "$(grep xskshim "$D/$t.err" | head -3)"
+	check "$(grep -q 'accelerated: fd' "$D/$t.err" && ! grep -q 'NOT accelerated' "$D/$t.err"; echo $?)" \
+		"$t: accelerated" "$(grep -E 'xskshim|Error' "$D/$t.err" | head -3)"
+	check "$([ "$(summary_sock_sum "$D/$t.err" rx_xdp)" = "$N" ] && [ "$UDP" -le $((N / 50)) ]; echo $?)" \
+		"$t: through AF_XDP (rx_xdp $(summary_sock_sum "$D/$t.err" rx_xdp) of $N, UdpInDatagrams +$UDP)"
+}
+
+# ---- callcount ----------------------------------------------------------------
+run_recv callcount "$D/callcount.so:$SHIM_PRELOAD" fault_recv
+line=$(grep 'callcount: internal=' "$D/callcount.err")
+check "$([ -n "$line" ] && [ "$(grep -oE 'internal=[0-9]+' <<<"$line")" = internal=0 ]; echo $?)" \
+	"callcount: no call from the shim's internals (shim, ring, libbpf, libxdp) reached an interposer in the global scope (${line:-no report})"
+
+# ---- bpfexport ----------------------------------------------------------------
+run_recv bpfexport "$SHIM_PRELOAD" "$D/bpfexport_recv"
+line=$(grep 'bpfexport: calls=' "$D/bpfexport.err")
+check "$([ "$line" = 'bpfexport: calls=0' ]; echo $?)" \
+	"bpfexport: the program's own bpf_prog_load/bpf_map_create/bpf_create_map/... were never called by the shim (${line:-no report})"
+
+# ---- dnsdist --------------------------------------------------------------------
+if ! command -v dnsdist >/dev/null || ! command -v kdig >/dev/null; then
+	skip "dnsdist: dnsdist or kdig not installed (packages dnsdist, knot-dnsutils)"
+	fl_finish
+fi
+Q=${ISO_QUERIES:-200}
+cat >"$D/dnsdist.conf" <<EOF
+setLocal("$ADDR_RCV:5300")
+setACL({"198.18.0.0/15"})
+addAction(AllRule(), SpoofAction("198.18.0.99"))
+EOF
+# shellcheck disable=SC2046
+FL_OUT=$D/dnsdist.out FL_ERR=$D/dnsdist.err fl_bg_rcv R env $(PORTS=5300 shim_env) \
+	dnsdist --supervised --disable-syslog -C "$D/dnsdist.conf"
+wait_file "$D/dnsdist.err" 'accelerated: fd|NOT accelerated|Error|Fatal' 10
+sleep 0.5
+if ! kill -0 "$R" 2>/dev/null; then
+	fail "dnsdist: runs under the shim -- it exited: $(grep -vE '^$' "$D/dnsdist.err" "$D/dnsdist.out" | head -4)"
+	fl_finish
+fi
+pass "dnsdist: starts under the shim (exports its own bpf_prog_load/bpf_create_map)"
+u0=$(udp_in_datagrams "$NS_RCV")
+names=()
+for i in $(seq "$Q"); do names+=("q$i.example."); done
+in_gen timeout 60 kdig @"$ADDR_RCV" -p 5300 +notcp +retry=0 +timeout=2 +short "${names[@]}" A >"$D/kdig.out" 2>&1
+UDP=$(( $(udp_in_datagrams "$NS_RCV") - u0 ))
+a=$(grep -c '^198\.18\.0\.99$' "$D/kdig.out")
+check "$([ "$a" = "$Q" ]; echo $?)" "dnsdist: $a of $Q queries answered with the spoofed address" "$(grep -v 198.18.0.99 "$D/kdig.out" | head -2)"
+check "$(grep -q 'accelerated: fd' "$D/dnsdist.err" && ! grep -q 'NOT accelerated' "$D/dnsdist.err"; echo $?)" \
+	"dnsdist: its port 5300 socket accelerated ($(grep -oE 'accelerated: fd [0-9]+ udp port [0-9]+' "$D/dnsdist.err" | head -1))" \
+	"$(grep -E 'xskshim|Error' "$D/dnsdist.err" | head -3)"
+st=$(build/xskshim-stat --json "$R" 2>&1)
+rx=$(grep -oE '"rx_xdp": *[0-9]+' <<<"$st" | grep -oE '[0-9]+$' | awk '{s += $1} END {print s + 0}')
+check "$([ "$rx" -ge "$Q" ] && [ "$UDP" -le $((Q / 20)) ]; echo $?)" \
+	"dnsdist: queries served through AF_XDP (rx_xdp $rx, UdpInDatagrams +$UDP)" "$(head -c 600 <<<"$st")"
+stop_pid "$R"
+fl_finish
