@@ -34,7 +34,7 @@ TOOL_SKEL := $(TOOL_BPF:tests/tools/%.bpf.c=$(B)/%.skel.h)
 PREFIX    ?= /usr/local
 DESTDIR   ?=
 
-# Module fragments (e.g. shim/stat.mk: xskshim-stat, man page, install);
+# Module fragments (e.g. tools/tools.mk: xskshim-stat, launcher, man pages, install);
 # they may add to EXTRA_ALL and define further targets.
 EXTRA_ALL :=
 include $(wildcard */*.mk)

@@ -18,6 +18,11 @@ static bool shim_region_failed;
 static const char *const frame_err_names[] = { RING_FRAME_ERR_NAMES };
 static const char *const ctr_names[] = { XSKSHIM_CTR_NAMES };
 
+/* The statistics ABI fixes these counts itself (stats.h); they must follow
+ * ring/ and bpf/ (a change there needs a new XSKSHIM_STATS_VERSION). */
+_Static_assert(RING_FRAME_ERR_CNT == XSKSHIM_STATS_DROP_CNT, "stats.h: drop reasons != ring_frame_err");
+_Static_assert(XSKSHIM_CTR_CNT == XSKSHIM_STATS_XDP_CNT, "stats.h: XDP counters != enum xskshim_ctr");
+
 static uint64_t shim_proc_starttime(int pid)
 {
 	char path[64], buf[1024];

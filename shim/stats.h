@@ -1,5 +1,7 @@
 /* stats.h - the published layout of a process's live statistics region,
- * shared between the shim (writer) and xskshim-stat (reader).
+ * shared between the shim (writer) and xskshim-stat (reader).  This is the
+ * statistics ABI: self-contained (it includes only libc headers), so a
+ * reader such as tools/xskshim-stat sees no interposer or ring internals.
  *
  * Design note
  * -----------
@@ -21,7 +23,13 @@
  * them from the BPF map whose id is `ctrs_map_id`.  XDP_STATISTICS of each
  * AF_XDP socket is read through pidfd_getfd() on the fds listed per socket.
  *
- * Version 1.  Append only; bump XSKSHIM_STATS_VERSION on any change.
+ * The names of the drop reasons and of the XDP program's counters are part
+ * of this ABI (XSKSHIM_STATS_DROP_NAMES, XSKSHIM_STATS_XDP_NAMES): their
+ * counts are fixed here, not taken from ring/ or bpf/, so a change there
+ * cannot move this layout silently; shim/stats.c asserts at compile time
+ * that the counts agree and tests/test_stats_abi.c that the names do.
+ *
+ * Version 2 (XSKSHIM_STATS_VERSION).  Append only; bump it on any change.
  */
 #ifndef XSKSHIM_STATS_H
 #define XSKSHIM_STATS_H
@@ -29,8 +37,6 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include "bpf/xskshim_bpf.h"
-#include "ring/ring.h"
 
 #define XSKSHIM_STATS_MAGIC   0x534b5358u   /* "XSKS" */
 #define XSKSHIM_STATS_VERSION 2u
@@ -38,11 +44,26 @@
 #define XSKSHIM_STATS_QUEUES  16u           /* AF_XDP fds listed per socket */
 #define XSKSHIM_STATS_PATH    "/dev/shm/xskshim.%d"
 
+/* Datagrams dropped by frame validation, indexed by ring/'s enum
+ * ring_frame_err (index 0, "ok", is never counted). */
+#define XSKSHIM_STATS_DROP_CNT 6u
+#define XSKSHIM_STATS_DROP_NAMES \
+	"ok", "trunc", "not_ours", "bad_ip", "bad_udplen", "bad_csum"
+
+/* The XDP program's per-CPU counters (map `ctrs`, one u64 per index),
+ * indexed by bpf/'s enum xskshim_ctr. */
+#define XSKSHIM_STATS_XDP_CNT 17u
+#define XSKSHIM_STATS_XDP_NAMES                                             \
+	"redirect", "no_xsk", "pass_not_ip", "pass_not_udp", "pass_frag",   \
+	"pass_ipv6_ext", "pass_trunc", "pass_bad_hdr", "pass_no_port",      \
+	"pass_queue", "pass_ip_opts", "pass_other_host", "pass_not_local",  \
+	"pass_mcast", "pass_martian", "pass_spill", "pass_too_big"
+
 struct xskshim_stats_ctr {
 	uint64_t rx_xdp;            /* datagrams delivered from AF_XDP */
 	uint64_t rx_xdp_bytes;
 	uint64_t rx_kernel;         /* datagrams delivered from the kernel socket */
-	uint64_t drop[RING_FRAME_ERR_CNT]; /* dropped by validation, by ring_frame_err */
+	uint64_t drop[XSKSHIM_STATS_DROP_CNT]; /* dropped by validation, by ring_frame_err */
 	uint64_t drop_peer;         /* connected socket: datagram from another peer */
 	uint64_t waits;             /* blocking calls that slept */
 	uint64_t spill_unseen;      /* spilled to the kernel socket but never found
