@@ -169,7 +169,7 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 			s->ep_wait[qi] = 0;
 			if (!(flags & MSG_PEEK)) {
 				s->ep_done[qi] += got;
-				s->st->rx_kernel += got;
+				shim_ctr_kernel_add(s, got);
 			}
 			*stop = true;   /* the caller comes back for more */
 			return got;
@@ -381,7 +381,7 @@ static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned 
 		r = REAL(recvmmsg)(fd, v + got, n - (unsigned)got, flags | MSG_DONTWAIT, NULL);
 		if (r > 0) {
 			got += r;
-			__atomic_add_fetch(&s->st->rx_kernel, (uint64_t)r, __ATOMIC_RELAXED);
+			shim_ctr_kernel_add(s, (uint64_t)r);
 		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			__atomic_store_n(&s->kern_hint, false, __ATOMIC_RELAXED);
 		} else if (r < 0) {
@@ -400,7 +400,7 @@ static bool shim_restartable(int fd)
 
 	if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
 		return false;
-	for (int sig = 1; sig < SIGRTMAX; sig++) {
+	for (int sig = 1; sig <= SIGRTMAX; sig++) {
 		struct sigaction sa;
 
 		if (sigaction(sig, NULL, &sa))

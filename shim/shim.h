@@ -141,7 +141,7 @@ struct shim_cfg {
 /* Parse the XSKSHIM_* environment into cfg.  Reports each bad variable once
  * (one line, variable name and accepted forms).  Returns 0, or -EINVAL if any
  * value was malformed (cfg->active is then false and cfg->why says why). */
-int shim_cfg_load(struct shim_cfg *cfg);
+int shim_cfg_load(struct shim_cfg *cfg) __attribute__((warn_unused_result));
 static inline bool shim_cfg_port(const struct shim_cfg *c, uint16_t port)
 {
 	return (c->ports[port >> 3] >> (port & 7)) & 1;
@@ -230,6 +230,7 @@ struct shim_glob {
 	uint32_t accel_cnt;         /* sockets in state ACCEL */
 	int      inited;            /* 0 no, 1 yes */
 	bool     forked;            /* we are a fork child: kernel path only */
+	bool     cfg_rejected;      /* shim_cfg_load failed: cfg.why says why */
 	bool     exiting;           /* destructor ran: change nothing any more */
 	struct shim_cfg cfg;
 	bool     decision_logged;
@@ -253,6 +254,15 @@ static inline void shim_rx_lock(struct shim_sock *s)
 static inline void shim_rx_unlock(struct shim_sock *s)
 {
 	ring_spin_unlock(&s->rx_lock);
+}
+
+/* Datagrams a socket received through its kernel socket.  Readers of one
+ * socket add to it from inside the rx lock (a spill episode, recv.c) and
+ * outside it (the kernel-path pass of a receive call, a kernel-path socket's
+ * wrappers), so every update is one atomic add: never `+=`. */
+static inline void shim_ctr_kernel_add(struct shim_sock *s, uint64_t n)
+{
+	__atomic_add_fetch(&s->st->rx_kernel, n, __ATOMIC_RELAXED);
 }
 
 /* CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall). */

@@ -26,7 +26,10 @@ static void shim_atfork_child(void);
 static void shim_init_once(void)
 {
 	shim_enter();
-	shim_cfg_load(&shim_g.cfg);
+	/* A rejected configuration (each bad variable already named on
+	 * stderr) leaves every socket on the kernel path, and makes
+	 * XSKSHIM_REQUIRE=1 binds fail (shim_on_bind). */
+	shim_g.cfg_rejected = shim_cfg_load(&shim_g.cfg) != 0;
 	shim_g.fds = calloc(SHIM_FD_MAX, sizeof(*shim_g.fds));
 	shim_log_libs_init();
 	pthread_atfork(NULL, NULL, shim_atfork_child);
@@ -273,7 +276,7 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 	if (!s)
 		return REAL(bind)(fd, a, al);
 	want = shim_addr_port(a, al, &port) && (port == 0 || shim_cfg_port(&shim_g.cfg, port));
-	if (shim_g.cfg.require && !shim_g.cfg.active && port) {
+	if (shim_g.cfg.require && shim_g.cfg_rejected && port) {
 		/* the operator demanded acceleration and the configuration is
 		 * broken: no port can be known to be fine */
 		shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s: %s",

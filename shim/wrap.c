@@ -51,8 +51,7 @@ static inline void shim_put_keep_errno(struct shim_sock *s)
 		} else {                                                            \
 			r_ = REAL(name) args;                                       \
 			if (SHIM_KCOUNT_##kind(r_))                                 \
-				__atomic_add_fetch(&s_->st->rx_kernel, SHIM_KCOUNT_##kind(r_), \
-						   __ATOMIC_RELAXED);               \
+				shim_ctr_kernel_add(s_, SHIM_KCOUNT_##kind(r_));           \
 		}                                                                   \
 		shim_put_keep_errno(s_);                                            \
 		return r_;                                                          \

@@ -1117,6 +1117,29 @@ static void c_eintr(void)
 	t_recv("eintr/ignored-signal", fd, 512, 0);
 	gen_sync();
 	signal(SIGALRM, SIG_DFL);
+
+	/* the highest real-time signal is a signal too: its handler without
+	 * SA_RESTART makes the interrupted wait EINTR */
+	handler(SIGRTMAX, 0);
+	sig_hits = 0;
+	SEND(.dport = P(13), .count = 1, .size = 20, .tag = 105, .delay_ms = 1000);
+	{
+		struct sigevent se = { .sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGRTMAX };
+		struct itimerspec its = { .it_value = { 0, 100 * 1000000L } };
+		timer_t tm;
+
+		if (timer_create(CLOCK_MONOTONIC, &se, &tm) == 0) {
+			timer_settime(tm, 0, &its, NULL);
+			t_recv("eintr/SIGRTMAX-no-SA_RESTART", fd, 512, 0);
+			timer_delete(tm);
+		} else {
+			out("eintr/SIGRTMAX timer_create failed");
+		}
+	}
+	out("eintr/handler ran %d", (int)sig_hits);
+	gen_sync();
+	t_drain("eintr/safety-net", fd);
+	signal(SIGRTMAX, SIG_DFL);
 	close(fd);
 }
 
