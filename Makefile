@@ -6,18 +6,18 @@ CC        ?= cc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 OBJCOPY   ?= objcopy
-PKGS      := libxdp libbpf
+PKGS      := libxdp libbpf libmnl
 ARCH_INC  ?= -I/usr/include/$(shell $(CC) -dumpmachine)
 B         := build
 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -fPIC \
              -I. -I$(B) $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxdp -lbpf) -lelf -lz -ldl -lpthread
+LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxdp -lbpf -lmnl) -lelf -lz -ldl -lpthread
 BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -I. $(ARCH_INC)
 
 SHIM_SRC  := $(wildcard shim/*.c)
-RING_SRC  := $(wildcard ring/*.c)
+RING_SRC  := $(wildcard ring/*.c) $(wildcard ctl/*.c)
 SHIM_OBJ  := $(SHIM_SRC:%.c=$(B)/%.o)
 RING_OBJ  := $(RING_SRC:%.c=$(B)/%.o)
 LIB       := $(B)/libxskshim.so
@@ -56,11 +56,16 @@ $(B)/%.bpf.o: tests/tools/%.bpf.c bpf/xskshim_bpf.h
 $(B)/%.skel.h: $(B)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< name $(subst .,_,$(*F)) > $@.tmp && mv $@.tmp $@
 
-$(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) ring/ring.h bpf/xskshim_bpf.h $(B)/xskshim.skel.h
+$(B)/shim/%.o: shim/%.c $(wildcard shim/*.h) $(wildcard ctl/*.h) ring/ring.h bpf/xskshim_bpf.h $(B)/xskshim.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
 
 $(B)/ring/%.o: ring/%.c ring/ring.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
+
+# ctl/: the route/neighbour mirror (in libring.a too, for its unit test)
+$(B)/ctl/%.o: ctl/%.c $(wildcard ctl/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
 
@@ -84,11 +89,12 @@ $(B)/xskshim.wrap: shim/xskshim.wrap.in shim/syms.h
 # executable), so each archive's copy renames it to a hidden pointer of ours
 # (xskshim_lib_stderr, log.c) that holds libc's stderr.  zlib comes from
 # libz.a too; libelf cannot (libelf.a uses local-exec TLS, which a shared
-# object cannot) and stays libelf.so.1.
+# object cannot) and stays libelf.so.1.  libmnl (ctl/, the route mirror) has
+# no static archive in Debian and stays libmnl.so.0 as well.
 $(B)/lib%-shim.a:
 	@mkdir -p $(@D)
 	$(OBJCOPY) --redefine-sym stderr=xskshim_lib_stderr $(shell $(CC) -print-file-name=lib$*.a) $@
-SHIM_LIBS := $(B)/libxdp-shim.a $(B)/libbpf-shim.a $(shell $(CC) -print-file-name=libz.a) -lelf -ldl -lpthread
+SHIM_LIBS := $(B)/libxdp-shim.a $(B)/libbpf-shim.a $(shell $(CC) -print-file-name=libz.a) -lmnl -lelf -ldl -lpthread
 
 $(LIB): $(SHIM_OBJ) $(RING_OBJ) $(B)/xskshim.map $(B)/xskshim.wrap $(B)/libxdp-shim.a $(B)/libbpf-shim.a
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(RING_OBJ) -Wl,--version-script=$(B)/xskshim.map \
@@ -98,7 +104,7 @@ $(LIB): $(SHIM_OBJ) $(RING_OBJ) $(B)/xskshim.map $(B)/xskshim.wrap $(B)/libxdp-s
 $(B)/libring.a: $(RING_OBJ)
 	$(AR) rcs $@ $^
 
-$(B)/tests/%: tests/%.c $(B)/libring.a $(B)/xskshim.skel.h $(TOOL_SKEL) ring/ring.h bpf/xskshim_bpf.h
+$(B)/tests/%: tests/%.c $(B)/libring.a $(B)/xskshim.skel.h $(TOOL_SKEL) ring/ring.h bpf/xskshim_bpf.h $(wildcard ctl/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(B)/libring.a $(LDLIBS) -lm
 
@@ -122,8 +128,8 @@ test:
 	$(MAKE) all $(B)/fuzz_frame
 	tests/run.sh
 
-test-unit: $(B)/tests/test_ring
-	$(B)/tests/test_ring
+test-unit: $(B)/tests/test_ring $(B)/tests/test_route
+	$(B)/tests/test_ring && $(B)/tests/test_route
 
 demo:
 	scripts/deps.sh

@@ -5,13 +5,13 @@
 # sudo) when something is missing.
 set -u
 PKGS=(
-	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev uthash-dev
+	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev uthash-dev libmnl-dev
 	libelf-dev zlib1g-dev libclang-rt-14-dev
 	iproute2 ethtool util-linux libcap2-bin procps
 	socat iperf sockperf knot knot-dnsutils dnsdist
 	python3 python3-matplotlib man-db groff-base valgrind
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64
+	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libmnl-dev:arm64
 )
 # the arm64 cross build (make cross-arm64, tests/t_cross_arm64.sh) takes the
 # arm64 dev packages through dpkg multiarch
