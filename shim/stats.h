@@ -129,4 +129,30 @@ static inline int xskshim_proc_stat_parse(const char *buf, char *state, uint64_t
 	return 0;
 }
 
+/* The layout of this version, checked at compile time wherever the header
+ * is included (the shim and every reader): a field added, removed, resized
+ * or moved - including by a count taken from another module, such as the
+ * number of drop reasons - fails the build until XSKSHIM_STATS_VERSION is
+ * bumped and the new layout stated here.  tests/t_abi_layout.sh proves it. */
+#define XSKSHIM_STATS_LAYOUT(cond) _Static_assert(cond, "statistics ABI layout changed: bump XSKSHIM_STATS_VERSION " \
+						  "and state the new layout in shim/stats.h")
+#if XSKSHIM_STATS_VERSION == 2
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_ctr) == 96);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, rx_kernel) == 16);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, drop) == 24);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, drop_peer) == 72);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, spill_unseen) == 88);
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_sock) == 408);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, xsk_fd) == 20);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, why) == 148);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, c) == 312);
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_hdr) == 52704);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, gen) == 24);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, ctrs_map_id) == 464);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, frame_cnt) == 476);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, sock) == 480);
+#else
+#error "statistics ABI: state the layout of this XSKSHIM_STATS_VERSION here"
+#endif
+
 #endif /* XSKSHIM_STATS_H */
