@@ -10,6 +10,7 @@ PKGS=(
 	iproute2 ethtool util-linux libcap2-bin procps
 	socat iperf sockperf knot knot-dnsutils dnsdist
 	python3 python3-matplotlib man-db groff-base valgrind
+	prometheus debhelper lintian fakeroot dpkg-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libmnl-dev:arm64
 )

@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -382,69 +383,184 @@ int snap_load(struct snap *s, const char *path, int pid, bool details)
 }
 
 /* XDP_STATISTICS of every AF_XDP socket the region lists, via pidfd_getfd. */
+/* ---- ring occupancy ---------------------------------------------------------- */
+
+/* The process's AF_XDP ring mappings, from /proc/<pid>/maps: a socket's
+ * RX ring is mapped at page offset XDP_PGOFF_RX_RING, a UMEM's fill ring
+ * at XDP_UMEM_PGOFF_FILL_RING ("socket:[inode]" lines). */
+#define RING_MAPS_MAX 256
+struct ring_maps {
+	int cnt;
+	struct { uint64_t start, pgoff, ino; } m[RING_MAPS_MAX];
+};
+
+static int ring_maps_load(int pid, struct ring_maps *rm)
+{
+	char path[64], line[512];
+	FILE *f;
+
+	rm->cnt = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f) && rm->cnt < RING_MAPS_MAX) {
+		unsigned long long start, end, pgoff, ino;
+		char perm[8], dev[16];
+		int off = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %15s %llu %n", &start, &end, perm, &pgoff, dev, &ino, &off) < 6 ||
+		    !off || strncmp(line + off, "socket:[", 8))
+			continue;
+		rm->m[rm->cnt].start = start;
+		rm->m[rm->cnt].pgoff = pgoff;
+		rm->m[rm->cnt++].ino = ino;
+	}
+	fclose(f);
+	return 0;
+}
+
+/* Entries on a ring of the process: producer - consumer, read with
+ * process_vm_readv at the mapping's start plus the kernel's offsets.
+ * 0 or -errno. */
+static int ring_entries(int pid, uint64_t base, const struct xdp_ring_offset *o, uint32_t *out)
+{
+	uint32_t prod = 0, cons = 0;
+	struct iovec loc[2] = { { &prod, 4 }, { &cons, 4 } };
+	struct iovec rem[2] = { { (void *)(uintptr_t)(base + o->producer), 4 },
+				{ (void *)(uintptr_t)(base + o->consumer), 4 } };
+
+	if (process_vm_readv(pid, loc, 2, rem, 2, 0) != 8)
+		return -errno;
+	*out = prod - cons;
+	return 0;
+}
+
+/* The RX ring of the AF_XDP socket record i queue q (fd: our duplicate of
+ * it); the first call also keeps the ring layout for the fill rings. */
+static void ring_rx_read(struct snap *s, const struct ring_maps *rm, int fd, uint32_t i, uint32_t q,
+			 struct xdp_mmap_offsets *offs, bool *have_offs)
+{
+	struct xdp_mmap_offsets o;
+	socklen_t len = sizeof(o);
+	struct stat sb;
+	int err;
+
+	if (getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, &o, &len) || fstat(fd, &sb))
+		return;
+	if (!*have_offs) {
+		*offs = o;
+		*have_offs = true;
+	}
+	for (int k = 0; k < rm->cnt; k++) {
+		if (rm->m[k].ino != (uint64_t)sb.st_ino || rm->m[k].pgoff != XDP_PGOFF_RX_RING)
+			continue;
+		err = ring_entries(s->pid, rm->m[k].start, &o.rx, &s->rx_ring[i][q]);
+		if (!err)
+			s->rx_ring_ok[i][q] = true;
+		else if (!s->rings_err[0])
+			snprintf(s->rings_err, sizeof(s->rings_err), "process_vm_readv on pid %d: %s", s->pid,
+				 strerror(-err));
+		return;
+	}
+}
+
+/* Frames posted to the kernel on every fill ring of the process (one per
+ * UMEM, that is per RX queue), with the layout an AF_XDP socket gave (the
+ * kernel's, the same for every socket). */
+static void ring_fill_read(struct snap *s, const struct ring_maps *rm, const struct xdp_mmap_offsets *o)
+{
+	uint32_t v;
+
+	s->fill_posted = 0;
+	s->fill_rings = 0;
+	for (int k = 0; k < rm->cnt; k++) {
+		if (rm->m[k].pgoff != XDP_UMEM_PGOFF_FILL_RING || ring_entries(s->pid, rm->m[k].start, &o->fr, &v))
+			continue;
+		s->fill_posted += v;
+		s->fill_rings++;
+	}
+}
+
+/* Our duplicate of the process's AF_XDP fd xfd: the fd, -EBADF (closed or
+ * reused meanwhile: skip it), or another -errno with s->xs_err set (stop). */
+static int xsk_dup(struct snap *s, int pfd, int xfd)
+{
+	socklen_t len = sizeof(int);
+	int dom = 0, fd, e;
+
+	fd = (int)syscall(SYS_pidfd_getfd, pfd, xfd, 0);
+	if (fd < 0) {
+		e = errno;
+		if (e == EBADF)
+			return -EBADF;   /* closed meanwhile; the gen check will tell */
+		if (e == EPERM || e == EACCES)
+			snprintf(s->xs_err, sizeof(s->xs_err),
+				 "pidfd_getfd on pid %d: %s (needs ptrace access to the process: root or "
+				 "CAP_SYS_PTRACE)", s->pid, strerror(e));
+		else
+			snprintf(s->xs_err, sizeof(s->xs_err), "pidfd_getfd on pid %d: %s%s", s->pid, strerror(e),
+				 e == ENOSYS ? " (kernel older than 5.6)" : "");
+		return -e;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) || dom != AF_XDP) {
+		close(fd);
+		return -EBADF;   /* fd reused for something else */
+	}
+	return fd;
+}
+
+/* XDP_STATISTICS and ring occupancy of every AF_XDP socket the region
+ * lists, via pidfd_getfd, /proc/<pid>/maps and process_vm_readv. */
 static void xsk_collect(struct snap *s)
 {
-	int pfd, n = 0;
+	struct xdp_mmap_offsets offs = { 0 };
+	struct ring_maps *rm = calloc(1, sizeof(*rm));
+	bool have_offs = false;
+	int pfd, err;
 
 	s->xs_tried = true;
 	memset(s->xs_ok, 0, sizeof(s->xs_ok));
+	memset(s->rx_ring_ok, 0, sizeof(s->rx_ring_ok));
 	s->xs_err[0] = 0;
-	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++)
-		if (s->h.sock[i].state == XSKSHIM_ST_ACCEL)
-			n += (int)s->h.sock[i].q_cnt;
-	if (!n)
-		return;
+	s->rings_err[0] = 0;
+	s->fill_rings = -1;
+	err = rm ? ring_maps_load(s->pid, rm) : -ENOMEM;
+	if (err)
+		snprintf(s->rings_err, sizeof(s->rings_err), "/proc/%d/maps: %s", s->pid, strerror(-err));
 	pfd = (int)syscall(SYS_pidfd_open, s->pid, 0);
 	if (pfd < 0) {
 		snprintf(s->xs_err, sizeof(s->xs_err), "pidfd_open(%d): %s%s", s->pid, strerror(errno),
 			 errno == ENOSYS ? " (kernel older than 5.3)" : "");
+		free(rm);
 		return;
 	}
 	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++) {
 		struct xskshim_stats_sock *r = &s->h.sock[i];
 
-		if (r->state != XSKSHIM_ST_ACCEL)
-			continue;
-		for (uint32_t q = 0; q < r->q_cnt; q++) {
-			struct xdp_statistics st;
-			socklen_t len = sizeof(int);
-			int dom = 0, fd;
+		for (uint32_t q = 0; r->state == XSKSHIM_ST_ACCEL && q < r->q_cnt; q++) {
+			socklen_t len = sizeof(s->xs[i][q]);
+			int fd = xsk_dup(s, pfd, r->xsk_fd[q]);
 
-			fd = (int)syscall(SYS_pidfd_getfd, pfd, r->xsk_fd[q], 0);
-			if (fd < 0) {
-				int e = errno;
-
-				if (e == EBADF)
-					continue;   /* closed meanwhile; gen check will tell */
-				if (e == EPERM || e == EACCES)
-					snprintf(s->xs_err, sizeof(s->xs_err),
-						 "pidfd_getfd on pid %d: %s (needs ptrace access to the "
-						 "process: root or CAP_SYS_PTRACE)",
-						 s->pid, strerror(e));
-				else
-					snprintf(s->xs_err, sizeof(s->xs_err), "pidfd_getfd on pid %d: %s%s",
-						 s->pid, strerror(e),
-						 e == ENOSYS ? " (kernel older than 5.6)" : "");
+			if (fd == -EBADF)
+				continue;
+			if (fd < 0)
 				goto out;
-			}
-			if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) || dom != AF_XDP) {
-				close(fd);
-				continue;   /* fd reused for something else */
-			}
-			memset(&st, 0, sizeof(st));
-			len = sizeof(st);
-			if (getsockopt(fd, SOL_XDP, XDP_STATISTICS, &st, &len) == 0) {
-				s->xs[i][q] = st;
+			memset(&s->xs[i][q], 0, sizeof(s->xs[i][q]));
+			if (getsockopt(fd, SOL_XDP, XDP_STATISTICS, &s->xs[i][q], &len) == 0)
 				s->xs_ok[i][q] = true;
-			} else if (!s->xs_err[0]) {
-				snprintf(s->xs_err, sizeof(s->xs_err), "getsockopt(XDP_STATISTICS): %s",
-					 strerror(errno));
-			}
+			else if (!s->xs_err[0])
+				snprintf(s->xs_err, sizeof(s->xs_err), "getsockopt(XDP_STATISTICS): %s", strerror(errno));
+			if (!err)
+				ring_rx_read(s, rm, fd, i, q, &offs, &have_offs);
 			close(fd);
 		}
 	}
+	if (!err && have_offs)
+		ring_fill_read(s, rm, &offs);
 out:
 	close(pfd);
+	free(rm);
 }
 
 /* The XDP program's per-CPU counters, summed over the possible CPUs. */

@@ -77,7 +77,12 @@ static void json_one_sock(const struct snap *s, uint32_t i, const struct xskshim
 	for (uint32_t q = 0; q < r->q_cnt; q++) {
 		printf("%s{", q ? "," : "");
 		json_ku("queue", r->xsk_queue[q], true);
-		printf("\"xsk_fd\":%d,\"xdp_statistics\":", r->xsk_fd[q]);
+		printf("\"xsk_fd\":%d,\"rx_ring_entries\":", r->xsk_fd[q]);
+		if (s->state == REG_LIVE && s->rx_ring_ok[i][q])
+			printf("%u", s->rx_ring[i][q]);
+		else
+			printf("null");
+		printf(",\"xdp_statistics\":");
 		if (s->state == REG_LIVE && s->xs_ok[i][q]) {
 			const struct xdp_statistics *x = &s->xs[i][q];
 
@@ -113,6 +118,16 @@ static void json_one_tail(const struct snap *s, const struct snap *prev, bool ra
 		json_str("process not live");
 	else if (s->xs_err[0])
 		json_str(s->xs_err);
+	else
+		printf("null");
+	printf(",\"fill_ring_entries\":");
+	if (s->state == REG_LIVE && s->fill_rings >= 0)
+		printf("%" PRIu64, s->fill_posted);
+	else
+		printf("null");
+	printf(",\"rings_error\":");
+	if (s->state == REG_LIVE && s->rings_err[0])
+		json_str(s->rings_err);
 	else
 		printf("null");
 	printf(",\"xdp_counters\":");

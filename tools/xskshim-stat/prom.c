@@ -123,6 +123,13 @@ static void prom_processes(FILE *f, const struct list_ent *v, int n)
 			prom_open(f, "xskshim_umem_frames", v[i].s);
 			prom_val(f, v[i].s->h.frame_cnt);
 		}
+	prom_family(f, "xskshim_fill_ring_entries", "gauge",
+		    "UMEM frames posted to the kernel on the process's fill rings (all RX queues).");
+	for (int i = 0; i < n; i++)
+		if (prom_live(v[i].s) && v[i].s->fill_rings >= 0) {
+			prom_open(f, "xskshim_fill_ring_entries", v[i].s);
+			prom_val(f, v[i].s->fill_posted);
+		}
 }
 
 static void prom_s_accel(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
@@ -218,6 +225,18 @@ static void prom_s_fill_empty(FILE *f, const struct snap *s, uint32_t i, const s
 	}
 }
 
+static void prom_s_rx_ring(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	for (uint32_t q = 0; q < r->q_cnt; q++) {
+		if (!s->rx_ring_ok[i][q])
+			continue;
+		prom_open(f, "xskshim_xsk_rx_ring_entries", s);
+		prom_sock_labels(f, r);
+		fprintf(f, ",queue=\"%u\"", r->xsk_queue[q]);
+		prom_val(f, s->rx_ring[i][q]);
+	}
+}
+
 static void prom_sockets(FILE *f, const struct list_ent *v, int n)
 {
 	prom_sock_family(f, v, n, "xskshim_socket_accelerated", "gauge",
@@ -242,6 +261,8 @@ static void prom_sockets(FILE *f, const struct list_ent *v, int n)
 	prom_sock_family(f, v, n, "xskshim_xsk_fill_ring_empty_total", "counter",
 			 "Times the kernel found an AF_XDP socket's fill ring empty (XDP_STATISTICS).",
 			 prom_s_fill_empty);
+	prom_sock_family(f, v, n, "xskshim_xsk_rx_ring_entries", "gauge",
+			 "Frames on an AF_XDP socket's RX ring waiting for the application.", prom_s_rx_ring);
 }
 
 /* The XDP program's counters: redirect (into an AF_XDP socket) or pass
@@ -285,6 +306,13 @@ static void prom_errors(FILE *f, const struct list_ent *v, int n)
 			prom_open(f, "xskshim_scrape_error", s);
 			fputs(",source=\"xdp_statistics\",error=\"", f);
 			prom_esc(f, s->xs_err);
+			fputc('"', f);
+			prom_val(f, 1);
+		}
+		if (s->rings_err[0]) {
+			prom_open(f, "xskshim_scrape_error", s);
+			fputs(",source=\"rings\",error=\"", f);
+			prom_esc(f, s->rings_err);
 			fputc('"', f);
 			prom_val(f, 1);
 		}

@@ -26,6 +26,11 @@
  *     duplicate of the process's fd obtained through pidfd_open() +
  *     pidfd_getfd() (needs ptrace-attach permission over the process:
  *     root or CAP_SYS_PTRACE; the same user without it, where Yama allows);
+ *   - ring occupancy: the producer and consumer words of each AF_XDP
+ *     socket's RX ring and of each UMEM's fill ring, read with
+ *     process_vm_readv at the addresses /proc/<pid>/maps shows for the
+ *     socket's mappings (same permission as pidfd_getfd), with the layout
+ *     getsockopt(XDP_MMAP_OFFSETS) gives;
  *   - the XDP program's per-CPU counters, from the BPF map whose id the
  *     region names (bpf_map_get_fd_by_id needs CAP_SYS_ADMIN; CAP_BPF alone
  *     is refused - measured on 6.18).
@@ -84,6 +89,13 @@ struct snap {
 	bool     xs_ok[XSKSHIM_STATS_SOCKS][XSKSHIM_STATS_QUEUES];
 	bool     xs_tried;
 	char     xs_err[200];         /* why XDP_STATISTICS are missing ("" if none) */
+	/* ring occupancy: entries on each AF_XDP socket's RX ring (waiting for
+	 * the reader), frames posted on the fill rings (for the kernel) */
+	uint32_t rx_ring[XSKSHIM_STATS_SOCKS][XSKSHIM_STATS_QUEUES];
+	bool     rx_ring_ok[XSKSHIM_STATS_SOCKS][XSKSHIM_STATS_QUEUES];
+	uint64_t fill_posted;
+	int      fill_rings;          /* fill rings read, -1 not tried */
+	char     rings_err[200];
 	/* XDP program per-CPU counters, summed */
 	uint64_t ctrs[XSKSHIM_STATS_XDP_CNT];
 	bool     ctrs_ok;

@@ -347,7 +347,7 @@ static void text_one_xsk(const struct snap *s)
 		return;
 	}
 	tbl_init(&t, (const char *const[]){ "FD", "PORT", "QUEUE", "XSK FD", "RX_DROPPED", "RX_INVALID_DESCS",
-					    "RX_RING_FULL", "RX_FILL_RING_EMPTY", NULL });
+					    "RX_RING_FULL", "RX_FILL_RING_EMPTY", "ON RX RING", NULL });
 	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++) {
 		const struct xskshim_stats_sock *r = &s->h.sock[i];
 
@@ -361,6 +361,10 @@ static void text_one_xsk(const struct snap *s)
 			snprintf(row[1], TBL_W, "%u", r->port);
 			snprintf(row[2], TBL_W, "%u", r->xsk_queue[q]);
 			snprintf(row[3], TBL_W, "%d", r->xsk_fd[q]);
+			if (s->rx_ring_ok[i][q])
+				fmt_cnt(row[8], TBL_W, s->rx_ring[i][q]);
+			else
+				snprintf(row[8], TBL_W, "?");
 			if (!s->xs_ok[i][q]) {
 				for (int k = 4; k < 8; k++)
 					snprintf(row[k], TBL_W, "?");
@@ -373,6 +377,11 @@ static void text_one_xsk(const struct snap *s)
 		}
 	}
 	tbl_print_or(&t, "(no accelerated sockets)");
+	if (s->fill_rings >= 0)
+		printf("  fill rings: %" PRIu64 " frames posted to the kernel on %d ring(s), of %u UMEM frames per queue\n",
+		       s->fill_posted, s->fill_rings, s->h.frame_cnt);
+	if (s->rings_err[0])
+		printf("  ring occupancy not available: %s\n", s->rings_err);
 }
 
 /* XDP program counters */
