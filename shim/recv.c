@@ -54,27 +54,47 @@ static void shim_cmsg_put(struct msghdr *m, size_t *used, int lvl, int type, con
 	*used += CMSG_SPACE(len) < room ? CMSG_SPACE(len) : room;
 }
 
-/* Control messages in the order the kernel emits them: timestamp
- * (sock_recv_cmsgs); on an IPv6 socket IPV6_PKTINFO for both families
- * (ip6_datagram_recv_common_ctl), then for an IPv6 datagram TCLASS
- * (ip6_datagram_recv_specific_ctl); for an IPv4 datagram, on either kind of
- * socket, IP_PKTINFO then IP_TOS (ip_cmsg_recv_offset). */
+/* What every message of one batch shares: the clock read once, and the
+ * drop count SO_RXQ_OVFL reports. */
+struct shim_batch {
+	struct timespec now;
+	uint32_t drops;
+};
+
+/* Control messages in the order the kernel emits them: sock_recv_cmsgs
+ * first (SO_TIMESTAMP(NS), SCM_TIMESTAMPING, SO_RXQ_OVFL: socket layer),
+ * then udp_cmsg_recv's UDP_GRO (gso > 0: a coalesced message), then on an
+ * IPv6 socket IPV6_PKTINFO for both families (ip6_datagram_recv_common_ctl)
+ * and for an IPv6 datagram HOPLIMIT, TCLASS, ORIGDSTADDR
+ * (ip6_datagram_recv_specific_ctl); for an IPv4 datagram, on either kind
+ * of socket, IP_PKTINFO, IP_TTL, IP_TOS, IP_ORIGDSTADDR
+ * (ip_cmsg_recv_offset, in its flag order). */
 static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *fi, struct msghdr *m,
-		       const struct timespec *now)
+		       const struct shim_batch *b, int gso)
 {
 	uint32_t want = s->cmsg;
 	size_t used = 0;
 
-	if (!want) {
+	if (!(want & ~SHIM_CMSG_GRO) && !gso) {
 		m->msg_controllen = 0;
 		return;
 	}
 	if ((want & SHIM_CMSG_TS) && (want & SHIM_CMSG_TSNS)) {
-		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, now, sizeof(*now));
+		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMPNS, &b->now, sizeof(b->now));
 	} else if (want & SHIM_CMSG_TS) {
-		struct timeval tv = { now->tv_sec, now->tv_nsec / 1000 };
+		struct timeval tv = { b->now.tv_sec, b->now.tv_nsec / 1000 };
 		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMP, &tv, sizeof(tv));
 	}
+	if (want & SHIM_CMSG_TSING) {
+		/* struct scm_timestamping: ts[0] software, ts[2] hardware
+		 * (never on a device without hardware stamps; see sock.c) */
+		struct timespec ts[3] = { b->now };
+		shim_cmsg_put(m, &used, SOL_SOCKET, SO_TIMESTAMPING, ts, sizeof(ts));
+	}
+	if ((want & SHIM_CMSG_OVFL) && b->drops)
+		shim_cmsg_put(m, &used, SOL_SOCKET, SO_RXQ_OVFL, &b->drops, sizeof(b->drops));
+	if (gso)
+		shim_cmsg_put(m, &used, IPPROTO_UDP /* SOL_UDP */, 104 /* UDP_GRO */, &gso, sizeof(gso));
 	if (s->domain == AF_INET6 && (want & SHIM_CMSG_PKTINFO6)) {
 		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)shim_xdp_ifindex() };
 		if (fi->family == 4) {
@@ -95,6 +115,16 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 			int tc = fi->tos;
 			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_TCLASS, &tc, sizeof(tc));
 		}
+		if (want & SHIM_CMSG_ORIGDST6) {
+			struct sockaddr_in6 d = { .sin6_family = AF_INET6, .sin6_port = fi->dport };
+
+			memcpy(&d.sin6_addr, fi->daddr, 16);
+			/* ipv6_iface_scope_id: a link-local destination names
+			 * its interface */
+			if (IN6_IS_ADDR_LINKLOCAL(&d.sin6_addr))
+				d.sin6_scope_id = (uint32_t)shim_xdp_ifindex();
+			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_ORIGDSTADDR, &d, sizeof(d));
+		}
 	} else {
 		if (want & SHIM_CMSG_PKTINFO) {
 			struct in_pktinfo pi = { .ipi_ifindex = shim_xdp_ifindex() };
@@ -108,13 +138,19 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 		}
 		if (want & SHIM_CMSG_TOS)
 			shim_cmsg_put(m, &used, IPPROTO_IP, IP_TOS, &fi->tos, 1);
+		if (want & SHIM_CMSG_ORIGDST) {
+			struct sockaddr_in d = { .sin_family = AF_INET, .sin_port = fi->dport };
+
+			memcpy(&d.sin_addr, fi->daddr, 4);
+			shim_cmsg_put(m, &used, IPPROTO_IP, IP_ORIGDSTADDR, &d, sizeof(d));
+		}
 	}
 	m->msg_controllen = used;
 }
 
 /* Copy one validated datagram into m; returns the value recvmsg reports. */
 static uint32_t shim_deliver(const struct shim_sock *s, const struct ring_frame_info *fi,
-			     const uint8_t *frame, struct msghdr *m, int flags, const struct timespec *now)
+			     const uint8_t *frame, struct msghdr *m, int flags, const struct shim_batch *b)
 {
 	size_t copied = ring_copy_to_iov(frame + fi->payload_off, fi->payload_sz, m->msg_iov,
 					 m->msg_iovlen);
@@ -122,8 +158,91 @@ static uint32_t shim_deliver(const struct shim_sock *s, const struct ring_frame_
 	m->msg_flags = copied < fi->payload_sz ? MSG_TRUNC : 0;
 	if (m->msg_name)
 		m->msg_namelen = ring_frame_src(fi, s->domain == AF_INET6, m->msg_name, m->msg_namelen);
-	shim_cmsgs(s, fi, m, now);
+	shim_cmsgs(s, fi, m, b, 0);
 	return (flags & MSG_TRUNC) ? fi->payload_sz : (uint32_t)copied;
+}
+
+/* UDP_GRO coalescing (the application enabled UDP_GRO).  Consecutive
+ * datagrams of one flow off the rx ring - same addresses and ports, same
+ * TOS/TTL (inet_gro_receive flushes on a difference), the same payload size
+ * except that the last may be shorter (udp_gro_receive_segment) - go into
+ * one message with a UDP_GRO cmsg carrying the segment size, as the
+ * kernel's GRO delivers them, within its limits: UDP_GRO_CNT_MAX (64)
+ * segments, an IP packet of at most 65535 bytes, and never past the
+ * caller's buffer (the kernel would truncate; the shim then starts a new
+ * message).  A lone datagram carries no cmsg, as the kernel's GRO clears
+ * gso_size of a one-segment packet.  Never across a datagram from the
+ * kernel socket, never with MSG_PEEK or zero-length datagrams. */
+#define SHIM_GRO_SEGS 64
+struct shim_gro {
+	int      idx;       /* the open message in v[], -1: none */
+	bool     closed;    /* a shorter segment ended it */
+	uint32_t seg, cnt;
+	size_t   tot, cap, ctl, hdr;
+	struct ring_frame_info fi;
+};
+
+static void shim_gro_open(struct shim_gro *g, int idx, const struct ring_frame_info *fi,
+			  const struct mmsghdr *v, size_t ctl)
+{
+	const struct msghdr *m = &v->msg_hdr;
+	size_t cap = 0;
+
+	g->idx = -1;
+	if (!fi->payload_sz || (m->msg_flags & MSG_TRUNC))
+		return;
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		cap += m->msg_iov[i].iov_len;
+	g->idx = idx;
+	g->closed = false;
+	g->seg = fi->payload_sz;
+	g->cnt = 1;
+	g->tot = fi->payload_sz;
+	g->cap = cap;
+	g->ctl = ctl;
+	g->hdr = 8 + (fi->family == 4 ? 20 : 40);
+	g->fi = *fi;
+}
+
+/* Append fi's payload to the open message if it belongs there. */
+static bool shim_gro_append(const struct shim_sock *s, struct shim_gro *g, struct mmsghdr *v,
+			    const struct ring_frame_info *fi, const uint8_t *frame, const struct shim_batch *b)
+{
+	struct msghdr *m = &v[g->idx].msg_hdr;
+	size_t sz = fi->payload_sz, left = sz, off = g->tot;
+	const uint8_t *src = frame + fi->payload_off;
+
+	if (g->closed || !sz || sz > g->seg || g->cnt >= SHIM_GRO_SEGS || g->tot + sz > g->cap ||
+	    g->hdr + g->tot + sz > 65535 || fi->family != g->fi.family || fi->sport != g->fi.sport ||
+	    fi->dport != g->fi.dport || fi->tos != g->fi.tos || fi->ttl != g->fi.ttl ||
+	    memcmp(fi->saddr, g->fi.saddr, fi->family == 4 ? 4 : 16) ||
+	    memcmp(fi->daddr, g->fi.daddr, fi->family == 4 ? 4 : 16))
+		return false;
+	for (size_t i = 0; i < m->msg_iovlen && left; i++) {
+		size_t l = m->msg_iov[i].iov_len;
+
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		l -= off;
+		if (l > left)
+			l = left;
+		memcpy((uint8_t *)m->msg_iov[i].iov_base + off, src, l);
+		src += l;
+		left -= l;
+		off = 0;
+	}
+	g->tot += sz;
+	g->cnt++;
+	g->closed = sz < g->seg;
+	v[g->idx].msg_len = (unsigned)g->tot;
+	if (g->cnt == 2) {
+		m->msg_controllen = g->ctl;
+		m->msg_flags &= ~MSG_CTRUNC;
+		shim_cmsgs(s, &g->fi, m, b, (int)g->seg);
+	}
+	return true;
 }
 
 /* A spill episode of queue slot qi stands before the next frame of its
@@ -229,17 +348,32 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 	const bool peek = flags & MSG_PEEK;
 	const enum ring_csum_mode csum = shim_xdp_csum_mode();
 	uint64_t addrs[256];
-	struct timespec now = {0};
+	struct shim_batch b = { .drops = 0 };
+	struct shim_gro g = { .idx = -1 };
+	const bool gro = !peek && (s->cmsg & SHIM_CMSG_GRO);
 	unsigned int got = 0;
 	uint32_t qi, q_cnt;
 
+	if (__builtin_expect(s->cmsg & SHIM_CMSG_OVFL, 0)) {
+		/* SO_RXQ_OVFL: what the kernel counts in sk_drops - its own
+		 * socket's drops (a full SO_RCVBUF, also of spilled
+		 * datagrams) plus datagrams the shim dropped for a bad UDP
+		 * checksum, which the kernel counts there too.  Read once per
+		 * call: the count at read time, not at enqueue time. */
+		uint32_t mi[SK_MEMINFO_VARS];
+		socklen_t ml = sizeof(mi);
+
+		if (!getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) && ml >= sizeof(mi))
+			b.drops = mi[SK_MEMINFO_DROPS];
+		b.drops += (uint32_t)__atomic_load_n(&s->st->drop[RING_FRAME_BAD_CSUM], __ATOMIC_RELAXED);
+	}
 	shim_rx_lock(s);
 	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != SHIM_SOCK_ACCEL) {
 		shim_rx_unlock(s);
 		return -SHIM_DEMOTED;
 	}
-	if (s->cmsg & SHIM_CMSG_TS)
-		clock_gettime(CLOCK_REALTIME, &now);
+	if (s->cmsg & SHIM_CMSG_CLOCK)
+		clock_gettime(CLOCK_REALTIME, &b.now);
 	*spilling = false;
 	q_cnt = s->q_cnt;
 	for (qi = 0; qi < q_cnt && got < n; qi++) {
@@ -247,8 +381,12 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 		struct ring_xsk *x = s->xsk[xq];
 		struct xskshim_spill *sp = shim_xdp_spill(s, xq);
 
-		while (got < n) {
-			uint32_t want = peek ? 1 : n - got, idx, cnt, i, rel = 0, strag = 0;
+		g.idx = -1;
+		/* with UDP_GRO the last message may still take frames */
+		bool full = false;
+
+		while (!full && (got < n || g.idx >= 0)) {
+			uint32_t want = peek ? 1 : gro ? shim_g.cfg.batch : n - got, idx, cnt, i, rel = 0, strag = 0;
 
 			if (want > shim_g.cfg.batch)
 				want = shim_g.cfg.batch;
@@ -258,6 +396,9 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 
 				*spilling = true;
 				if (s->xseq[xq] >= start) {
+					g.idx = -1;   /* never coalesce across the kernel's datagrams */
+					if (got == n)
+						break;
 					got += shim_spill_take(s, fd, xq, sp, v + got, n - got, flags, &stop);
 					if (stop)
 						break;
@@ -305,7 +446,28 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 					s->st->drop_peer++;
 					continue;
 				}
-				v[got].msg_len = shim_deliver(s, &fi, frame, &v[got].msg_hdr, flags, &now);
+				if (gro) {
+					size_t ctl;
+
+					if (g.idx >= 0 && shim_gro_append(s, &g, v, &fi, frame, &b)) {
+						s->st->rx_xdp++;
+						s->st->rx_xdp_bytes += fi.payload_sz;
+						continue;
+					}
+					g.idx = -1;
+					if (got == n) {
+						/* no message left for it: it stays on the ring */
+						rel--;
+						ring_cons_cancel(&x->rx, cnt - i);
+						full = true;
+						break;
+					}
+					ctl = v[got].msg_hdr.msg_controllen;
+					v[got].msg_len = shim_deliver(s, &fi, frame, &v[got].msg_hdr, flags, &b);
+					shim_gro_open(&g, (int)got, &fi, &v[got], ctl);
+				} else {
+					v[got].msg_len = shim_deliver(s, &fi, frame, &v[got].msg_hdr, flags, &b);
+				}
 				got++;
 				if (peek) {
 					/* leave the datagram on the ring */
@@ -464,6 +626,28 @@ static inline bool shim_mmsg_expired(int64_t *end_ns, const struct timespec *t)
 	return shim_now_ns() >= e;
 }
 
+/* A pending socket error is reported before any queued datagram and
+ * consumed by that report, as the kernel's __skb_recv_udp checks
+ * sock_error() before each datagram.  UDP sets sk_err only on a connected
+ * socket or with IP_RECVERR/IPV6_RECVERR (__udp4_lib_err, __udp6_lib_err),
+ * so only those pay for the getsockopt(SO_ERROR), which is the same
+ * exchange; the error queue itself (MSG_ERRQUEUE) stays the kernel
+ * socket's.  True with errno set if there was one. */
+static bool shim_sock_error(struct shim_sock *s, int fd)
+{
+	int e = __atomic_exchange_n(&s->err_pending, 0, __ATOMIC_RELAXED);
+	socklen_t el = sizeof(e);
+
+	if (!e && (__atomic_load_n(&s->connected, __ATOMIC_RELAXED) ||
+		   __atomic_load_n(&s->recverr, __ATOMIC_RELAXED)) &&
+	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el))
+		e = 0;
+	if (!e)
+		return false;
+	errno = e;
+	return true;
+}
+
 int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl, struct timespec *t)
 {
 	int64_t end_ns = -1, rcv_deadline = -2;
@@ -482,22 +666,12 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 	}
 	if (n > 1024)
 		n = 1024;   /* UIO_MAXIOV, as the kernel clamps vlen */
-	if (__atomic_load_n(&s->connected, __ATOMIC_RELAXED)) {
-		/* An ICMP error on a connected socket (sk_err) is reported
-		 * before any queued datagram and consumed by that report, as
-		 * the kernel's sock_error() does; getsockopt(SO_ERROR) is the
-		 * same exchange. */
-		int e = 0;
-		socklen_t el = sizeof(e);
-
-		if (!getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) && e) {
-			errno = e;
-			return -1;
-		}
-	}
 	for (;;) {
 		unsigned int want = n - got;
 		int kerr, r;
+
+		if (!got && shim_sock_error(s, fd))
+			return -1;
 
 		/* The kernel checks the timeout after each datagram: once it
 		 * has passed (a zero timeout from the start), one more.  Before
@@ -527,8 +701,12 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 		if (got && t && shim_mmsg_expired(&end_ns, t))
 			break;
 		if (kerr) {
-			if (got)
+			if (got) {
+				/* the kernel consumed it: keep it for the next
+				 * call, as do_recvmmsg leaves it in sk_err */
+				__atomic_store_n(&s->err_pending, kerr, __ATOMIC_RELAXED);
 				break;
+			}
 			errno = kerr;
 			return -1;
 		}

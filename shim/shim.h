@@ -175,7 +175,14 @@ enum {
 	SHIM_CMSG_TCLASS    = 1u << 5,
 	SHIM_CMSG_TTL       = 1u << 6,
 	SHIM_CMSG_HOPLIMIT  = 1u << 7,
+	SHIM_CMSG_TSING     = 1u << 8,  /* SO_TIMESTAMPING: SCM_TIMESTAMPING ts[0] */
+	SHIM_CMSG_OVFL      = 1u << 9,  /* SO_RXQ_OVFL                         */
+	SHIM_CMSG_ORIGDST   = 1u << 10, /* IP_RECVORIGDSTADDR                  */
+	SHIM_CMSG_ORIGDST6  = 1u << 11, /* IPV6_RECVORIGDSTADDR                */
+	SHIM_CMSG_GRO       = 1u << 12, /* UDP_GRO: coalesce, UDP_GRO cmsg     */
 };
+/* Every bit that needs the clock read per batch. */
+#define SHIM_CMSG_CLOCK (SHIM_CMSG_TS | SHIM_CMSG_TSING)
 
 struct shim_sock {
 	int       refcnt;           /* atomic */
@@ -208,6 +215,14 @@ struct shim_sock {
 	bool      ep_met[XSKSHIM_QUEUE_MAX];  /* the current episode was looked at */
 	uint32_t  kdrops_seen;      /* the kernel socket's sk_drops when last read */
 	uint32_t  cmsg;             /* SHIM_CMSG_* wanted */
+	uint32_t  tsflags;          /* SO_TIMESTAMPING flags as last set */
+	bool      recverr;          /* IP_RECVERR or IPV6_RECVERR: sk_err may be
+				     * set without connect(), check it per call */
+	bool      rp_app;           /* the application attached its own
+				     * SO_ATTACH_REUSEPORT_CBPF/EBPF program */
+	int       err_pending;      /* an error the kernel socket reported while
+				     * datagrams were already gathered: given
+				     * out by the next call, as sk_err would be */
 	bool      connected;
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
 	bool      conn_active;      /* in the conns map, out of its groups */
@@ -320,6 +335,11 @@ struct xskshim_spill *shim_xdp_spill(const struct shim_sock *s, uint32_t qi);
 int  shim_xdp_ifindex(void);
 uint32_t shim_xdp_queue_cnt(void);
 uint32_t shim_xdp_group_size(const struct shim_sock *s);
+/* The port's SO_REUSEPORT group has the application's own reuseport
+ * program: refuse to accelerate its members from now on.  Lock held. */
+void shim_xdp_rp_app_mark(uint16_t port);
+/* The interface makes hardware receive timestamps (ethtool ts info). */
+bool shim_iface_hw_rx_ts(void);
 const char *shim_xdp_describe(void);        /* "vb native copy queues 0-1" */
 void shim_xdp_linger_check(void);           /* uninstall if lingered long enough */
 /* Frame accounting of queue q: counters, frames on the fill ring, total,

@@ -12,6 +12,10 @@
 
 #include "shim/shim.h"
 
+#ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
+#define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)   /* Linux 6.6; Debian 12's headers lack it */
+#endif
+
 struct shim_glob shim_g = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
@@ -22,6 +26,7 @@ _Static_assert(__builtin_offsetof(struct shim_sock, refcnt) == 0, "refcnt must c
 static char shim_last_why[160];
 
 static void shim_atfork_child(void);
+static void shim_sock_rp_app(struct shim_sock *s);
 
 static void shim_init_once(void)
 {
@@ -312,6 +317,14 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 			err = -EOPNOTSUPP;
 			snprintf(s->why, sizeof(s->why), "%s", s->cmsg_kernel_why);
 			shim_addr_port(a, al, &s->port);
+			if (s->rp_app) {
+				int rp = 0;
+				socklen_t rpl = sizeof(rp);
+
+				s->reuseport = !getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &rp, &rpl) && rp;
+				if (s->reuseport && s->port)
+					shim_sock_rp_app(s);
+			}
 		} else {
 			err = shim_xdp_accel(s, fd);
 		}
@@ -372,6 +385,52 @@ void shim_on_nonblock(int fd, bool on)
 	}
 }
 
+/* The application attached its own SO_REUSEPORT program to s's group
+ * (bound): its choice of member now decides which socket gets a datagram on
+ * the kernel path, which the XDP program cannot follow.  Every accelerated
+ * member of the port's groups moves to the kernel path, visibly, and the
+ * port stays there (shim_xdp_accel refuses it).  Lock held. */
+static void shim_sock_rp_app(struct shim_sock *s)
+{
+	shim_xdp_rp_app_mark(s->port);
+	for (struct shim_sock *o = shim_g.socks; o; o = o->next) {
+		if (o == s || o->state != SHIM_SOCK_ACCEL || o->port != s->port || !o->reuseport)
+			continue;
+		shim_sock_unaccel(o, "the SO_REUSEPORT group has the application's own SO_ATTACH_REUSEPORT "
+				  "program, which the XDP program cannot follow");
+		shim_log(SHIM_LOG_WARN, "sock", "fd %d udp port %u moved to the kernel path: %s", o->fd_first,
+			 o->port, o->why);
+	}
+}
+
+/* SO_TIMESTAMPING, as sock_set_timestamping/__sock_recv_timestamp treat a
+ * receive: SOFTWARE reports the software stamp, RX_SOFTWARE makes one
+ * (ts[0] of SCM_TIMESTAMPING).  Every other flag concerns transmit stamps
+ * (the kernel socket sends, so they work unchanged) or hardware stamps.
+ * Returns the name of what needs the kernel path, or NULL:
+ *   - SOFTWARE without RX_SOFTWARE and without OPT_RX_FILTER reports a
+ *     receive stamp only while some socket of the host enables them (the
+ *     kernel's global netstamp switch), which the shim cannot know;
+ *   - RAW_HARDWARE on a device that makes hardware receive stamps
+ *     (ETHTOOL_GET_TS_INFO says SOF_TIMESTAMPING_RX_HARDWARE): the AF_XDP
+ *     path has no such stamp.  On a device without them (veth) the kernel
+ *     never reports ts[2] either, so nothing differs. */
+static const char *shim_tsflags_set(struct shim_sock *s, uint32_t f)
+{
+	bool sw = f & SOF_TIMESTAMPING_SOFTWARE, rx = f & SOF_TIMESTAMPING_RX_SOFTWARE;
+
+	__atomic_store_n(&s->tsflags, f, __ATOMIC_RELAXED);
+	if (sw && !rx && !(f & SOF_TIMESTAMPING_OPT_RX_FILTER))
+		return "SO_TIMESTAMPING (SOFTWARE without RX_SOFTWARE)";
+	if ((f & SOF_TIMESTAMPING_RAW_HARDWARE) && shim_iface_hw_rx_ts())
+		return "SO_TIMESTAMPING (hardware receive stamps)";
+	if (sw && rx)
+		__atomic_or_fetch(&s->cmsg, SHIM_CMSG_TSING, __ATOMIC_RELAXED);
+	else
+		__atomic_and_fetch(&s->cmsg, ~SHIM_CMSG_TSING, __ATOMIC_RELAXED);
+	return NULL;
+}
+
 /* Socket options that change what a receive returns.  Those we synthesise
  * set a SHIM_CMSG_* bit; any other receive-side option moves the socket to
  * the kernel path, visibly, because the fast path cannot honour it. */
@@ -397,8 +456,8 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		case IP_RECVTTL: bit = SHIM_CMSG_TTL; break;
 		case IP_RECVOPTS: name = "IP_RECVOPTS"; break;
 		case IP_RETOPTS: name = "IP_RETOPTS"; break;
-		case IP_RECVERR: name = "IP_RECVERR"; break;
-		case IP_RECVORIGDSTADDR: name = "IP_RECVORIGDSTADDR"; break;
+		case IP_RECVERR: __atomic_store_n(&s->recverr, on != 0, __ATOMIC_RELAXED); break;
+		case IP_RECVORIGDSTADDR: bit = SHIM_CMSG_ORIGDST; break;
 		case IP_CHECKSUM: name = "IP_CHECKSUM"; break;
 		}
 	} else if (lvl == IPPROTO_IPV6) {
@@ -409,8 +468,8 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		case IPV6_RECVRTHDR: name = "IPV6_RECVRTHDR"; break;
 		case IPV6_RECVHOPOPTS: name = "IPV6_RECVHOPOPTS"; break;
 		case IPV6_RECVDSTOPTS: name = "IPV6_RECVDSTOPTS"; break;
-		case IPV6_RECVERR: name = "IPV6_RECVERR"; break;
-		case IPV6_RECVORIGDSTADDR: name = "IPV6_RECVORIGDSTADDR"; break;
+		case IPV6_RECVERR: __atomic_store_n(&s->recverr, on != 0, __ATOMIC_RELAXED); break;
+		case IPV6_RECVORIGDSTADDR: bit = SHIM_CMSG_ORIGDST6; break;
 		case IPV6_RECVPATHMTU: name = "IPV6_RECVPATHMTU"; break;
 		}
 	} else if (lvl == SOL_SOCKET) {
@@ -430,19 +489,28 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		case SO_TIMESTAMP_NEW: name = "SO_TIMESTAMP_NEW"; break;
 		case SO_TIMESTAMPNS_NEW: name = "SO_TIMESTAMPNS_NEW"; break;
 #endif
-		case SO_TIMESTAMPING: name = "SO_TIMESTAMPING"; break;
-		case SO_RXQ_OVFL: name = "SO_RXQ_OVFL"; break;
+		case SO_TIMESTAMPING:
+			name = shim_tsflags_set(s, (uint32_t)on);
+			on = name != NULL;
+			break;
+		case SO_RXQ_OVFL: bit = SHIM_CMSG_OVFL; break;
 		case SO_ATTACH_FILTER: name = "SO_ATTACH_FILTER"; on = 1; break;
 		case SO_ATTACH_BPF: name = "SO_ATTACH_BPF"; on = 1; break;
-		case SO_ATTACH_REUSEPORT_CBPF: name = "SO_ATTACH_REUSEPORT_CBPF"; on = 1; break;
-		case SO_ATTACH_REUSEPORT_EBPF: name = "SO_ATTACH_REUSEPORT_EBPF"; on = 1; break;
+		case SO_ATTACH_REUSEPORT_CBPF:
+		case SO_ATTACH_REUSEPORT_EBPF:
+			/* the group's member choice is the application's now: the
+			 * whole group moves to the kernel path (xdp.c) */
+			name = opt == SO_ATTACH_REUSEPORT_CBPF ? "SO_ATTACH_REUSEPORT_CBPF" : "SO_ATTACH_REUSEPORT_EBPF";
+			on = 1;
+			s->rp_app = true;
+			break;
 		case SO_PASSCRED: name = "SO_PASSCRED"; break;
 		case SO_PASSSEC: name = "SO_PASSSEC"; break;
 		case SO_WIFI_STATUS: name = "SO_WIFI_STATUS"; break;
 		}
 	} else if (lvl == IPPROTO_UDP) {
 		switch (opt) {
-		case 104 /* UDP_GRO */: name = "UDP_GRO"; break;
+		case 104 /* UDP_GRO */: bit = SHIM_CMSG_GRO; break;
 		case 100 /* UDP_ENCAP */: name = "UDP_ENCAP"; break;
 		}
 	}
@@ -468,6 +536,8 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 			shim_log(SHIM_LOG_WARN, "sock", "fd %d udp port %u moved to the kernel path: %s", fd,
 				 s->port, s->why);
 		}
+		if (s->rp_app && s->reuseport && s->port)
+			shim_sock_rp_app(s);
 		pthread_mutex_unlock(&shim_g.lock);
 	}
 	shim_sock_put(s);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/ethtool.h>
+#include <linux/net_tstamp.h>
 #include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <linux/netlink.h>
@@ -889,6 +890,28 @@ void shim_xdp_rcvbuf(struct shim_sock *s, int fd)
 		shim_xdp_fill_for(rcvbuf);
 }
 
+/* Ports whose SO_REUSEPORT group got the application's own
+ * SO_ATTACH_REUSEPORT program (sock.c): never accelerated again in this
+ * process, for no member can follow the application's choice. */
+static uint8_t shim_rp_app_ports[65536 / 8];
+
+void shim_xdp_rp_app_mark(uint16_t port)
+{
+	shim_rp_app_ports[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+/* Does the configured interface make hardware receive timestamps
+ * (ETHTOOL_GET_TS_INFO advertises SOF_TIMESTAMPING_RX_HARDWARE)?  veth and
+ * lo advertise software stamps only.  Any thread, lock not needed. */
+bool shim_iface_hw_rx_ts(void)
+{
+	struct ethtool_ts_info ti = { .cmd = ETHTOOL_GET_TS_INFO };
+
+	if (!shim_g.cfg.iface[0] || shim_ethtool(shim_g.cfg.iface, &ti))
+		return false;
+	return (ti.so_timestamping & SOF_TIMESTAMPING_RX_HARDWARE) != 0;
+}
+
 int shim_xdp_accel(struct shim_sock *s, int fd)
 {
 	int err, slot, map;
@@ -979,6 +1002,12 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 		if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &rp, &rpl))
 			rp = 0;
 		s->reuseport = rp != 0;
+		if (s->reuseport && (shim_rp_app_ports[s->port / 8] >> (s->port % 8) & 1)) {
+			err = -EOPNOTSUPP;
+			snprintf(s->why, sizeof(s->why), "the SO_REUSEPORT group has the application's own "
+				 "SO_ATTACH_REUSEPORT program, which the XDP program cannot follow");
+			goto out_xsks;
+		}
 	}
 	for (k = 0; k < s->key_cnt; k++) {
 		err = shim_group_add(&s->keys[k], s->slot, s->reuseport);

@@ -416,6 +416,16 @@ static void cmsgstr(const struct msghdr *m, size_t ctl_sz, char *b, size_t bl)
 			bool ok = sec > now.tv_sec - 5 && sec <= now.tv_sec &&
 				  sub >= 0 && sub < (c.cmsg_type == SO_TIMESTAMP ? 1000000 : 1000000000);
 			snprintf(h, sizeof(h), "%s", ok ? "plausible" : "IMPLAUSIBLE");
+		} else if (c.cmsg_level == SOL_SOCKET && c.cmsg_type == SO_TIMESTAMPING && dl == 48) {
+			/* struct scm_timestamping: ts[0] software, ts[1] legacy,
+			 * ts[2] hardware */
+			struct timespec ts[3], now;
+			memcpy(ts, d, sizeof(ts));
+			clock_gettime(CLOCK_REALTIME, &now);
+			bool ok = ts[0].tv_sec > now.tv_sec - 5 && ts[0].tv_sec <= now.tv_sec &&
+				  ts[0].tv_nsec >= 0 && ts[0].tv_nsec < 1000000000;
+			snprintf(h, sizeof(h), "ts0=%s ts1=%s ts2=%s", ok ? "plausible" : "IMPLAUSIBLE",
+				 ts[1].tv_sec || ts[1].tv_nsec ? "set" : "0", ts[2].tv_sec || ts[2].tv_nsec ? "set" : "0");
 		} else if (c.cmsg_level == IPPROTO_IP && c.cmsg_type == IP_PKTINFO && dl == sizeof(struct in_pktinfo)) {
 			struct in_pktinfo pi;
 			char a1[32], a2[32], ifn[IF_NAMESIZE] = "?";
@@ -2444,6 +2454,303 @@ static void c_epoll_oneshot_queues(void)
 	close(a);
 }
 
+/* ---- QUIC-style socket options (issue 13) ------------------------------ */
+
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef SOL_UDP
+#define SOL_UDP 17
+#endif
+
+static int gro_msgs, gro_dgrams, gro_bad;
+
+/* One non-blocking recvmsg on a UDP_GRO socket, printed as the datagrams it
+ * carries: a coalesced message (UDP_GRO cmsg, segment size S) is cut into
+ * S-byte segments, each printed as a message of its own with the other
+ * control messages.  The transcript is then the same whether the kernel or
+ * the shim coalesced or neither did, and each segment must be one whole
+ * datagram of the payload pattern, in sequence.  What coalescing happened
+ * goes to stderr (t_diff.sh checks it): messages, datagrams, bad ones
+ * (a segment that is not a whole datagram, a UDP_GRO cmsg of the wrong
+ * size, a truncated coalesced message). */
+static int t_gro_recv(const char *label, int fd, size_t data_sz)
+{
+	static uint8_t rest[256];
+	struct msghdr m2;
+	char cs[768], as[80], fl[64];
+	const uint8_t *base;
+	size_t off = 0, ro = 0, seg;
+	int64_t t0 = now_ns();
+	ssize_t r;
+	int gso = 0;
+
+	rbuf_init(&rb, data_sz, sizeof(struct sockaddr_storage), 256);
+	errno = 0;
+	r = recvmsg(fd, &rb.m, MSG_DONTWAIT);
+	if (r < 0) {
+		out("%s: recvmsg ret=-1 errno=%s %s", label, ename(errno), waited(t0));
+		return -1;
+	}
+	memset(rest, 0xcc, sizeof(rest));
+	base = rb.m.msg_control;
+	while (base && off + sizeof(struct cmsghdr) <= rb.m.msg_controllen) {
+		struct cmsghdr c;
+
+		memcpy(&c, base + off, sizeof(c));
+		if (c.cmsg_len < sizeof(c) || off + c.cmsg_len > rb.m.msg_controllen)
+			break;
+		if (c.cmsg_level == SOL_UDP && c.cmsg_type == UDP_GRO) {
+			if (c.cmsg_len != CMSG_LEN(sizeof(int)))
+				gro_bad++;
+			memcpy(&gso, base + off + CMSG_LEN(0), sizeof(gso));
+		} else if (ro + CMSG_ALIGN(c.cmsg_len) <= sizeof(rest)) {
+			memcpy(rest + ro, base + off, c.cmsg_len);
+			ro += CMSG_ALIGN(c.cmsg_len);
+		}
+		off += CMSG_ALIGN(c.cmsg_len);
+	}
+	m2 = rb.m;
+	m2.msg_control = rest;
+	m2.msg_controllen = ro;
+	cmsgstr(&m2, sizeof(rest), cs, sizeof(cs));
+	gro_msgs++;
+	if (gso < 0 || (gso && (rb.m.msg_flags & MSG_TRUNC)))
+		gro_bad++;
+	seg = gso > 0 ? (size_t)gso : (size_t)r;
+	for (off = 0; off < (size_t)r || (!r && !off); off += seg ? seg : 1) {
+		size_t len = (size_t)r - off < seg ? (size_t)r - off : seg;
+		uint32_t tag = 0, sq = 0;
+		bool ok = payload_check(rb.data + off, len, &tag, &sq);
+
+		gro_dgrams++;
+		if (!ok && len >= 8)
+			gro_bad++;
+		out("%s: datagram len=%zu tag=%u seq=%u %s flags=%s from=%s %s", label, len, tag, sq,
+		    ok ? "ok" : "bad", flagstr(rb.m.msg_flags, fl, sizeof(fl)),
+		    addrstr(&rb.name, rb.m.msg_namelen, as, sizeof(as)), cs);
+		if (!r)
+			break;
+	}
+	return (int)r;
+}
+
+static void gro_drain(const char *label, int fd, size_t data_sz)
+{
+	while (t_gro_recv(label, fd, data_sz) >= 0)
+		;
+}
+
+/* UDP_GRO: runs of one flow (a shorter datagram ends a run), another flow,
+ * another TOS, a small buffer (at most what fits is coalesced), IPv6. */
+static void c_gro(void)
+{
+	const char *L = "gro";
+	int fd = t_sock(L, 4, 0, NULL, P(50), -1, false);
+
+	setopt(L, fd, SOL_UDP, UDP_GRO, "UDP_GRO", 1);
+	setopt(L, fd, IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO", 1);
+	SEND(.dport = P(50), .sport = 20050, .count = 6, .size = 300, .tag = 500);
+	SEND(.dport = P(50), .sport = 20050, .count = 1, .size = 120, .tag = 501);
+	SEND(.dport = P(50), .sport = 20050, .count = 3, .size = 300, .tag = 502);
+	SEND(.dport = P(50), .sport = 20051, .count = 2, .size = 300, .tag = 503);
+	SEND(.dport = P(50), .sport = 20050, .count = 2, .size = 300, .tos = 0x28, .tag = 504);
+	SEND(.dport = P(50), .sport = 20050, .count = 2, .size = 0, .tag = 505);
+	gro_drain("gro/runs", fd, BUF_MAX);
+	/* a buffer for two and a half segments */
+	SEND(.dport = P(50), .sport = 20052, .count = 5, .size = 200, .tag = 506);
+	gro_drain("gro/small-buffer", fd, 500);
+	/* up to the 64-segment limit: 70 datagrams of 50 bytes */
+	SEND(.dport = P(50), .sport = 20053, .count = 70, .size = 50, .tag = 507);
+	gro_drain("gro/70x50", fd, BUF_MAX);
+	setopt(L, fd, SOL_UDP, UDP_GRO, "UDP_GRO", 0);
+	SEND(.dport = P(50), .sport = 20050, .count = 3, .size = 300, .tag = 508);
+	gro_drain("gro/off-again", fd, BUF_MAX);
+	close(fd);
+
+	fd = t_sock(L, 6, 0, NULL, P(50), 0, false);
+	setopt(L, fd, SOL_UDP, UDP_GRO, "UDP_GRO", 1);
+	setopt(L, fd, IPPROTO_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS", 1);
+	SEND(.family = 6, .dport = P(50), .sport = 20054, .count = 4, .size = 400, .tag = 509);
+	SEND(.family = 4, .dport = P(50), .sport = 20054, .count = 3, .size = 400, .tag = 510);
+	gro_drain("gro/v6", fd, BUF_MAX);
+	close(fd);
+	fprintf(stderr, "diff_sock: gro msgs=%d datagrams=%d bad=%d\n", gro_msgs, gro_dgrams, gro_bad);
+}
+
+/* the extended error an MSG_ERRQUEUE read returns */
+static void t_errqueue(const char *label, int fd)
+{
+	uint8_t ctl[512];
+	char fl[64], as[80];
+	struct sockaddr_storage from;
+	uint8_t d[64];
+	struct iovec iov = { d, sizeof(d) };
+	struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+	ssize_t r;
+
+	errno = 0;
+	r = recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT);
+	if (r < 0) {
+		out("%s: recvmsg(MSG_ERRQUEUE) ret=-1 errno=%s", label, ename(errno));
+		return;
+	}
+	out("%s: recvmsg(MSG_ERRQUEUE) ret=%zd flags=%s from=%s", label, r, flagstr(m.msg_flags, fl, sizeof(fl)),
+	    addrstr(&from, m.msg_namelen, as, sizeof(as)));
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		struct { uint32_t ee_errno; uint8_t origin, type, code, pad; uint32_t info, data; } ee;
+
+		if (c->cmsg_len < CMSG_LEN(sizeof(ee))) {
+			out("%s:   cmsg %d/%d len %zu", label, c->cmsg_level, c->cmsg_type, (size_t)c->cmsg_len);
+			continue;
+		}
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		out("%s:   cmsg %d/%d errno=%s origin=%u type=%u code=%u info=%u offender=%s", label, c->cmsg_level,
+		    c->cmsg_type, ename((int)ee.ee_errno), ee.origin, ee.type, ee.code, ee.info,
+		    addrstr(CMSG_DATA(c) + sizeof(ee), (socklen_t)(c->cmsg_len - CMSG_LEN(sizeof(ee))), as,
+			    sizeof(as)));
+	}
+}
+
+static void recverr_one(const char *L, int family, uint16_t port, uint16_t closed, uint32_t tag)
+{
+	int fd = t_sock(L, family, 0, NULL, port, family == 6 ? 1 : -1, false), r;
+	struct sockaddr_storage ss;
+	char lb[96];
+	int al = sock_addr(family, family == 4 ? src4 : src6, closed, &ss);
+
+	if (family == 4)
+		setopt(L, fd, IPPROTO_IP, IP_RECVERR, "IP_RECVERR", 1);
+	else
+		setopt(L, fd, IPPROTO_IPV6, IPV6_RECVERR, "IPV6_RECVERR", 1);
+	setopt(L, fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, "SO_SELECT_ERR_QUEUE", 1);
+	/* unconnected: the ICMP port unreachable sets sk_err too */
+	r = (int)sendto(fd, "x", 1, 0, (struct sockaddr *)&ss, (socklen_t)al);
+	usleep(SETTLE_US);
+	out("%s: sendto-closed-port ret=%d", L, r);
+	SEND(.family = family, .dport = port, .sport = 20060, .count = 2, .size = 30, .tag = tag);
+	{
+		struct pollfd p = { fd, POLLIN | POLLPRI, 0 };
+		int pr = poll(&p, 1, 0);
+		out("%s: poll ret=%d revents=0x%x", L, pr, p.revents);
+	}
+	snprintf(lb, sizeof(lb), "%s/error-before-data", L);
+	t_recvmsg(lb, fd, MSG_DONTWAIT, 512, sizeof(struct sockaddr_storage), 0);
+	snprintf(lb, sizeof(lb), "%s/data-1", L);
+	t_recvmsg(lb, fd, MSG_DONTWAIT, 512, sizeof(struct sockaddr_storage), 0);
+	snprintf(lb, sizeof(lb), "%s/errqueue", L);
+	t_errqueue(lb, fd);
+	snprintf(lb, sizeof(lb), "%s/errqueue-empty", L);
+	t_errqueue(lb, fd);
+	snprintf(lb, sizeof(lb), "%s/data-2", L);
+	t_recvmmsg(lb, fd, 4, MSG_DONTWAIT, NULL, 512);
+	/* error arriving while a blocking receive waits: reported, then data */
+	r = (int)sendto(fd, "y", 1, 0, (struct sockaddr *)&ss, (socklen_t)al);
+	usleep(SETTLE_US);
+	SEND(.family = family, .dport = port, .sport = 20060, .count = 1, .size = 31, .tag = tag + 1);
+	set_rcvtimeo(fd, 500);
+	snprintf(lb, sizeof(lb), "%s/blocking-error", L);
+	t_recvmsg(lb, fd, 0, 512, sizeof(struct sockaddr_storage), 0);
+	snprintf(lb, sizeof(lb), "%s/blocking-data", L);
+	t_recvmsg(lb, fd, 0, 512, sizeof(struct sockaddr_storage), 0);
+	snprintf(lb, sizeof(lb), "%s/errqueue-2", L);
+	t_errqueue(lb, fd);
+	close(fd);
+}
+
+/* IP_RECVERR / IPV6_RECVERR: a pending ICMP error is reported before the
+ * queued data and once; the error queue stays the kernel socket's; poll
+ * says POLLERR (POLLPRI with SO_SELECT_ERR_QUEUE). */
+static void c_recverr(void)
+{
+	recverr_one("recverr4", 4, P(51), 20061, 520);
+	recverr_one("recverr6", 6, P(51), 20062, 522);
+}
+
+/* What quinn-udp sets (issue 13), then its read: recvmmsg with TOS, PKTINFO,
+ * timestamps and GRO; plus the pass-through options. */
+static void c_quicopts(void)
+{
+	const char *L = "quicopts";
+	int fd4 = t_sock(L, 4, 0, NULL, P(52), -1, false), fd6 = t_sock(L, 6, 0, NULL, P(53), 0, false);
+
+	static const struct { bool v6; int lvl, opt; const char *name; int val; } opts[] = {
+#define O(v6, lvl, opt, val) { v6, lvl, opt, #opt, val }
+		O(0, IPPROTO_IP, IP_RECVTOS, 1), O(0, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE),
+		O(0, IPPROTO_IP, IP_PKTINFO, 1), O(0, SOL_UDP, UDP_GRO, 1), O(0, SOL_SOCKET, SO_TIMESTAMPNS, 1),
+		O(0, IPPROTO_IP, IP_RECVERR, 1), O(0, SOL_UDP, UDP_SEGMENT, 1200), O(0, SOL_UDP, UDP_SEGMENT, 0),
+		O(1, IPPROTO_IP, IP_RECVTOS, 1), O(1, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE),
+		O(1, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1), O(1, IPPROTO_IPV6, IPV6_RECVTCLASS, 1),
+		O(1, IPPROTO_IPV6, IPV6_DONTFRAG, 1), O(1, SOL_UDP, UDP_GRO, 1), O(1, SOL_SOCKET, SO_TIMESTAMPNS, 1),
+		O(1, IPPROTO_IPV6, IPV6_RECVERR, 1), O(1, SOL_UDP, UDP_SEGMENT, 1200), O(1, SOL_UDP, UDP_SEGMENT, 0),
+#undef O
+	};
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		setopt(L, opts[i].v6 ? fd6 : fd4, opts[i].lvl, opts[i].opt, opts[i].name, opts[i].val);
+	SEND(.dport = P(52), .sport = 20070, .count = 3, .size = 1200, .tos = 0x02, .tag = 530);
+	SEND(.dport = P(52), .sport = 20071, .count = 1, .size = 900, .tag = 531);
+	gro_drain("quicopts/v4", fd4, BUF_MAX);
+	SEND(.family = 6, .dport = P(53), .sport = 20072, .count = 3, .size = 1200, .tos = 0x01, .tag = 532);
+	SEND(.family = 4, .dport = P(53), .sport = 20073, .count = 2, .size = 1000, .tos = 0x02, .tag = 533);
+	gro_drain("quicopts/v6", fd6, BUF_MAX);
+	close(fd4);
+	close(fd6);
+}
+
+static void tstamping_one(const char *L, int fd, uint16_t port, int flags, const char *what, uint32_t tag)
+{
+	char lb[96];
+	int r;
+
+	errno = 0;
+	r = setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags));
+	out("%s: setsockopt(SO_TIMESTAMPING, 0x%x %s) ret=%d errno=%s", L, flags, what, r, r ? ename(errno) : "0");
+	SEND(.dport = port, .count = 1, .size = 40, .tos = 0x28, .tag = tag);
+	snprintf(lb, sizeof(lb), "%s/%s", L, what);
+	t_recvmsg(lb, fd, MSG_DONTWAIT, 512, sizeof(struct sockaddr_storage), 256);
+}
+
+/* SO_TIMESTAMPING receive stamps (chrony sets 0x418), alone and with
+ * SO_TIMESTAMPNS, SO_RXQ_OVFL (no drops: no cmsg), IP_RECVORIGDSTADDR and
+ * IPV6_RECVORIGDSTADDR, in the kernel's cmsg order. */
+static void c_tstamping(void)
+{
+	const char *L = "tstamping";
+	int fd = t_sock(L, 4, 0, NULL, P(54), -1, false);
+
+	tstamping_one(L, fd, P(54), 0x418, "chrony-rx-sw|sw|opt-cmsg", 540);
+	tstamping_one(L, fd, P(54), 0x18, "rx-sw|sw", 541);
+	tstamping_one(L, fd, P(54), 0x8, "rx-sw-only", 542);
+	tstamping_one(L, fd, P(54), 0x10 | (1 << 17), "sw|opt-rx-filter", 543);
+	tstamping_one(L, fd, P(54), 0x44, "rx-hw|raw-hw", 544);
+	tstamping_one(L, fd, P(54), 0x5c, "rx-hw|raw-hw|rx-sw|sw", 545);
+	tstamping_one(L, fd, P(54), 0x18 | 0x80 | 0x800, "rx-sw|sw|opt-id|opt-tsonly", 546);
+	setopt(L, fd, SOL_SOCKET, SO_TIMESTAMPNS, "SO_TIMESTAMPNS", 1);
+	setopt(L, fd, SOL_SOCKET, SO_RXQ_OVFL, "SO_RXQ_OVFL", 1);
+	setopt(L, fd, IPPROTO_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR", 1);
+	setopt(L, fd, IPPROTO_IP, IP_PKTINFO, "IP_PKTINFO", 1);
+	setopt(L, fd, IPPROTO_IP, IP_RECVTOS, "IP_RECVTOS", 1);
+	tstamping_one(L, fd, P(54), 0x18, "with-tsns-ovfl-origdst-pktinfo-tos", 547);
+	tstamping_one(L, fd, P(54), 0, "off-with-the-rest", 548);
+	close(fd);
+
+	fd = t_sock(L, 6, 0, NULL, P(55), 0, false);
+	setopt(L, fd, IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR", 1);
+	setopt(L, fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, "IPV6_RECVPKTINFO", 1);
+	setopt(L, fd, IPPROTO_IPV6, IPV6_RECVTCLASS, "IPV6_RECVTCLASS", 1);
+	setopt(L, fd, IPPROTO_IP, IP_RECVORIGDSTADDR, "IP_RECVORIGDSTADDR", 1);
+	SEND(.family = 6, .dport = P(55), .count = 1, .size = 40, .tos = 0x28, .tag = 549);
+	t_recvmsg("tstamping/v6-origdst", fd, MSG_DONTWAIT, 512, sizeof(struct sockaddr_storage), 256);
+	SEND(.family = 4, .dport = P(55), .count = 1, .size = 40, .tos = 0x28, .tag = 550);
+	t_recvmsg("tstamping/v4mapped-origdst", fd, MSG_DONTWAIT, 512, sizeof(struct sockaddr_storage), 256);
+	close(fd);
+}
+
 /* ---- driver ------------------------------------------------------------ */
 
 static const struct { const char *name; void (*fn)(void); bool known; } cases[] = {
@@ -2476,6 +2783,10 @@ static const struct { const char *name; void (*fn)(void); bool known; } cases[] 
 	{ "bothpaths", c_bothpaths, false },
 	{ "shutdown", c_shutdown, false },
 	{ "shutdown-wakes", c_shutdown_wakes, false },
+	{ "gro", c_gro, false },
+	{ "recverr", c_recverr, false },
+	{ "quicopts", c_quicopts, false },
+	{ "tstamping", c_tstamping, false },
 	/* known differences */
 	{ "eintr-mixed", c_eintr_mixed, true },
 	{ "cmsg-tsorder", c_cmsg_tsorder, true },

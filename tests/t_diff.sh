@@ -4,6 +4,8 @@
 # LD_PRELOAD=libxskshim.so (XSKSHIM_MODE=skb and =native), driving its own
 # sender (diff_sock --serve) in the gen namespace.  Checks, per mode:
 #   - the transcript of every case is identical to the plain run's;
+#   - UDP_GRO (case gro): under the shim fewer messages than datagrams,
+#     every segment whole (the transcripts are compared cut at the segment size);
 #   - bypass: the XSKSHIM_STATS=1 summary shows rx_xdp > 0 and XDP redirects
 #     > 0, UdpInDatagrams of the rcv namespace grew by at most 1/20 of the
 #     plain run's growth (a few cases legitimately use the kernel path:
@@ -168,6 +170,18 @@ for mode in $MODES; do
 		pass "$mode: bypass: UdpInDatagrams +$shim_udp preloaded (of which $spill spilled past the fill budget) vs +$plain_udp plain"
 	else
 		fail "$mode: bypass: UdpInDatagrams +$shim_udp preloaded (of which $spill spilled past the fill budget) vs +$plain_udp plain (more than 1/20 took the kernel path otherwise)"
+	fi
+	# UDP_GRO (case gro): the shim coalesced same-flow runs into fewer
+	# messages, every segment a whole datagram (the transcript, cut at
+	# the UDP_GRO segment size, is compared above)
+	gl=$(grep -m1 '^diff_sock: gro msgs=' "$TMP/$name.err")
+	if [ -n "$gl" ]; then
+		read -r gm gd gb < <(sed 's/.*msgs=\([0-9]*\) datagrams=\([0-9]*\) bad=\([0-9]*\).*/\1 \2 \3/' <<<"$gl")
+		if [ "$gb" = 0 ] && [ "$gm" -lt "$gd" ]; then
+			pass "$mode: UDP_GRO: $gd datagrams came as $gm coalesced messages, each segment whole and in order"
+		else
+			fail "$mode: UDP_GRO: $gd datagrams came as $gm messages with $gb bad segment(s) (expected fewer messages, 0 bad)"
+		fi
 	fi
 	unexpected=$(grep -E 'NOT accelerated|moved to the kernel path' "$TMP/$name.err" | grep -Ev "$expected_fallback")
 	if [ -z "$unexpected" ]; then
