@@ -106,6 +106,17 @@ volatile __u64 fast_local6[XSKSHIM_FAST_LOCALS][2] = {};
 struct xskshim_budget budget[XSKSHIM_QUEUE_MAX] = {};
 struct xskshim_spill spill[XSKSHIM_XSKMAP_SZ] = {};
 
+/* ICMP errors passed to the stack (xskshim_bpf.h). */
+volatile __u64 icmp_err_seq = 0;
+
+static __always_inline void icmp_err_note(const __u8 *type, void *data_end, int v6)
+{
+	if ((void *)(type + 1) > data_end)
+		return;
+	if (v6 ? *type < 128 : (*type == 3 || *type == 4 || *type == 5 || *type == 11 || *type == 12))
+		__sync_fetch_and_add(&icmp_err_seq, 1);
+}
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, XSKSHIM_CTR_CNT);
@@ -351,8 +362,11 @@ int xskshim_xdp(struct xdp_md *ctx)
 			return pass(XSKSHIM_CTR_PASS_BAD_HDR);
 		if (iph->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 			return pass(XSKSHIM_CTR_PASS_FRAG);
-		if (iph->protocol != IPPROTO_UDP)
+		if (iph->protocol != IPPROTO_UDP) {
+			if (iph->protocol == IPPROTO_ICMP)
+				icmp_err_note((const __u8 *)iph + (iph->ihl << 2), data_end, 0);
 			return pass(XSKSHIM_CTR_PASS_NOT_UDP);
+		}
 		if (iph->ihl != 5)
 			return pass(XSKSHIM_CTR_PASS_IP_OPTS);
 		udp = (void *)(iph + 1);
@@ -368,6 +382,8 @@ int xskshim_xdp(struct xdp_md *ctx)
 			return pass(XSKSHIM_CTR_PASS_TRUNC);
 		if (ip6->version != 6)
 			return pass(XSKSHIM_CTR_PASS_BAD_HDR);
+		if (ip6->nexthdr == IPPROTO_ICMPV6)
+			icmp_err_note((const __u8 *)(ip6 + 1), data_end, 1);
 		if (ip6->nexthdr != IPPROTO_UDP)
 			return pass(ipv6_is_ext(ip6->nexthdr) ? XSKSHIM_CTR_PASS_IPV6_EXT
 							      : XSKSHIM_CTR_PASS_NOT_UDP);

@@ -179,6 +179,13 @@ struct xskshim_conn_key {
  * found there skips the LPM lookup.  Written by user space (mmapped bss). */
 #define XSKSHIM_FAST_LOCALS 4
 
+/* ICMP errors seen on the interface (.bss `icmp_err_seq`, atomic add by the
+ * program, read by user space): ICMPv4 destination unreachable, source
+ * quench, redirect, time exceeded, parameter problem; ICMPv6 types below
+ * 128.  Such a message is what sets a connected UDP socket's pending error
+ * (sk_err) in the stack right after the program passed it, so a connected
+ * socket's receive asks the kernel (SO_ERROR) only after this moved. */
+
 /* Fill budget of one rx queue (.bss `budget[XSKSHIM_QUEUE_MAX]`).
  *
  * In copy mode the kernel copies a redirected frame into a buffer it takes

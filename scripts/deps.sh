@@ -12,7 +12,7 @@ PKGS=(
 	python3 python3-matplotlib man-db groff-base valgrind
 	prometheus debhelper lintian fakeroot dpkg-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libmnl-dev:arm64
+	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libmnl-dev:arm64 libmnl-dev:arm64
 )
 # the arm64 cross build (make cross-arm64, tests/t_cross_arm64.sh) takes the
 # arm64 dev packages through dpkg multiarch

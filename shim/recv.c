@@ -546,6 +546,11 @@ static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned 
 			shim_ctr_kernel_add(s, (uint64_t)r);
 		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			__atomic_store_n(&s->kern_hint, false, __ATOMIC_RELAXED);
+		} else if (r < 0 && got) {
+			/* the kernel consumed the error in reporting it; as its
+			 * recvmmsg does after some datagrams, keep it for the
+			 * next call */
+			__atomic_store_n(&s->err_pending, errno, __ATOMIC_RELAXED);
 		} else if (r < 0) {
 			*kerr = errno;
 		}
@@ -633,17 +638,46 @@ static inline bool shim_mmsg_expired(int64_t *end_ns, const struct timespec *t)
  * so only those pay for the getsockopt(SO_ERROR), which is the same
  * exchange; the error queue itself (MSG_ERRQUEUE) stays the kernel
  * socket's.  True with errno set if there was one. */
+/* A pending error of the socket (sk_err: an ICMP error on a connected or
+ * IP_RECVERR socket) is reported before any queued datagram and consumed
+ * by that report, as the kernel's sock_error() does; getsockopt(SO_ERROR)
+ * is the same exchange.  It costs a syscall, so it is asked only when it
+ * can be set: on a connected or IP_RECVERR socket (others never get
+ * sk_err), after the XDP program saw an ICMP error (icmp_err_seq moved) and
+ * for SHIM_ICMP_SETTLE_NS after that, while the stack gets to it.  An error
+ * from an ICMP message that arrived on another interface is reported by the
+ * kernel socket's own receive once the rings run dry (at the latest after
+ * SHIM_KERNEL_EVERY calls); one the kernel socket reported while a call
+ * returned datagrams (err_pending) comes first in the next call.  True
+ * with errno set when there is an error to report. */
 static bool shim_sock_error(struct shim_sock *s, int fd)
 {
 	int e = __atomic_exchange_n(&s->err_pending, 0, __ATOMIC_RELAXED);
 	socklen_t el = sizeof(e);
+	uint64_t seq;
+	int64_t until;
 
-	if (!e && (__atomic_load_n(&s->connected, __ATOMIC_RELAXED) ||
-		   __atomic_load_n(&s->recverr, __ATOMIC_RELAXED)) &&
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el))
-		e = 0;
-	if (!e)
+	if (__builtin_expect(e, 0))
+		goto report;
+	if (!__atomic_load_n(&s->connected, __ATOMIC_RELAXED) && !__atomic_load_n(&s->recverr, __ATOMIC_RELAXED))
 		return false;
+	shim_rx_lock(s);
+	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != SHIM_SOCK_ACCEL) {
+		shim_rx_unlock(s);
+		return false;   /* the kernel path answers, error first */
+	}
+	seq = shim_xdp_icmp_seq();
+	if (seq != s->icmp_seen) {
+		s->icmp_seen = seq;
+		s->icmp_until = shim_now_ns() + SHIM_ICMP_SETTLE_NS;
+	} else if (s->icmp_until && shim_now_ns() > s->icmp_until) {
+		s->icmp_until = 0;
+	}
+	until = s->icmp_until;
+	shim_rx_unlock(s);
+	if (!until || getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) || !e)
+		return false;
+report:
 	errno = e;
 	return true;
 }

@@ -83,6 +83,7 @@
 #define SHIM_BUDGET_MARGIN 32    /* fill frames kept back for CPUs racing the budget check */
 #define SHIM_SPILL_WAIT_NS 50000 /* how long a spilled datagram may lag in the stack */
 #define SHIM_AWAY_US      1000   /* an episode this old when first met: the reader was away */
+#define SHIM_ICMP_SETTLE_NS 2000000 /* the stack sets sk_err this soon after the program saw the ICMP */
 
 /* ---- real symbols (real.c) ------------------------------------------- */
 
@@ -224,6 +225,9 @@ struct shim_sock {
 				     * datagrams were already gathered: given
 				     * out by the next call, as sk_err would be */
 	bool      connected;
+	/* pending-error check of a connected socket (recv.c shim_conn_err) */
+	uint64_t  icmp_seen;        /* icmp_err_seq when last looked at */
+	int64_t   icmp_until;       /* ask SO_ERROR on every call until then */
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
 	bool      conn_active;      /* in the conns map, out of its groups */
 	bool      reuseport;        /* SO_REUSEPORT when it was bound */
@@ -332,6 +336,10 @@ enum ring_csum_mode shim_xdp_csum_mode(void);
  * or NULL without a fill budget (zero-copy).  Valid while s is ACCEL; the
  * caller holds s's rx lock. */
 struct xskshim_spill *shim_xdp_spill(const struct shim_sock *s, uint32_t qi);
+/* ICMP errors the program has seen on the interface (bpf icmp_err_seq).
+ * The caller holds the rx lock of an accelerated socket (so the program
+ * stays installed). */
+uint64_t shim_xdp_icmp_seq(void);
 int  shim_xdp_ifindex(void);
 uint32_t shim_xdp_queue_cnt(void);
 uint32_t shim_xdp_group_size(const struct shim_sock *s);

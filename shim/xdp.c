@@ -1241,6 +1241,11 @@ struct xskshim_spill *shim_xdp_spill(const struct shim_sock *s, uint32_t qi)
 	return &X.skel->bss->spill[s->slot * XSKSHIM_QUEUE_MAX + s->xsk[qi]->queue];
 }
 
+uint64_t shim_xdp_icmp_seq(void)
+{
+	return __atomic_load_n(&X.skel->bss->icmp_err_seq, __ATOMIC_ACQUIRE);
+}
+
 enum ring_csum_mode shim_xdp_csum_mode(void)
 {
 	return X.csum;

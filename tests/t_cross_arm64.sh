@@ -41,7 +41,7 @@ mach=$(readelf -h "$lib" | sed -n 's/^ *Machine: *//p')
 [ "$mach" = AArch64 ] && pass "readelf: machine $mach" || fail "readelf: machine '$mach' (want AArch64)"
 # every object of the library was compiled for arm64, none left out
 objs=$(find "$TMP/arm64" -name '*.o' ! -name '*.bpf.o' | wc -l)
-srcs=$(ls shim/*.c ring/*.c | xargs grep -L '^int main' | wc -l)
+srcs=$(ls shim/*.c ring/*.c ctl/*.c 2>/dev/null | xargs grep -L '^int main' | wc -l)
 bad=$(find "$TMP/arm64" -name '*.o' ! -name '*.bpf.o' -exec file {} + | grep -vc 'ARM aarch64')
 if [ "$objs" -ge "$srcs" ] && [ "$bad" = 0 ]; then
 	pass "$objs objects, all AArch64 (for $srcs library sources)"

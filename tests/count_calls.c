@@ -1,0 +1,128 @@
+/* count_calls.c - counts the library calls the shim makes on a receiver's
+ * fast path, by defining them in the executable (linked -rdynamic, so the
+ * preloaded shim's references bind here first) and forwarding to libc.
+ *
+ *   count_calls --mode conn  --port P --peer A --peer-port Q --count N
+ *       bind P, connect to A:Q, then N blocking recv() calls; reports the
+ *       getsockopt(SO_ERROR) calls made during them (a connected socket
+ *       with no ICMP error pending needs none);
+ *   count_calls --mode epoll --port P --count N
+ *       bind P, register it in an epoll set, then N times epoll_wait() +
+ *       recv(); reports the pthread_mutex_lock() calls made during them (the
+ *       readiness fast path takes no process-wide lock).
+ *
+ * Prints "count_calls: ready" once bound (the sender waits for it), then
+ * "count_calls: calls=N received=N getsockopt_so_error=K mutex_lock=M".
+ * Exit status 0 when all N datagrams arrived within --secs (default 20). */
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static volatile int counting;
+static unsigned long n_so_error, n_mutex;
+
+int getsockopt(int fd, int lvl, int opt, void *v, socklen_t *l)
+{
+	static int (*real)(int, int, int, void *, socklen_t *);
+
+	if (!real)
+		real = (int (*)(int, int, int, void *, socklen_t *))dlsym(RTLD_NEXT, "getsockopt");
+	if (counting && lvl == SOL_SOCKET && opt == SO_ERROR)
+		__atomic_add_fetch(&n_so_error, 1, __ATOMIC_RELAXED);
+	return real(fd, lvl, opt, v, l);
+}
+
+int pthread_mutex_lock(pthread_mutex_t *m)
+{
+	static int (*real)(pthread_mutex_t *);
+
+	if (!real)
+		real = (int (*)(pthread_mutex_t *))dlsym(RTLD_NEXT, "pthread_mutex_lock");
+	if (counting)
+		__atomic_add_fetch(&n_mutex, 1, __ATOMIC_RELAXED);
+	return real(m);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "mode", required_argument, NULL, 'm' }, { "port", required_argument, NULL, 'p' },
+		{ "peer", required_argument, NULL, 'a' }, { "peer-port", required_argument, NULL, 'q' },
+		{ "count", required_argument, NULL, 'c' }, { "secs", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *mode = "conn", *peer = NULL;
+	int port = 0, peer_port = 0, count = 100, secs = 20, fd, ep = -1, o;
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	struct timeval tv;
+	unsigned long calls = 0, got = 0;
+	char buf[2048];
+
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'm': mode = optarg; break;
+		case 'p': port = atoi(optarg); break;
+		case 'a': peer = optarg; break;
+		case 'q': peer_port = atoi(optarg); break;
+		case 'c': count = atoi(optarg); break;
+		case 's': secs = atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	a.sin_port = htons((uint16_t)port);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		perror("count_calls: socket/bind");
+		return 2;
+	}
+	tv = (struct timeval){ secs, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!strcmp(mode, "conn")) {
+		struct sockaddr_in p = { .sin_family = AF_INET, .sin_port = htons((uint16_t)peer_port) };
+
+		if (!peer || inet_pton(AF_INET, peer, &p.sin_addr) != 1 ||
+		    connect(fd, (struct sockaddr *)&p, sizeof(p))) {
+			perror("count_calls: connect");
+			return 2;
+		}
+	} else {
+		struct epoll_event e = { .events = EPOLLIN, .data.u64 = 7 };
+
+		ep = epoll_create1(0);
+		if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e)) {
+			perror("count_calls: epoll");
+			return 2;
+		}
+	}
+	printf("count_calls: ready\n");
+	fflush(stdout);
+	counting = 1;
+	while (got < (unsigned long)count) {
+		ssize_t r;
+
+		if (ep >= 0) {
+			struct epoll_event e;
+
+			if (epoll_wait(ep, &e, 1, secs * 1000) != 1 || e.data.u64 != 7)
+				break;
+		}
+		calls++;
+		r = recv(fd, buf, sizeof(buf), 0);
+		if (r < 0)
+			break;
+		got++;
+	}
+	counting = 0;
+	printf("count_calls: calls=%lu received=%lu getsockopt_so_error=%lu mutex_lock=%lu\n", calls, got,
+	       n_so_error, n_mutex);
+	return got == (unsigned long)count ? 0 : 1;
+}

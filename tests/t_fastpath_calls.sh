@@ -1,0 +1,71 @@
+#!/bin/bash
+# t_fastpath_calls.sh - what an accelerated socket's fast path calls, counted
+# (tests/count_calls.c defines the calls in the executable, so the preloaded
+# shim's references bind there):
+#   - a connected socket's receive asks SO_ERROR only when an ICMP error may
+#     be pending, not once per call (N receives, no ICMP: at most 1);
+# COUNT datagrams (default 200) paced by udpgen in the gen namespace.
+cd "$(dirname "$0")/.." || exit 1
+NETNS_TEST_NAME=t_fastpath_calls
+. scripts/netns.sh
+netns_skip_unless_root
+SHIM=${SHIM_SO:-$PWD/build/libxskshim.so}
+GEN=build/tests/udpgen
+if [ ! -f "$SHIM" ] || [ ! -x "$GEN" ]; then
+	echo "SKIP: fastpath-calls: $SHIM or $GEN missing (run make)"
+	exit 0
+fi
+TMP=$(mktemp -d /tmp/t_fpc.XXXXXX)
+NETNS_NO_TRAP=1
+trap 'netns_cleanup; rm -rf "$TMP"' EXIT
+netns_setup || { echo "FAIL: fastpath-calls: netns setup failed"; exit 1; }
+if ! cc -O1 -g -std=gnu11 -D_GNU_SOURCE -rdynamic -o "$TMP/count_calls" tests/count_calls.c -ldl -lpthread \
+	>"$TMP/cc.log" 2>&1; then
+	echo "FAIL: fastpath-calls: cannot build count_calls: $(head -1 "$TMP/cc.log")"
+	exit 1
+fi
+N=${COUNT:-200}
+fails=0
+
+# run MODE PORT [count_calls args]: receiver under the shim, paced sender
+run()
+{
+	local mode=$1 port=$2 rpid i
+	shift 2
+	in_rcv env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS="$port" XSKSHIM_LOG=info LD_PRELOAD="$SHIM" \
+		timeout 60 "$TMP/count_calls" --mode "$mode" --port "$port" --count "$N" "$@" \
+		>"$TMP/$mode.out" 2>"$TMP/$mode.err" &
+	rpid=$!
+	for i in $(seq 100); do
+		grep -q ready "$TMP/$mode.out" 2>/dev/null && break
+		sleep 0.05
+	done
+	in_gen "$GEN" --dst "$ADDR_RCV" --port "$port" --sport-base 40000 --flows 1 --size 64 --count "$N" \
+		--batch 1 --rate 2000 >/dev/null 2>&1
+	wait "$rpid"
+}
+
+run conn 9300 --peer "$ADDR_GEN" --peer-port 40000
+line=$(grep 'calls=' "$TMP/conn.out")
+k=$(sed -n 's/.*getsockopt_so_error=\([0-9]*\).*/\1/p' <<<"$line")
+calls=$(sed -n 's/.*calls=\([0-9]*\).*/\1/p' <<<"$line")
+if ! grep -q "received=$N " <<<"$line"; then
+	echo "FAIL: fastpath-calls: connected receiver got fewer than $N: ${line:-none} $(tail -2 "$TMP/conn.err")"
+	fails=$((fails + 1))
+elif [ "$k" -le 1 ]; then
+	echo "PASS: fastpath-calls: connected socket, $calls receives with no ICMP error: $k getsockopt(SO_ERROR)"
+else
+	echo "FAIL: fastpath-calls: connected socket, $calls receives with no ICMP error: $k getsockopt(SO_ERROR) (one per call)"
+	fails=$((fails + 1))
+fi
+
+for m in conn; do
+	# counts of 0 mean something only for an accelerated socket
+	if grep -q 'accelerated: fd' "$TMP/$m.err"; then
+		echo "PASS: fastpath-calls: the $m receiver's socket was accelerated"
+	else
+		echo "FAIL: fastpath-calls: the $m receiver's socket was not accelerated: $(grep -m1 -E 'warn|error' "$TMP/$m.err")"
+		fails=$((fails + 1))
+	fi
+done
+[ "$fails" = 0 ]
