@@ -225,7 +225,7 @@ struct shim_sock {
 				     * datagrams were already gathered: given
 				     * out by the next call, as sk_err would be */
 	bool      connected;
-	/* pending-error check of a connected socket (recv.c shim_conn_err) */
+	/* pending-error check (recv.c shim_sock_error) */
 	uint64_t  icmp_seen;        /* icmp_err_seq when last looked at */
 	int64_t   icmp_until;       /* ask SO_ERROR on every call until then */
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
