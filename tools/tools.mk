@@ -1,24 +1,36 @@
 # tools/tools.mk - the operator's tools: xskshim-stat (tools/xskshim-stat/,
 # reads only the statistics ABI shim/stats.h), the xskshim launcher
-# (tools/xskshim), their man pages, `make install` / `make uninstall`.
+# (tools/xskshim/), their man pages, `make install` / `make uninstall`.
 # Included by the top Makefile before its own rules.
 
 # This fragment is read before `all:` is defined: keep `all` the default goal.
 .DEFAULT_GOAL := all
 
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+LIBDIR    ?= $(PREFIX)/lib
+MAN1DIR   ?= $(PREFIX)/share/man/man1
+MAN7DIR   ?= $(PREFIX)/share/man/man7
+
 STAT_SRC  := $(wildcard tools/xskshim-stat/*.c)
 STAT_BIN  := $(B)/xskshim-stat
 STAT_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf)
 MAN7      := shim/xskshim.7
-EXTRA_ALL += $(STAT_BIN)
+MAN1      := tools/xskshim/xskshim.1 tools/xskshim-stat/xskshim-stat.1
 
-PREFIX    ?= /usr/local
-BINDIR    ?= $(PREFIX)/bin
-LIBDIR    ?= $(PREFIX)/lib
-MAN7DIR   ?= $(PREFIX)/share/man/man7
+# The launcher is in C, not shell: `check` needs bpf_xdp_query, generic
+# netlink and ethtool ioctls.  It preloads $(LIBDIR)/libxskshim.so, or
+# build/libxskshim.so when it runs from the tree; launch_cfg.h carries the
+# directory and is rewritten (and the launcher rebuilt) when LIBDIR changes.
+LAUNCH_SRC := $(wildcard tools/xskshim/*.c)
+LAUNCH_BIN := $(B)/xskshim
+LAUNCH_CFG := $(B)/tools/launch_cfg.h
+XSKSHIM_VERSION ?= $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
+
+EXTRA_ALL += $(STAT_BIN) $(LAUNCH_BIN)
 
 # The tool sees the statistics ABI and its own header, nothing of shim/,
-# ring/ or bpf/: -I. only, and the check below fails on any other include.
+# ring/ or bpf/: the check below fails on any other project include.
 $(STAT_BIN): $(STAT_SRC) tools/xskshim-stat/stat.h shim/stats.h
 	@mkdir -p $(@D)
 	@bad=$$(grep -Hn '^#include "' $(STAT_SRC) tools/xskshim-stat/stat.h shim/stats.h | \
@@ -26,12 +38,25 @@ $(STAT_BIN): $(STAT_SRC) tools/xskshim-stat/stat.h shim/stats.h
 	 if [ -n "$$bad" ]; then echo "xskshim-stat may include only shim/stats.h: $$bad" >&2; exit 1; fi
 	$(CC) $(filter-out -I$(B),$(CFLAGS)) -fPIE -pie -o $@ $(STAT_SRC) $(STAT_LIBS)
 
+.PHONY: FORCE
+$(LAUNCH_CFG): FORCE
+	@mkdir -p $(@D)
+	@printf '#define XSKSHIM_LIBDIR "%s"\n#define XSKSHIM_VERSION "%s"\n' '$(LIBDIR)' \
+		'$(or $(XSKSHIM_VERSION),0)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+$(LAUNCH_BIN): $(LAUNCH_SRC) tools/xskshim/xskshim.h $(LAUNCH_CFG)
+	@mkdir -p $(@D)
+	$(CC) $(filter-out -I$(B),$(CFLAGS)) -fPIE -pie -include $(LAUNCH_CFG) -o $@ $(LAUNCH_SRC) $(STAT_LIBS)
+
 .PHONY: install uninstall
-install: $(LIB) $(STAT_BIN) $(MAN7)
-	install -D -m 0755 $(LIB) $(DESTDIR)$(LIBDIR)/libxskshim.so
+install: $(LIB) $(STAT_BIN) $(LAUNCH_BIN) $(MAN7) $(MAN1)
+	install -D -m 0644 $(LIB) $(DESTDIR)$(LIBDIR)/libxskshim.so
 	install -D -m 0755 $(STAT_BIN) $(DESTDIR)$(BINDIR)/xskshim-stat
+	install -D -m 0755 $(LAUNCH_BIN) $(DESTDIR)$(BINDIR)/xskshim
 	install -D -m 0644 $(MAN7) $(DESTDIR)$(MAN7DIR)/xskshim.7
+	install -D -m 0644 -t $(DESTDIR)$(MAN1DIR) $(MAN1)
 
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libxskshim.so $(DESTDIR)$(BINDIR)/xskshim-stat \
-	      $(DESTDIR)$(MAN7DIR)/xskshim.7
+	rm -f $(DESTDIR)$(LIBDIR)/libxskshim.so $(DESTDIR)$(BINDIR)/xskshim-stat $(DESTDIR)$(BINDIR)/xskshim \
+	      $(DESTDIR)$(MAN7DIR)/xskshim.7 $(DESTDIR)$(MAN1DIR)/xskshim.1 $(DESTDIR)$(MAN1DIR)/xskshim-stat.1
