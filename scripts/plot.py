@@ -34,6 +34,9 @@ RX_LABEL = {
     "shim-deep-poll": "shim, poll, FILL_MIN=16384 (deep)",
     "base-poll": "base shim (BENCH_BASE_LIB/ENV), poll",
     "base-spin": "base shim (BENCH_BASE_LIB/ENV), spin",
+    "plain-epoll": "plain, epoll(ET)+recvmmsg",
+    "shim-epoll": "shim, epoll(ET)+recvmmsg",
+    "base-epoll": "base shim (BENCH_BASE_LIB/ENV), epoll(ET)",
     "raw-poll": "raw AF_XDP, poll",
     "raw-spin": "raw AF_XDP, spin",
     "drop": "XDP_DROP",
@@ -43,6 +46,7 @@ COLORS = {
     "shim-poll": "#1f77b4", "shim-spin": "#9ecae1",
     "shim-busypoll": "#6a3d9a", "shim-deep-poll": "#17becf",
     "base-poll": "#ff7f0e", "base-spin": "#fdd0a2",
+    "plain-epoll": "#525252", "shim-epoll": "#08519c", "base-epoll": "#a63603",
     "raw-poll": "#2ca02c", "raw-spin": "#a1d99b",
     "drop": "#d62728",
 }

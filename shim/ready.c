@@ -4,10 +4,41 @@
  *   poll/ppoll   the application's pollfds plus each socket's AF_XDP fds,
  *                whose POLLIN is folded back into the owner's revents;
  *   select       converted to the same expanded ppoll;
- *   epoll        the AF_XDP fds are registered beside the application fd,
- *                with the same events and the same data, and epoll_wait
- *                merges the duplicate events this can produce.
- * Sockets that are not accelerated cost one table load per fd. */
+ *   epoll        an inner epoll set per registration (see below).
+ * Sockets that are not accelerated cost one table load per fd.
+ *
+ * epoll: one inner set per registration
+ * -------------------------------------
+ * When the application registers an accelerated socket for input in its
+ * epoll set, the shim registers in its place an inner epoll fd of its own
+ * holding the socket's kernel fd (with the events the application asked
+ * for) and its AF_XDP fds (EPOLLIN), all level-triggered; the outer entry
+ * carries the application's flags (EPOLLET, EPOLLONESHOT, EPOLLWAKEUP) and a
+ * tag naming the registration (struct shim_epreg) as its data.  epoll_wait
+ * turns each tagged event back into the application's data and events.
+ * Why this and not the AF_XDP fds registered beside the application fd
+ * with the same data (the earlier design): one registration gives exactly
+ * one event, so nothing is merged by data (two sockets registered with the
+ * same data - 0, or one pointer - each keep their event), EPOLLONESHOT
+ * disarms the whole socket in the kernel (no table of sibling
+ * registrations to disarm and re-arm, which outlived fd reuse), edge-
+ * triggered sets get an edge per wake-up of any member (the inner set
+ * wakes its own waiters on every event), and epoll_wait takes no lock and
+ * walks no socket list: a tagged event is decoded from a table entry
+ * checked by generation.  The kernel removes the outer entry when the
+ * inner epoll file is released, that is when every process holding it
+ * (fork children included) has closed the socket, as it does for a
+ * socket's own registration.  The price: an inner fd per registration, and
+ * events beyond EPOLLIN (EPOLLOUT, errors, hang-up) cost one
+ * epoll_wait(inner, 0) when reported.  What differs from the kernel:
+ * EPOLLEXCLUSIVE is not allowed on an epoll fd, so such a registration
+ * wakes every waiter ("one or more" in the kernel's words; its EINVAL
+ * cases are kept); an unconnected socket without IP_RECVERR reports
+ * EPOLLIN alone (the kernel adds EPOLLHUP after shutdown(SHUT_RDWR));
+ * registrations made after a fork, in a set shared with the other process,
+ * are not known to the other process (its epoll_wait drops their events);
+ * the inner fds are close-on-exec, so a registration made before exec is
+ * gone after it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,15 +47,6 @@
 #include "shim/shim.h"
 
 #define SHIM_POLL_STACK 256
-
-/* epoll sets holding an AF_XDP shadow registration (bitmap by epfd). */
-static uint8_t shim_ep_shadow[SHIM_FD_MAX / 8];
-
-static bool shim_ep_has_shadow(int ep)
-{
-	return ep >= 0 && ep < SHIM_FD_MAX &&
-	       (__atomic_load_n(&shim_ep_shadow[ep / 8], __ATOMIC_RELAXED) >> (ep % 8) & 1);
-}
 
 /* The kernel socket of fd reported readiness: its next receive asks it. */
 static void shim_kern_hint(int fd)
@@ -190,181 +212,375 @@ int shim_select(int n, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec
 	return found;
 }
 
-/* Apply op for the socket's AF_XDP fds on one epoll set. */
-static void shim_ep_apply(struct shim_sock *s, int ep, int op, const struct epoll_event *ev)
-{
-	struct epoll_event xe;
+/* ---- epoll -------------------------------------------------------------- */
 
-	if (op != EPOLL_CTL_DEL && !(ev->events & EPOLLIN))
-		op = EPOLL_CTL_DEL;
-	if (op != EPOLL_CTL_DEL) {
-		xe.events = ev->events & (EPOLLIN | EPOLLRDNORM | EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE |
-					  EPOLLWAKEUP);
-		xe.data = ev->data;
-	}
-	for (uint32_t q = 0; q < s->q_cnt; q++) {
-		int fd = s->xsk[q]->fd;
+#define SHIM_EPREG_MAX   4096u          /* registrations of accelerated sockets */
+#define SHIM_EPREG_MAGIC 0x58534b00ull  /* "XSK": top 32 bits of a tag */
+#define SHIM_EPREG_IN    (EPOLLIN | EPOLLRDNORM)
+#define SHIM_EPREG_FLAGS (EPOLLET | EPOLLONESHOT | EPOLLWAKEUP | EPOLLEXCLUSIVE)
+/* the kernel's EPOLLEXCLUSIVE_OK_BITS */
+#define SHIM_EPREG_EXCL_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
+#define SHIM_EPREG_KERNEL 0ull          /* inner data of the kernel fd (AF_XDP fds: 1 + queue slot) */
 
-		if (op == EPOLL_CTL_DEL) {
-			REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, fd, NULL);
-		} else if (REAL(epoll_ctl)(ep, op, fd, &xe) && errno == (op == EPOLL_CTL_ADD ? EEXIST : ENOENT)) {
-			REAL(epoll_ctl)(ep, op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, fd, &xe);
-		}
-	}
-	if (op != EPOLL_CTL_DEL && ep >= 0 && ep < SHIM_FD_MAX)
-		__atomic_or_fetch(&shim_ep_shadow[ep / 8], (uint8_t)(1u << (ep % 8)), __ATOMIC_RELAXED);
-}
-
-/* EPOLLONESHOT.  The kernel disarms only the registration that fired, but
- * an accelerated socket is several registrations (its own fd, one AF_XDP fd
- * per queue): the others would still report the socket once each.  So when
- * a one-shot event of an accelerated socket is returned, the shim disarms
- * the rest (EPOLL_CTL_MOD to EPOLLONESHOT alone); the application's re-arming
- * EPOLL_CTL_MOD re-arms all of them (shim_ep_apply).  The application fd of
- * each one-shot registration is remembered here, under shim_g.lock. */
-#define SHIM_EP_ONESHOT_MAX 1024
-static struct { int ep, fd; const struct shim_sock *s; } shim_ep_os[SHIM_EP_ONESHOT_MAX];
-static uint32_t shim_ep_os_cnt;
-static uint8_t shim_ep_oneshot[SHIM_FD_MAX / 8];   /* epoll sets with one-shot shadows */
-
-static void shim_ep_os_note(int ep, int fd, const struct shim_sock *s, bool keep)
-{
-	uint32_t i;
-
-	for (i = 0; i < shim_ep_os_cnt; i++)
-		if (shim_ep_os[i].ep == ep && shim_ep_os[i].s == s)
-			break;
-	if (!keep) {
-		if (i < shim_ep_os_cnt)
-			shim_ep_os[i] = shim_ep_os[--shim_ep_os_cnt];
-		return;
-	}
-	if (i == shim_ep_os_cnt) {
-		if (shim_ep_os_cnt == SHIM_EP_ONESHOT_MAX)
-			return;   /* then only the AF_XDP registrations are disarmed */
-		shim_ep_os_cnt++;
-	}
-	shim_ep_os[i].ep = ep;
-	shim_ep_os[i].fd = fd;
-	shim_ep_os[i].s = s;
-	if (ep >= 0 && ep < SHIM_FD_MAX)
-		__atomic_or_fetch(&shim_ep_oneshot[ep / 8], (uint8_t)(1u << (ep % 8)), __ATOMIC_RELAXED);
-}
-
-/* One-shot events were returned from ep: disarm the sibling registrations
- * of every accelerated socket they belong to (matched by data, as the
- * events carry nothing else). */
-static void shim_ep_oneshot_fired(int ep, const struct epoll_event *e, int r)
-{
+/* One registration of a tracked socket in an application epoll set.
+ * Written under shim_g.lock; read lock-free by epoll_wait, which checks
+ * `gen` (odd while live) before and after.  Entries are never freed, only
+ * recycled, so a stale tag reads a live-or-free entry, never unmapped
+ * memory. */
+struct shim_epreg {
+	uint32_t gen;              /* odd: live; the tag carries its low 16 bits */
+	int      ep;               /* the application's epoll fd */
+	int      fd;               /* the fd number it registered the socket under */
+	int      ifd;              /* inner epoll fd, or -1: the fd itself is registered */
+	uint32_t events;           /* as the application asked */
+	uint64_t data;             /* as the application gave */
 	struct shim_sock *s;
+	uint32_t next;             /* next of the same socket + 1, 0: none */
+};
 
-	pthread_mutex_lock(&shim_g.lock);
-	for (s = shim_g.socks; s; s = s->next) {
-		if (s->state != SHIM_SOCK_ACCEL)
-			continue;
-		for (uint32_t k = 0; k < s->ep_cnt; k++) {
-			struct epoll_event off = { .events = EPOLLONESHOT, .data = s->ep[k].ev.data };
-			int i;
+static struct shim_epreg shim_epregs[SHIM_EPREG_MAX];
+static uint32_t shim_epreg_free = 0;    /* free list head + 1 (0: use shim_epreg_used) */
+static uint32_t shim_epreg_used;        /* entries ever handed out */
+/* epoll sets holding a tagged entry (bitmap by epfd): others are not scanned */
+static uint8_t shim_ep_tagged[SHIM_FD_MAX / 8];
 
-			if (s->ep[k].epfd != ep || !(s->ep[k].ev.events & EPOLLONESHOT))
-				continue;
-			for (i = 0; i < r; i++)
-				if (e[i].data.u64 == s->ep[k].ev.data.u64)
-					break;
-			if (i == r)
-				continue;
-			for (uint32_t q = 0; q < s->q_cnt; q++)
-				REAL(epoll_ctl)(ep, EPOLL_CTL_MOD, s->xsk[q]->fd, &off);
-			for (uint32_t j = 0; j < shim_ep_os_cnt; j++)
-				if (shim_ep_os[j].ep == ep && shim_ep_os[j].s == s)
-					REAL(epoll_ctl)(ep, EPOLL_CTL_MOD, shim_ep_os[j].fd, &off);
-		}
+static inline bool shim_ep_is_tagged(int ep)
+{
+	return ep >= 0 && ep < SHIM_FD_MAX &&
+	       (__atomic_load_n(&shim_ep_tagged[ep / 8], __ATOMIC_RELAXED) >> (ep % 8) & 1);
+}
+
+static inline uint64_t shim_epreg_tag(const struct shim_epreg *r)
+{
+	return SHIM_EPREG_MAGIC << 32 | (uint64_t)(r->gen & 0xffff) << 16 | (uint64_t)(r - shim_epregs);
+}
+
+/* Lock held. */
+static struct shim_epreg *shim_epreg_alloc(struct shim_sock *s, int ep, int fd)
+{
+	struct shim_epreg *r;
+
+	if (shim_epreg_free) {
+		r = &shim_epregs[shim_epreg_free - 1];
+		shim_epreg_free = r->next;
+	} else if (shim_epreg_used < SHIM_EPREG_MAX) {
+		r = &shim_epregs[shim_epreg_used++];
+	} else {
+		return NULL;
 	}
-	pthread_mutex_unlock(&shim_g.lock);
+	r->ep = ep;
+	r->fd = fd;
+	__atomic_store_n(&r->ifd, -1, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->s, s, __ATOMIC_RELAXED);
+	r->next = s->epreg_head;
+	s->epreg_head = (uint32_t)(r - shim_epregs) + 1;
+	__atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_RELEASE);   /* odd: live */
+	return r;
+}
+
+/* Unlink r from its socket, close its inner set (which takes the outer
+ * entry with it once no other process holds it) and recycle it.  Lock held. */
+static void shim_epreg_free_one(struct shim_epreg *r)
+{
+	struct shim_sock *s = r->s;
+	uint32_t *pp = &s->epreg_head, me = (uint32_t)(r - shim_epregs) + 1;
+
+	while (*pp && *pp != me)
+		pp = &shim_epregs[*pp - 1].next;
+	if (*pp)
+		*pp = r->next;
+	__atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_RELEASE);   /* even: free */
+	if (r->ifd >= 0)
+		REAL(close)(r->ifd);
+	__atomic_store_n(&r->ifd, -1, __ATOMIC_RELAXED);
+	r->next = shim_epreg_free;
+	shim_epreg_free = me;
+}
+
+static struct shim_epreg *shim_epreg_find(struct shim_sock *s, int ep, int fd)
+{
+	for (uint32_t i = s->epreg_head; i; i = shim_epregs[i - 1].next)
+		if (shim_epregs[i - 1].ep == ep && shim_epregs[i - 1].fd == fd)
+			return &shim_epregs[i - 1];
+	return NULL;
+}
+
+/* The AF_XDP fds of r's socket in (add) or out of (!add) its inner set,
+ * if `events` (the registration's) ask for input. */
+static void shim_epreg_xsks(struct shim_epreg *r, uint32_t events, bool add)
+{
+	struct shim_sock *s = r->s;
+
+	if (r->ifd < 0 || !(events & SHIM_EPREG_IN))
+		return;
+	for (uint32_t q = 0; q < s->q_cnt; q++) {
+		struct epoll_event xe = { .events = EPOLLIN, .data.u64 = 1 + q };
+
+		if (add)
+			REAL(epoll_ctl)(r->ifd, EPOLL_CTL_ADD, s->xsk[q]->fd, &xe);
+		else
+			REAL(epoll_ctl)(r->ifd, EPOLL_CTL_DEL, s->xsk[q]->fd, NULL);
+	}
+}
+
+/* The outer entry's event for r: the application's flags, our tag. */
+static struct epoll_event shim_epreg_outer(const struct shim_epreg *r)
+{
+	return (struct epoll_event){
+		.events = EPOLLIN | (r->events & (EPOLLET | EPOLLONESHOT | EPOLLWAKEUP)),
+		.data.u64 = shim_epreg_tag(r),
+	};
+}
+
+/* The kernel fd's events in the inner set: what was asked, level-triggered. */
+static int shim_epreg_inner_kernel(struct shim_epreg *r, int op)
+{
+	struct epoll_event ke = { .events = r->events & ~(uint32_t)SHIM_EPREG_FLAGS, .data.u64 = SHIM_EPREG_KERNEL };
+
+	return REAL(epoll_ctl)(r->ifd, op, r->fd, &ke);
+}
+
+/* Move r from the application fd registered directly to an inner set
+ * (the socket became accelerated, or was registered while accelerated).
+ * 0 or -errno; on failure r stays as it was.  Lock held. */
+static int shim_epreg_to_inner(struct shim_epreg *r, bool fd_registered)
+{
+	struct epoll_event oe;
+	int err;
+
+	int ifd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ifd < 0)
+		return -errno;
+	__atomic_store_n(&r->ifd, ifd, __ATOMIC_RELAXED);
+	if (shim_epreg_inner_kernel(r, EPOLL_CTL_ADD))
+		goto fail;
+	shim_epreg_xsks(r, r->events, true);
+	oe = shim_epreg_outer(r);
+	if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_ADD, r->ifd, &oe))
+		goto fail;
+	if (fd_registered)
+		REAL(epoll_ctl)(r->ep, EPOLL_CTL_DEL, r->fd, NULL);
+	if (r->ep < SHIM_FD_MAX)
+		__atomic_or_fetch(&shim_ep_tagged[r->ep / 8], (uint8_t)(1u << (r->ep % 8)), __ATOMIC_RELAXED);
+	return 0;
+fail:
+	err = -errno;
+	REAL(close)(ifd);
+	__atomic_store_n(&r->ifd, -1, __ATOMIC_RELAXED);
+	return err;
+}
+
+static int shim_ep_ret(int err)
+{
+	if (!err)
+		return 0;
+	errno = -err;
+	return -1;
+}
+
+/* ADD of an accelerated socket for input: through an inner set. */
+static int shim_ep_add_inner(struct shim_sock *s, int ep, int fd, const struct epoll_event *e)
+{
+	struct shim_epreg *r = shim_epreg_find(s, ep, fd);
+	int err;
+
+	if (r) {
+		/* A registration we know of may be stale (its set was closed
+		 * and the number reused): ask the kernel whether the entry is
+		 * there, by adding it again. */
+		struct epoll_event oe = shim_epreg_outer(r);
+		int pfd = r->ifd >= 0 ? r->ifd : fd;
+
+		if (REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, pfd, r->ifd >= 0 ? &oe : (struct epoll_event *)e)) {
+			if (errno == EEXIST)
+				return shim_ep_ret(-EEXIST);
+		} else {
+			REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, pfd, NULL);
+		}
+		shim_epreg_free_one(r);
+	}
+	r = shim_epreg_alloc(s, ep, fd);
+	if (!r)
+		return REAL(epoll_ctl)(ep, EPOLL_CTL_ADD, fd, (struct epoll_event *)e);   /* table full: plain */
+	__atomic_store_n(&r->events, e->events, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->data, e->data.u64, __ATOMIC_RELAXED);
+	err = shim_epreg_to_inner(r, false);
+	if (err)
+		shim_epreg_free_one(r);
+	return shim_ep_ret(err);
+}
+
+/* MOD of a registration through an inner set. */
+static int shim_ep_mod_inner(struct shim_epreg *r, const struct epoll_event *e)
+{
+	struct epoll_event oe;
+	uint32_t old = r->events;
+
+	if (old & EPOLLEXCLUSIVE)
+		return shim_ep_ret(-EINVAL);
+	__atomic_store_n(&r->events, e->events, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->data, e->data.u64, __ATOMIC_RELAXED);
+	oe = shim_epreg_outer(r);
+	if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_MOD, r->ifd, &oe)) {
+		int err = -errno;
+
+		if (err == -ENOENT || err == -EBADF)   /* the set went away */
+			shim_epreg_free_one(r);
+		else
+			__atomic_store_n(&r->events, old, __ATOMIC_RELAXED);
+		return shim_ep_ret(err);
+	}
+	shim_epreg_inner_kernel(r, EPOLL_CTL_MOD);
+	if ((old ^ e->events) & SHIM_EPREG_IN) {
+		shim_epreg_xsks(r, old, false);
+		shim_epreg_xsks(r, e->events, true);
+	}
+	return 0;
 }
 
 int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 {
 	struct shim_sock *s = shim_sock_get_any(fd);
-	int r = REAL(epoll_ctl)(ep, op, fd, e), saved = errno;
-	uint32_t i;
+	struct shim_epreg *r;
+	int ret;
 
 	if (!s)
-		return r;
-	if (r == 0) {
-		pthread_mutex_lock(&shim_g.lock);
-		for (i = 0; i < s->ep_cnt; i++)
-			if (s->ep[i].epfd == ep)
-				break;
-		if (op == EPOLL_CTL_DEL) {
-			if (i < s->ep_cnt)
-				s->ep[i] = s->ep[--s->ep_cnt];
-		} else if (e) {
-			if (i == s->ep_cnt && s->ep_cnt < SHIM_EP_MAX)
-				s->ep_cnt++;
-			else if (i == s->ep_cnt)
-				s->ep_overflow = true;   /* its AF_XDP sockets are not reused */
-			if (i < s->ep_cnt) {
-				s->ep[i].epfd = ep;
-				s->ep[i].ev = *e;
+		return REAL(epoll_ctl)(ep, op, fd, e);
+	if (op != EPOLL_CTL_DEL && !e) {
+		shim_sock_put(s);
+		errno = EFAULT;
+		return -1;
+	}
+	if (op != EPOLL_CTL_DEL && (e->events & EPOLLEXCLUSIVE) &&
+	    (op == EPOLL_CTL_MOD || (e->events & ~(uint32_t)SHIM_EPREG_EXCL_OK))) {
+		shim_sock_put(s);
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&shim_g.lock);
+	r = shim_epreg_find(s, ep, fd);
+	if (op == EPOLL_CTL_ADD && s->state == SHIM_SOCK_ACCEL && (e->events & SHIM_EPREG_IN)) {
+		ret = shim_ep_add_inner(s, ep, fd, e);
+	} else if (op == EPOLL_CTL_MOD && r && r->ifd >= 0) {
+		ret = shim_ep_mod_inner(r, e);
+	} else if (op == EPOLL_CTL_DEL && r && r->ifd >= 0) {
+		ret = REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, r->ifd, NULL);
+		if (ret && errno == EBADF)
+			ret = REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, fd, NULL);   /* the kernel's own answer */
+		shim_epreg_free_one(r);
+	} else {
+		/* the fd itself: a socket on the kernel path, or not for
+		 * input; remembered so that acceleration can move it */
+		ret = REAL(epoll_ctl)(ep, op, fd, e);
+		if (!ret) {
+			if (op == EPOLL_CTL_DEL) {
+				if (r)
+					shim_epreg_free_one(r);
+			} else if (r || (r = shim_epreg_alloc(s, ep, fd))) {
+				__atomic_store_n(&r->events, e->events, __ATOMIC_RELAXED);
+				__atomic_store_n(&r->data, e->data.u64, __ATOMIC_RELAXED);
+				/* an accelerated socket now registered for input */
+				if (s->state == SHIM_SOCK_ACCEL && (e->events & SHIM_EPREG_IN))
+					shim_epreg_to_inner(r, true);
 			}
 		}
-		if (s->state == SHIM_SOCK_ACCEL)
-			shim_ep_apply(s, ep, op, e);
-		shim_ep_os_note(ep, fd, s, op != EPOLL_CTL_DEL && e && (e->events & EPOLLONESHOT));
-		pthread_mutex_unlock(&shim_g.lock);
 	}
-	shim_sock_put(s);
-	errno = saved;
-	return r;
+	pthread_mutex_unlock(&shim_g.lock);
+	{
+		int saved = errno;
+
+		shim_sock_put(s);
+		errno = saved;
+	}
+	return ret;
 }
 
+/* The socket's AF_XDP sockets are about to go (or be reused by another
+ * socket): out of every inner set.  Lock held. */
 void shim_ready_forget(struct shim_sock *s)
 {
-	for (uint32_t i = 0; i < s->ep_cnt; i++)
-		shim_ep_apply(s, s->ep[i].epfd, EPOLL_CTL_DEL, &s->ep[i].ev);
+	for (uint32_t i = s->epreg_head; i; i = shim_epregs[i - 1].next)
+		shim_epreg_xsks(&shim_epregs[i - 1], shim_epregs[i - 1].events, false);
 }
 
+/* The socket became accelerated: its registrations for input move to inner
+ * sets holding its new AF_XDP fds.  Lock held. */
 void shim_ready_accel(struct shim_sock *s)
 {
-	for (uint32_t i = 0; i < s->ep_cnt; i++)
-		shim_ep_apply(s, s->ep[i].epfd, EPOLL_CTL_ADD, &s->ep[i].ev);
-}
+	for (uint32_t i = s->epreg_head; i; i = shim_epregs[i - 1].next) {
+		struct shim_epreg *r = &shim_epregs[i - 1];
 
-static void shim_ep_hint_all(void)
-{
-	struct shim_sock *s;
-
-	pthread_mutex_lock(&shim_g.lock);
-	for (s = shim_g.socks; s; s = s->next)
-		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
-	pthread_mutex_unlock(&shim_g.lock);
-}
-
-/* Merge events that carry the same data: the kernel socket and an AF_XDP
- * socket of one application socket both reported it. */
-static int shim_ep_merge(struct epoll_event *e, int r)
-{
-	int out = 0;
-
-	for (int i = 0; i < r; i++) {
-		int k;
-
-		for (k = 0; k < out; k++)
-			if (e[k].data.u64 == e[i].data.u64)
-				break;
-		if (k < out)
-			e[k].events |= e[i].events;
-		else
-			e[out++] = e[i];
+		if (r->ifd >= 0)
+			shim_epreg_xsks(r, r->events, true);
+		else if (r->events & SHIM_EPREG_IN)
+			shim_epreg_to_inner(r, true);   /* on failure: stays direct, kernel path readiness */
 	}
-	return out;
+}
+
+/* The socket is gone (its last fd closed): so are its registrations.
+ * Lock held. */
+void shim_ready_sock_gone(struct shim_sock *s)
+{
+	while (s->epreg_head)
+		shim_epreg_free_one(&shim_epregs[s->epreg_head - 1]);
+}
+
+/* Events of a tagged entry as the application's registration would have
+ * reported them; 0 if none (the entry went away or became unready).  Reads
+ * r lock-free: gen is checked before and after, and a change drops the
+ * event (the registration was deleted or its fd closed meanwhile, which the
+ * kernel may also answer either way). */
+static uint32_t shim_epreg_events(uint64_t tag, uint64_t *data)
+{
+	uint32_t idx = (uint32_t)(tag & 0xffff), gen, want, ev = 0;
+	struct shim_epreg *r;
+	struct shim_sock *s;
+	int ifd;
+
+	if (idx >= SHIM_EPREG_MAX)
+		return 0;
+	r = &shim_epregs[idx];
+	gen = __atomic_load_n(&r->gen, __ATOMIC_ACQUIRE);
+	if (!(gen & 1) || (gen & 0xffff) != ((tag >> 16) & 0xffff))
+		return 0;
+	want = __atomic_load_n(&r->events, __ATOMIC_RELAXED);
+	*data = __atomic_load_n(&r->data, __ATOMIC_RELAXED);
+	s = __atomic_load_n(&r->s, __ATOMIC_RELAXED);
+	ifd = __atomic_load_n(&r->ifd, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&r->gen, __ATOMIC_RELAXED) != gen)
+		return 0;
+	/* shim_sock memory is never freed: a store to a recycled one is a
+	 * spare kernel read at worst */
+	if (!(want & ~(uint32_t)(SHIM_EPREG_IN | SHIM_EPREG_FLAGS)) &&
+	    !__atomic_load_n(&s->connected, __ATOMIC_RELAXED) && !__atomic_load_n(&s->recverr, __ATOMIC_RELAXED)) {
+		/* input only, and no error can be pending: readable is all */
+		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
+		return want & SHIM_EPREG_IN;
+	}
+	{
+		struct epoll_event in[1 + XSKSHIM_QUEUE_MAX];
+		int n = REAL(epoll_wait)(ifd, in, 1 + XSKSHIM_QUEUE_MAX, 0);
+		bool kin = false;
+
+		for (int i = 0; i < n; i++) {
+			if (in[i].data.u64 == SHIM_EPREG_KERNEL) {
+				ev |= in[i].events;
+				kin = in[i].events & EPOLLIN;
+			} else {
+				ev |= EPOLLIN | EPOLLRDNORM;
+			}
+		}
+		__atomic_store_n(&s->kern_hint, kin, __ATOMIC_RELAXED);
+	}
+	return ev & (want | EPOLLERR | EPOLLHUP);
 }
 
 int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *ss,
 		    int ms, int which)
 {
-	int r;
+	int r, out;
 
 	if (which == 0)
 		r = REAL(epoll_wait)(ep, e, n, ms);
@@ -372,20 +588,26 @@ int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec 
 		r = REAL(epoll_pwait)(ep, e, n, ms, ss);
 	else
 		r = REAL(epoll_pwait2)(ep, e, n, t, ss);
-	if (r == 0 && shim_ep_has_shadow(ep))
-		shim_xdp_check_iface();
-	if (r > 0 && shim_ep_has_shadow(ep)) {
-		/* epoll cannot tell us which fd fired: let every accelerated
-		 * socket's next receive ask its kernel socket once */
-		shim_ep_hint_all();
-		if (r > 1)
-			r = shim_ep_merge(e, r);
-		if (ep < SHIM_FD_MAX && (__atomic_load_n(&shim_ep_oneshot[ep / 8], __ATOMIC_RELAXED) >> (ep % 8) & 1)) {
-			int saved = errno;
-
-			shim_ep_oneshot_fired(ep, e, r);
-			errno = saved;
-		}
+	if (r < 0 || !shim_ep_is_tagged(ep))
+		return r;
+	if (r == 0) {
+		shim_xdp_check_iface();   /* idle: a good moment to look */
+		return 0;
 	}
-	return r;
+	{
+		int saved = errno;
+
+		for (int i = out = 0; i < r; i++) {
+			uint64_t d = e[i].data.u64, data;
+
+			if ((d >> 32) != SHIM_EPREG_MAGIC) {
+				e[out++] = e[i];
+			} else if ((e[i].events = shim_epreg_events(d, &data))) {
+				e[i].data.u64 = data;
+				e[out++] = e[i];
+			}
+		}
+		errno = saved;
+	}
+	return out;
 }

@@ -78,7 +78,6 @@
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 #define SHIM_FD_MAX 65536        /* fds above this are never accelerated */
-#define SHIM_EP_MAX 8            /* epoll sets one socket can be in, tracked */
 #define SHIM_KERNEL_EVERY 64     /* drain the kernel socket at least this often */
 #define SHIM_BUDGET_MARGIN 32    /* fill frames kept back for CPUs racing the budget check */
 #define SHIM_SPILL_WAIT_NS 50000 /* how long a spilled datagram may lag in the stack */
@@ -235,9 +234,7 @@ struct shim_sock {
 	struct xskshim_stats_ctr *st;   /* in the shared region, or st_local */
 	struct xskshim_stats_ctr st_local;
 	struct xskshim_stats_sock *pub; /* our record in the region, or NULL */
-	uint32_t  ep_cnt;
-	bool      ep_overflow;      /* in more epoll sets than ep[] records */
-	struct { int epfd; struct epoll_event ev; } ep[SHIM_EP_MAX];
+	uint32_t  epreg_head;       /* its epoll registrations (ready.c), under shim_g.lock */
 	struct shim_sock *next;     /* all sockets, under shim_g.lock */
 };
 
@@ -386,10 +383,13 @@ int shim_select(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t
 int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e);
 int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *ss,
 		    int ms, int which);
-/* Add a socket's AF_XDP fds to the epoll sets it is in (accelerated), or
- * take them out (its AF_XDP sockets are about to be reused). */
+/* epoll registrations of a socket (ready.c), lock held: it became
+ * accelerated (registrations for input move to inner sets holding its
+ * AF_XDP fds), its AF_XDP sockets are about to go (out of those sets), its
+ * last fd was closed (registrations freed). */
 void shim_ready_accel(struct shim_sock *s);
 void shim_ready_forget(struct shim_sock *s);
+void shim_ready_sock_gone(struct shim_sock *s);
 
 /* ---- statistics (stats.c) --------------------------------------------
  * The region layout is in stats.h.  All under shim_g.lock except

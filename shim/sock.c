@@ -155,6 +155,7 @@ void shim_sock_put(struct shim_sock *s)
 		shim_stats_sock_unpublish(s);
 		shim_stats_sock_retire(s, was_accel);
 	}
+	shim_ready_sock_gone(s);
 	for (pp = &shim_g.socks; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;

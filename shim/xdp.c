@@ -834,9 +834,9 @@ static void shim_sock_xsks_free(struct shim_sock *s)
 {
 	int map = X.skel ? bpf_map__fd(X.skel->maps.xsks) : -1;
 
-	/* an AF_XDP socket still registered in an epoll set must not serve
-	 * another application socket: take it out of every set we know of,
-	 * and never reuse it if it may be in one we do not */
+	/* an AF_XDP socket still in an inner epoll set must not serve
+	 * another application socket: out of every one (ready.c keeps them
+	 * all, so the socket can be pooled) */
 	shim_ready_forget(s);
 
 	for (uint32_t i = 0; i < s->q_cnt; i++) {
@@ -848,7 +848,7 @@ static void shim_sock_xsks_free(struct shim_sock *s)
 
 		if (map >= 0)
 			bpf_map_delete_elem(map, &idx);
-		shim_xsk_pool_put(s->xsk[i], !s->ep_overflow);
+		shim_xsk_pool_put(s->xsk[i], true);
 		s->xsk[i] = NULL;
 	}
 	s->q_cnt = 0;

@@ -1770,6 +1770,64 @@ static void c_epoll(void)
 	close(b);
 }
 
+/* Two sockets registered with the same data (0, or one pointer, as
+ * programs that look the fd up elsewhere do): two events, one per socket */
+static void c_epoll_samedata(void)
+{
+	int a = t_sock("epoll-samedata", 4, 0, NULL, P(70), -1, false);
+	int b = t_sock("epoll-samedata", 4, 0, NULL, P(71), -1, false);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ep_ctl(ep, EPOLL_CTL_ADD, a, EPOLLIN, 0);
+	ep_ctl(ep, EPOLL_CTL_ADD, b, EPOLLIN, 0);
+	SEND(.dport = P(70), .count = 1, .size = 20, .tag = 230);
+	SEND(.dport = P(71), .count = 1, .size = 20, .tag = 231);
+	ep_wait("epoll-samedata/both-ready-data-0", ep, 0);
+	t_drain("epoll-samedata/drainA", a);
+	ep_wait("epoll-samedata/B-still", ep, 0);
+	t_drain("epoll-samedata/drainB", b);
+	ep_ctl(ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLET, 0x7f00deadbeef);
+	ep_ctl(ep, EPOLL_CTL_MOD, b, EPOLLIN | EPOLLET, 0x7f00deadbeef);
+	SEND(.dport = P(70), .count = 1, .size = 20, .tag = 232);
+	SEND(.dport = P(71), .count = 1, .size = 20, .tag = 233);
+	ep_wait("epoll-samedata/et-both-one-pointer", ep, 0);
+	t_drain("epoll-samedata/drainA", a);
+	t_drain("epoll-samedata/drainB", b);
+	close(ep);
+	close(a);
+	close(b);
+}
+
+/* A one-shot registration outlives its fd number (a dup keeps the socket
+ * open); the number is then reused by another socket registered in the
+ * same set: A firing must leave the other socket's registration alone */
+static void c_epoll_oneshot_reuse(void)
+{
+	int a = t_sock("epoll-os-reuse", 4, 0, NULL, P(70), -1, false), a2, u;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	ep_ctl(ep, EPOLL_CTL_ADD, a, EPOLLIN | EPOLLONESHOT, 1);
+	a2 = dup(a);
+	close(a);
+	u = t_sock("epoll-os-reuse", 4, 0, NULL, P(72), -1, false);
+	if (u != a)
+		u = dup2(u, a) == a ? (close(u), a) : u;
+	out("epoll-os-reuse/fd-number-reused %d", u == a);
+	ep_ctl(ep, EPOLL_CTL_ADD, u, EPOLLIN, 2);
+	SEND(.dport = P(70), .count = 1, .size = 20, .tag = 234);
+	ep_wait("epoll-os-reuse/A-fires-once", ep, 0);
+	/* a fragmented datagram: it reaches U through its kernel socket */
+	SEND(.dport = P(72), .count = 1, .size = 3000, .tag = 235);
+	ep_wait("epoll-os-reuse/U-still-reports", ep, 0);
+	ep_wait("epoll-os-reuse/U-level", ep, 0);
+	t_drain("epoll-os-reuse/drainU", u);
+	t_drain("epoll-os-reuse/drainA", a2);
+	ep_wait("epoll-os-reuse/none", ep, 0);
+	close(ep);
+	close(a2);
+	close(u);
+}
+
 /* One-shot with datagrams on both paths: one event until re-armed */
 static void c_epoll_oneshot_mixed(void)
 {
@@ -2774,6 +2832,8 @@ static const struct { const char *name; void (*fn)(void); bool known; } cases[] 
 	{ "epoll", c_epoll, false },
 	{ "epoll-oneshot-mixed", c_epoll_oneshot_mixed, false },
 	{ "epoll-oneshot-queues", c_epoll_oneshot_queues, false },
+	{ "epoll-samedata", c_epoll_samedata, false },
+	{ "epoll-oneshot-reuse", c_epoll_oneshot_reuse, false },
 	{ "dup", c_dup, false },
 	{ "reuseport", c_reuseport, false },
 	{ "churn", c_churn, false },

@@ -4,6 +4,8 @@
 # shim's references bind there):
 #   - a connected socket's receive asks SO_ERROR only when an ICMP error may
 #     be pending, not once per call (N receives, no ICMP: at most 1);
+#   - epoll_wait on a set holding an accelerated socket takes no process-wide
+#     lock (N waits + receives: 0 pthread_mutex_lock calls).
 # COUNT datagrams (default 200) paced by udpgen in the gen namespace.
 cd "$(dirname "$0")/.." || exit 1
 NETNS_TEST_NAME=t_fastpath_calls
@@ -59,7 +61,19 @@ else
 	fails=$((fails + 1))
 fi
 
-for m in conn; do
+run epoll 9301
+line=$(grep 'calls=' "$TMP/epoll.out")
+m=$(sed -n 's/.*mutex_lock=\([0-9]*\).*/\1/p' <<<"$line")
+if ! grep -q "received=$N " <<<"$line"; then
+	echo "FAIL: fastpath-calls: epoll receiver got fewer than $N: ${line:-none} $(tail -2 "$TMP/epoll.err")"
+	fails=$((fails + 1))
+elif [ "$m" = 0 ]; then
+	echo "PASS: fastpath-calls: $N epoll_wait + recv on an accelerated socket: no pthread_mutex_lock"
+else
+	echo "FAIL: fastpath-calls: $N epoll_wait + recv on an accelerated socket: $m pthread_mutex_lock calls (a process-wide lock on the fast path)"
+	fails=$((fails + 1))
+fi
+for m in conn epoll; do
 	# counts of 0 mean something only for an accelerated socket
 	if grep -q 'accelerated: fd' "$TMP/$m.err"; then
 		echo "PASS: fastpath-calls: the $m receiver's socket was accelerated"

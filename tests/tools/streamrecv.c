@@ -10,6 +10,9 @@
  *               recvmmsg(64, MSG_WAITFORONE, timeout 1 s) until EAGAIN }
  *               - what streamer/src/recvmmsg.rs + packet.rs::recv_from do
  *   --spin      non-blocking socket, busy loop on recvmmsg(64, MSG_DONTWAIT)
+ *   --epoll     non-blocking socket in an edge-triggered epoll set (as
+ *               quinn/tokio register it); loop { epoll_wait(1, 1000 ms);
+ *               then recvmmsg(64, MSG_WAITFORONE, timeout 1 s) until EAGAIN }
  *   --blocking  blocking socket, recvmmsg(64, MSG_WAITFORONE)
  *               (SO_RCVTIMEO bounds each wait so the stop checks run)
  * --rcvbuf BYTES sets SO_RCVBUFFORCE (falls back to SO_RCVBUF).
@@ -44,6 +47,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -64,7 +68,7 @@
 #define SR_HDR_SZ       12
 #define SR_CPU_SAMPLE_NS 1000000ull
 
-enum sr_style { SR_POLL, SR_SPIN, SR_BLOCKING };
+enum sr_style { SR_POLL, SR_SPIN, SR_BLOCKING, SR_EPOLL };
 
 struct sr_conf {
 	unsigned port;
@@ -83,6 +87,7 @@ struct sr_thread {
 	pthread_t th;
 	unsigned idx;
 	int fd;
+	int ep;                         /* --epoll: the thread's epoll set */
 	int family;
 	int err;
 	uint64_t received, bad, dup;
@@ -268,6 +273,23 @@ static void *sr_thread_main(void *arg)
 					goto out;
 			} while (n > 0 && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED));
 			break;
+		case SR_EPOLL: {
+			struct epoll_event ev;
+
+			n = epoll_wait(t->ep, &ev, 1, conf.poll_ms);
+			if (n < 0 && errno != EINTR) {
+				t->err = errno;
+				goto out;
+			}
+			if (n <= 0 || ev.data.ptr != t)
+				continue;
+			do {   /* edge-triggered: drain until EAGAIN */
+				n = sr_recv(t, MSG_WAITFORONE, &tmo);
+				if (n < 0)
+					goto out;
+			} while (n > 0 && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED));
+			break;
+		}
 		case SR_SPIN:
 			if (sr_recv(t, MSG_DONTWAIT, NULL) < 0)
 				goto out;
@@ -333,6 +355,14 @@ static int sr_socket_open(struct sr_thread *t)
 	if (bind(fd, (struct sockaddr *)&ss, slen))
 		goto err_close;
 	t->fd = fd;
+	t->ep = -1;
+	if (conf.style == SR_EPOLL) {
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = t };
+
+		t->ep = epoll_create1(EPOLL_CLOEXEC);
+		if (t->ep < 0 || epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev))
+			goto err_close;
+	}
 	return 0;
 err_close:
 	{
@@ -369,6 +399,7 @@ int main(int argc, char **argv)
 		{ "bind", required_argument, NULL, 'b' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "spin", no_argument, NULL, 'S' },
+		{ "epoll", no_argument, NULL, 'E' },
 		{ "blocking", no_argument, NULL, 'B' },
 		{ "poll-ms", required_argument, NULL, 'P' },
 		{ "rcvbuf", required_argument, NULL, 'r' },
@@ -391,6 +422,7 @@ int main(int argc, char **argv)
 		case 'b': conf.bind_addr = optarg; break;
 		case 't': conf.threads = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'S': conf.style = SR_SPIN; break;
+		case 'E': conf.style = SR_EPOLL; break;
 		case 'B': conf.style = SR_BLOCKING; break;
 		case 'P': conf.poll_ms = atoi(optarg); break;
 		case 'r': conf.rcvbuf = atoi(optarg); break;
@@ -445,7 +477,7 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "streamrecv: ready port=%u threads=%u style=%s\n", conf.port,
 		conf.threads, conf.style == SR_POLL ? "poll" :
-		conf.style == SR_SPIN ? "spin" : "blocking");
+		conf.style == SR_SPIN ? "spin" : conf.style == SR_EPOLL ? "epoll" : "blocking");
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
