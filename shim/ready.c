@@ -460,7 +460,7 @@ int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 	}
 	pthread_mutex_lock(&shim_g.lock);
 	r = shim_epreg_find(s, ep, fd);
-	if (op == EPOLL_CTL_ADD && s->state == SHIM_SOCK_ACCEL && (e->events & SHIM_EPREG_IN)) {
+	if (op == EPOLL_CTL_ADD && shim_sock_accel(s) && (e->events & SHIM_EPREG_IN)) {
 		ret = shim_ep_add_inner(s, ep, fd, e);
 	} else if (op == EPOLL_CTL_MOD && r && r->ifd >= 0) {
 		ret = shim_ep_mod_inner(r, e);
@@ -481,7 +481,7 @@ int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 				__atomic_store_n(&r->events, e->events, __ATOMIC_RELAXED);
 				__atomic_store_n(&r->data, e->data.u64, __ATOMIC_RELAXED);
 				/* an accelerated socket now registered for input */
-				if (s->state == SHIM_SOCK_ACCEL && (e->events & SHIM_EPREG_IN))
+				if (shim_sock_accel(s) && (e->events & SHIM_EPREG_IN))
 					shim_epreg_to_inner(r, true);
 			}
 		}

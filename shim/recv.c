@@ -368,7 +368,7 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 		b.drops += (uint32_t)__atomic_load_n(&s->st->drop[RING_FRAME_BAD_CSUM], __ATOMIC_RELAXED);
 	}
 	shim_rx_lock(s);
-	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != SHIM_SOCK_ACCEL) {
+	if (!shim_sock_accel(s)) {
 		shim_rx_unlock(s);
 		return -SHIM_DEMOTED;
 	}
@@ -519,7 +519,7 @@ static bool shim_busy_poll(struct shim_sock *s, int64_t deadline_ns)
 		}
 		if ((++turn & 63) == 0 && s->q_cnt)
 			(void)recvfrom(s->xsk[0]->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
-	} while (shim_now_ns() < end && __atomic_load_n(&s->state, __ATOMIC_RELAXED) == SHIM_SOCK_ACCEL);
+	} while (shim_now_ns() < end && shim_sock_accel(s));
 	return false;
 }
 
@@ -591,7 +591,7 @@ static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns, bool *rdh
 
 	p[0] = (struct pollfd){ .fd = fd, .events = POLLIN | POLLRDHUP };
 	shim_rx_lock(s);
-	if (s->state == SHIM_SOCK_ACCEL)
+	if (shim_sock_accel(s))
 		for (uint32_t i = 0; i < s->q_cnt; i++)
 			p[cnt++] = (struct pollfd){ .fd = s->xsk[i]->fd, .events = POLLIN };
 	s->st->waits++;
@@ -662,7 +662,7 @@ static bool shim_sock_error(struct shim_sock *s, int fd)
 	if (!__atomic_load_n(&s->connected, __ATOMIC_RELAXED) && !__atomic_load_n(&s->recverr, __ATOMIC_RELAXED))
 		return false;
 	shim_rx_lock(s);
-	if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) != SHIM_SOCK_ACCEL) {
+	if (!shim_sock_accel(s)) {
 		shim_rx_unlock(s);
 		return false;   /* the kernel path answers, error first */
 	}
@@ -910,7 +910,7 @@ int shim_connect(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_
 		/* steer the peer's 4-tuple to this socket, as the kernel does */
 		shim_enter();
 		pthread_mutex_lock(&shim_g.lock);
-		if (s->state == SHIM_SOCK_ACCEL) {
+		if (shim_sock_accel(s)) {
 			if (s->connected)
 				shim_xdp_connect(s, fd);
 			else

@@ -163,7 +163,7 @@ void shim_log_release(bool show);
 
 /* ---- sockets (sock.c) ------------------------------------------------ */
 
-enum shim_state { SHIM_SOCK_KERNEL, SHIM_SOCK_ACCEL };
+struct shim_ops;
 
 /* Wanted control messages (set through setsockopt). */
 enum {
@@ -188,7 +188,7 @@ struct shim_sock {
 	int       refcnt;           /* atomic */
 	int       domain;
 	int       fd_first;         /* fd it was created as (for messages) */
-	enum shim_state state;
+	const struct shim_ops *ops; /* shim_ops_accel or shim_ops_kernel (atomic) */
 	char      why[160];         /* why not accelerated (state KERNEL) */
 	char      cmsg_kernel_why[80]; /* an option only the kernel path honours */
 	bool      nonblock;         /* O_NONBLOCK of the open file description */
@@ -237,6 +237,32 @@ struct shim_sock {
 	uint32_t  epreg_head;       /* its epoll registrations (ready.c), under shim_g.lock */
 	struct shim_sock *next;     /* all sockets, under shim_g.lock */
 };
+
+/* ---- per-socket operations (ops.c) ---------------------------------------
+ * Dispatch is fd -> socket -> its ops: the wrappers of SHIM_FD_CALLS (wrap.c)
+ * call s->ops->name(s, args...), nothing else.  An accelerated socket has
+ * shim_ops_accel (the emulations of recv.c); a tracked socket on the kernel
+ * path has shim_ops_kernel (the real call, its datagrams counted).  Moving a
+ * socket between the paths is one release store of its ops pointer
+ * (shim_sock_ops_set, under shim_g.lock and the socket's rx lock); both
+ * tables are generated from the one list in syms.h. */
+struct shim_ops {
+#define SHIM_OPS_MEMBER(ret, name, params, args, fd, kind) ret (*name)(struct shim_sock *s, SHIM_UNPAREN params);
+	SHIM_FD_CALLS(SHIM_OPS_MEMBER)
+#undef SHIM_OPS_MEMBER
+};
+extern const struct shim_ops shim_ops_accel;
+extern const struct shim_ops shim_ops_kernel;
+
+static inline bool shim_sock_accel(const struct shim_sock *s)
+{
+	return __atomic_load_n(&s->ops, __ATOMIC_ACQUIRE) == &shim_ops_accel;
+}
+
+static inline void shim_sock_ops_set(struct shim_sock *s, const struct shim_ops *ops)
+{
+	__atomic_store_n(&s->ops, ops, __ATOMIC_RELEASE);
+}
 
 /* Global state; fields documented where used. */
 struct shim_glob {

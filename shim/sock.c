@@ -109,7 +109,7 @@ struct shim_sock *shim_sock_get(int fd)
 {
 	struct shim_sock *s = shim_sock_get_any(fd);
 
-	if (s && __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SHIM_SOCK_ACCEL) {
+	if (s && !shim_sock_accel(s)) {
 		shim_sock_put(s);
 		return NULL;
 	}
@@ -120,8 +120,8 @@ static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 {
 	/* rx_lock: no reader is inside the rings while they go away. */
 	shim_rx_lock(s);
-	if (s->state == SHIM_SOCK_ACCEL) {
-		__atomic_store_n(&s->state, SHIM_SOCK_KERNEL, __ATOMIC_RELEASE);
+	if (shim_sock_accel(s)) {
+		shim_sock_ops_set(s, &shim_ops_kernel);
 		shim_g.accel_cnt--;
 		shim_xdp_release(s);
 		snprintf(s->why, sizeof(s->why), "%s", why);
@@ -136,7 +136,7 @@ static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 void shim_sock_demote_all(const char *why)
 {
 	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
-		if (s->state == SHIM_SOCK_ACCEL)
+		if (shim_sock_accel(s))
 			shim_sock_unaccel(s, why);
 }
 
@@ -149,7 +149,7 @@ void shim_sock_put(struct shim_sock *s)
 	shim_enter();
 	pthread_mutex_lock(&shim_g.lock);
 	if (!shim_g.forked) {
-		bool was_accel = s->state == SHIM_SOCK_ACCEL;
+		bool was_accel = shim_sock_accel(s);
 
 		shim_sock_unaccel(s, "closed");
 		shim_stats_sock_unpublish(s);
@@ -215,7 +215,7 @@ void shim_on_socket(int fd, int domain, int type)
 		return;
 	s->domain = domain;
 	s->fd_first = fd;
-	s->state = SHIM_SOCK_KERNEL;
+	shim_sock_ops_set(s, &shim_ops_kernel);
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
 	s->st = &s->st_local;
 	s->kern_hint = true;
@@ -308,7 +308,7 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 	}
 	r = REAL(bind)(fd, a, al);
 	saved = errno;
-	if (r == 0 && want && s->state == SHIM_SOCK_KERNEL && !shim_g.forked) {
+	if (r == 0 && want && !shim_sock_accel(s) && !shim_g.forked) {
 		int v = 0;
 		socklen_t vl = sizeof(v);
 
@@ -330,7 +330,7 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 			err = shim_xdp_accel(s, fd);
 		}
 		if (!err) {
-			__atomic_store_n(&s->state, SHIM_SOCK_ACCEL, __ATOMIC_RELEASE);
+			shim_sock_ops_set(s, &shim_ops_accel);
 			shim_g.accel_cnt++;
 			shim_ready_accel(s);
 		}
@@ -395,7 +395,7 @@ static void shim_sock_rp_app(struct shim_sock *s)
 {
 	shim_xdp_rp_app_mark(s->port);
 	for (struct shim_sock *o = shim_g.socks; o; o = o->next) {
-		if (o == s || o->state != SHIM_SOCK_ACCEL || o->port != s->port || !o->reuseport)
+		if (o == s || !shim_sock_accel(o) || o->port != s->port || !o->reuseport)
 			continue;
 		shim_sock_unaccel(o, "the SO_REUSEPORT group has the application's own SO_ATTACH_REUSEPORT "
 				  "program, which the XDP program cannot follow");
@@ -516,10 +516,10 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		}
 	}
 	if (lvl == SOL_SOCKET && (opt == SO_RCVBUF || opt == SO_RCVBUFFORCE) &&
-	    __atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SHIM_SOCK_ACCEL) {
+	    shim_sock_accel(s)) {
 		/* buffering asked for after bind: keep that many frames posted */
 		pthread_mutex_lock(&shim_g.lock);
-		if (s->state == SHIM_SOCK_ACCEL)
+		if (shim_sock_accel(s))
 			shim_xdp_rcvbuf(s, fd);
 		pthread_mutex_unlock(&shim_g.lock);
 	}
@@ -532,7 +532,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		pthread_mutex_lock(&shim_g.lock);
 		snprintf(s->cmsg_kernel_why, sizeof(s->cmsg_kernel_why),
 			 "setsockopt %s needs the kernel path", name);
-		if (s->state == SHIM_SOCK_ACCEL) {
+		if (shim_sock_accel(s)) {
 			shim_sock_unaccel(s, s->cmsg_kernel_why);
 			shim_log(SHIM_LOG_WARN, "sock", "fd %d udp port %u moved to the kernel path: %s", fd,
 				 s->port, s->why);
@@ -558,8 +558,8 @@ static void shim_atfork_child(void)
 	shim_xdp_atfork_child();
 	for (s = shim_g.socks; s; s = s->next) {
 		s->rx_lock = 0;
-		if (s->state == SHIM_SOCK_ACCEL) {
-			s->state = SHIM_SOCK_KERNEL;
+		if (shim_sock_accel(s)) {
+			shim_sock_ops_set(s, &shim_ops_kernel);
 			snprintf(s->why, sizeof(s->why), "fork child: the parent keeps the AF_XDP sockets");
 		}
 	}

@@ -141,13 +141,13 @@ void shim_stats_sock_publish(struct shim_sock *s)
 	r->family = s->domain == AF_INET6 ? 6 : 4;
 	r->slot = s->slot;
 	r->reuseport_members = (uint8_t)shim_xdp_group_size(s);
-	r->q_cnt = s->state == SHIM_SOCK_ACCEL ? s->q_cnt : 0;
+	r->q_cnt = shim_sock_accel(s) ? s->q_cnt : 0;
 	for (uint32_t q = 0; q < XSKSHIM_STATS_QUEUES; q++) {
 		r->xsk_fd[q] = q < r->q_cnt ? s->xsk[q]->fd : -1;
 		r->xsk_queue[q] = q < r->q_cnt ? s->xsk[q]->queue : 0;
 	}
-	snprintf(r->why, sizeof(r->why), "%s", s->state == SHIM_SOCK_ACCEL ? "" : s->why);
-	r->state = s->state == SHIM_SOCK_ACCEL ? XSKSHIM_ST_ACCEL : XSKSHIM_ST_KERNEL;
+	snprintf(r->why, sizeof(r->why), "%s", shim_sock_accel(s) ? "" : s->why);
+	r->state = shim_sock_accel(s) ? XSKSHIM_ST_ACCEL : XSKSHIM_ST_KERNEL;
 	shim_gen_end();
 	shim_stats_global_publish();
 }
@@ -259,8 +259,8 @@ void shim_stats_exit(void)
 		if (!s->port)
 			continue;
 		shim_stats_sock_line(s->fd_first, s->port,
-				     s->state == SHIM_SOCK_ACCEL ? "accelerated" : "kernel-path",
-				     s->state == SHIM_SOCK_ACCEL ? NULL : s->why, s->st);
+				     shim_sock_accel(s) ? "accelerated" : "kernel-path",
+				     shim_sock_accel(s) ? NULL : s->why, s->st);
 	}
 	if (!shim_xdp_ctrs(ctrs)) {
 		n = 0;

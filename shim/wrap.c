@@ -32,12 +32,9 @@ static inline void shim_put_keep_errno(struct shim_sock *s)
 #define SHIM_CALL_(fn, s, ...) fn(s, __VA_ARGS__)
 #define SHIM_CALL(fn, s, args) SHIM_CALL_(fn, s, SHIM_UNPAREN args)
 
-#define SHIM_KCOUNT_MMSG(r) ((r) > 0 ? (uint64_t)(r) : 0)
-#define SHIM_KCOUNT_ONE(r)  ((r) >= 0 ? 1u : 0u)
-#define SHIM_KCOUNT_NONE(r) ((void)(r), 0u)
-
-/* Accelerated socket: emulate.  Tracked socket on the kernel path: pass
- * through and count what it received.  Anything else: pass through. */
+/* fd -> socket -> its ops (ops.c): an accelerated socket's emulation or the
+ * kernel path's counted pass-through; an fd the shim does not track passes
+ * straight through. */
 #define SHIM_WRAP_FD(ret, name, params, args, fd, kind)                             \
 	SHIM_EXPORT ret name params                                                 \
 	{                                                                           \
@@ -46,13 +43,7 @@ static inline void shim_put_keep_errno(struct shim_sock *s)
 		if (__builtin_expect(shim_guard || !shim_fd_maybe(fd), 1) ||        \
 		    !(s_ = shim_sock_get_any(fd)))                                  \
 			return REAL(name) args;                                     \
-		if (__atomic_load_n(&s_->state, __ATOMIC_ACQUIRE) == SHIM_SOCK_ACCEL) { \
-			r_ = SHIM_CALL(shim_##name, s_, args);                      \
-		} else {                                                            \
-			r_ = REAL(name) args;                                       \
-			if (SHIM_KCOUNT_##kind(r_))                                 \
-				shim_ctr_kernel_add(s_, SHIM_KCOUNT_##kind(r_));           \
-		}                                                                   \
+		r_ = SHIM_CALL(__atomic_load_n(&s_->ops, __ATOMIC_ACQUIRE)->name, s_, args); \
 		shim_put_keep_errno(s_);                                            \
 		return r_;                                                          \
 	}

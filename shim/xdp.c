@@ -1110,7 +1110,7 @@ void shim_xdp_disconnect(struct shim_sock *s)
 		return;
 	bpf_map_delete_elem(bpf_map__fd(X.skel->maps.conns), &s->conn_key);
 	X.skel->bss->conn_cnt--;
-	if (s->state == SHIM_SOCK_ACCEL)
+	if (shim_sock_accel(s))
 		for (uint32_t k = 0; k < s->key_cnt; k++)
 			shim_group_add(&s->keys[k], s->slot, s->reuseport);
 }
@@ -1265,7 +1265,7 @@ int shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt
 		return -ENOENT;
 	*xs = X.closed_xs[q];
 	for (s = shim_g.socks; s; s = s->next)
-		if (s->state == SHIM_SOCK_ACCEL)
+		if (shim_sock_accel(s))
 			for (uint32_t i = 0; i < s->q_cnt; i++) {
 				struct xdp_statistics x;
 
@@ -1277,7 +1277,7 @@ int shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt
 	*frame_cnt = X.umem[q]->frame_cnt;
 	*rx_cnt = ring_cons_avail(&X.umem[q]->anchor->rx);
 	for (s = shim_g.socks; s; s = s->next)
-		if (s->state == SHIM_SOCK_ACCEL)
+		if (shim_sock_accel(s))
 			for (uint32_t i = 0; i < s->q_cnt; i++)
 				if (s->xsk[i]->queue == q)
 					*rx_cnt += ring_cons_avail(&s->xsk[i]->rx);
@@ -1315,7 +1315,7 @@ uint32_t shim_xdp_group_size(const struct shim_sock *s)
 {
 	struct shim_group *g;
 
-	if (s->state != SHIM_SOCK_ACCEL || !s->key_cnt)
+	if (!shim_sock_accel(s) || !s->key_cnt)
 		return 0;
 	HASH_FIND(hh, X.groups, &s->keys[0], sizeof(s->keys[0]), g);
 	return g ? g->val.slot_cnt : 0;
