@@ -503,4 +503,72 @@ int xskshim_xdp(struct xdp_md *ctx)
 	return to_xsk(ctx, val->slots[pick], queue);
 }
 
+/* ---- SO_REUSEPORT member choice on the kernel path ----------------------
+ *
+ * Datagrams of an accelerated SO_REUSEPORT group also reach the kernel
+ * stack: spilled past the fill budget, passed for any other reason, or
+ * arrived before attach.  The kernel would pick the member by its own hash,
+ * so a flow would be split between the member the XDP program picked and
+ * another one.  User space attaches this program to every accelerated
+ * group (SO_ATTACH_REUSEPORT_EBPF) and keeps each member's kernel socket in
+ * rp_socks at its XSKMAP slot number; the program picks the member exactly
+ * as xskshim_xdp does - the same ports-map entry, the same flow hash of the
+ * same fields, the same index - so both paths deliver a flow to one socket.
+ * A datagram whose group is not (or no longer) in the ports map, or whose
+ * member's socket is not in rp_socks, is left to the kernel's own hash
+ * (SK_PASS without a selection). */
+struct {
+	__uint(type, BPF_MAP_TYPE_REUSEPORT_SOCKARRAY);
+	__uint(max_entries, XSKSHIM_SLOT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} rp_socks SEC(".maps");
+
+SEC("sk_reuseport")
+int xskshim_reuseport(struct sk_reuseport_md *md)
+{
+	struct xskshim_port_key key = {};
+	struct xskshim_port_val *val;
+	void *data = md->data, *data_end = md->data_end;
+	struct udphdr *udp = data;
+	__u32 a[8], fold, pick, slot, cnt;
+
+	if (md->ip_protocol != IPPROTO_UDP || (void *)(udp + 1) > data_end)
+		return SK_PASS;
+	if (md->eth_protocol == bpf_htons(ETH_P_IP)) {
+		/* saddr, daddr: bytes 12..19 of the IPv4 header */
+		if (bpf_skb_load_bytes_relative(md, 12, a, 8, BPF_HDR_START_NET))
+			return SK_PASS;
+		key.family = 4;
+		__builtin_memcpy(key.addr, &a[1], 4);
+		fold = a[0];
+	} else if (md->eth_protocol == bpf_htons(ETH_P_IPV6)) {
+		/* saddr, daddr: bytes 8..39 of the IPv6 header */
+		if (bpf_skb_load_bytes_relative(md, 8, a, 32, BPF_HDR_START_NET))
+			return SK_PASS;
+		key.family = 6;
+		__builtin_memcpy(key.addr, &a[4], 16);
+		fold = a[0] ^ a[1] ^ a[2] ^ a[3];
+	} else {
+		return SK_PASS;
+	}
+	key.port = udp->dest;
+	val = bpf_map_lookup_elem(&ports, &key);
+	if (!val) {
+		__builtin_memset(key.addr, 0, sizeof(key.addr));
+		val = bpf_map_lookup_elem(&ports, &key);
+		if (!val)
+			return SK_PASS;
+	}
+	cnt = val->slot_cnt;
+	if (cnt == 0 || cnt > XSKSHIM_GROUP_MAX)
+		return SK_PASS;
+	pick = xskshim_flow_hash(fold, udp->source, udp->dest) % cnt;
+	asm volatile("" : "+r"(pick));
+	pick &= XSKSHIM_GROUP_MAX - 1;
+	slot = val->slots[pick];
+	bpf_sk_select_reuseport(md, &rp_socks, &slot, 0);
+	return SK_PASS;
+}
+
 char LICENSE[] SEC("license") = "GPL";

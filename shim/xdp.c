@@ -912,6 +912,32 @@ bool shim_iface_hw_rx_ts(void)
 	return (ti.so_timestamping & SOF_TIMESTAMPING_RX_HARDWARE) != 0;
 }
 
+/* SO_REUSEPORT affinity on the kernel path (bpf/xskshim.bpf.c,
+ * xskshim_reuseport): before the socket joins its group in the ports map,
+ * put its kernel socket into rp_socks at its slot and attach the program
+ * to its SO_REUSEPORT group (attaching again for each member is harmless:
+ * the group has one program, and it is this one).  Without it the kernel
+ * would give a flow's spilled datagrams to the member of its own hash: the
+ * socket still works, but such flows split - said once, loudly. */
+static void shim_rp_join(struct shim_sock *s, int fd)
+{
+	static bool warned;
+	int prog = bpf_program__fd(X.skel->progs.xskshim_reuseport);
+	uint64_t v = (uint64_t)fd;
+	const char *what = "REUSEPORT_SOCKARRAY update";
+
+	if (!bpf_map_update_elem(bpf_map__fd(X.skel->maps.rp_socks), &s->slot, &v, BPF_ANY)) {
+		what = "SO_ATTACH_REUSEPORT_EBPF";
+		if (!REAL(setsockopt)(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &prog, sizeof(prog)))
+			return;
+	}
+	shim_log(warned ? SHIM_LOG_INFO : SHIM_LOG_WARN, "xdp",
+		 "fd %d udp port %u: %s: %s: datagrams that take the kernel path go to the member the kernel's "
+		 "hash picks, so a flow may be split between two sockets of its SO_REUSEPORT group",
+		 fd, s->port, what, strerror(errno));
+	warned = true;
+}
+
 int shim_xdp_accel(struct shim_sock *s, int fd)
 {
 	int err, slot, map;
@@ -1009,6 +1035,8 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 			goto out_xsks;
 		}
 	}
+	if (s->reuseport)
+		shim_rp_join(s, fd);
 	for (k = 0; k < s->key_cnt; k++) {
 		err = shim_group_add(&s->keys[k], s->slot, s->reuseport);
 		if (err) {
@@ -1126,6 +1154,8 @@ void shim_xdp_release(struct shim_sock *s)
 	}
 	for (uint32_t k = 0; k < s->key_cnt; k++)
 		shim_group_del(&s->keys[k], s->slot);
+	if (s->reuseport && X.skel)
+		bpf_map_delete_elem(bpf_map__fd(X.skel->maps.rp_socks), &s->slot);
 	shim_sock_xsks_free(s);
 	shim_slot_free(s->slot);
 	shim_xdp_idle();
@@ -1189,6 +1219,8 @@ void shim_xdp_atfork_child(void)
 		REAL(close)(ring_umem_fd(X.umem[X.q_ids[i]]));
 	if (X.skel) {
 		REAL(close)(bpf_program__fd(X.skel->progs.xskshim_xdp));
+		REAL(close)(bpf_program__fd(X.skel->progs.xskshim_reuseport));
+		REAL(close)(bpf_map__fd(X.skel->maps.rp_socks));
 		REAL(close)(bpf_map__fd(X.skel->maps.ports));
 		REAL(close)(bpf_map__fd(X.skel->maps.xsks));
 		REAL(close)(bpf_map__fd(X.skel->maps.ctrs));

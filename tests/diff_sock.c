@@ -34,6 +34,7 @@
  */
 #undef _FORTIFY_SOURCE
 #include <arpa/inet.h>
+#include <linux/filter.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -2512,6 +2513,40 @@ static void c_epoll_oneshot_queues(void)
 	close(a);
 }
 
+/* The application's own SO_REUSEPORT program (classic BPF returning 0:
+ * always the group's first socket) decides on both paths: under the shim
+ * the whole group moves to the kernel path (a log line t_diff.sh expects),
+ * so every datagram reaches the first socket, as plain. */
+static void c_reuseport_app(void)
+{
+	int fds[3], r, per[3] = { 0, 0, 0 };
+	struct sock_filter code[] = { { BPF_RET | BPF_K, 0, 0, 0 } };
+	struct sock_fprog prog = { 1, code };
+	uint8_t b[512];
+
+	for (int i = 0; i < 3; i++)
+		fds[i] = t_sock("reuseport-app", 4, 0, NULL, P(56), -1, true);
+	errno = 0;
+	r = setsockopt(fds[1], SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog));
+	out("reuseport-app: SO_ATTACH_REUSEPORT_CBPF ret=%d errno=%s", r, r ? ename(errno) : "0");
+	SEND(.dport = P(56), .sport = 21100, .flows = 16, .count = 64, .size = 48, .tag = 560);
+	for (int i = 0; i < 3; i++)
+		while (recv(fds[i], b, sizeof(b), MSG_DONTWAIT) >= 0)
+			per[i]++;
+	out("reuseport-app: per socket %d,%d,%d", per[0], per[1], per[2]);
+	/* a member joining later stays with the application's program too */
+	close(fds[2]);
+	fds[2] = (t_sock("reuseport-app", 4, 0, NULL, P(56), -1, true));
+	SEND(.dport = P(56), .sport = 21100, .flows = 16, .count = 64, .size = 48, .tag = 561);
+	memset(per, 0, sizeof(per));
+	for (int i = 0; i < 3; i++)
+		while (recv(fds[i], b, sizeof(b), MSG_DONTWAIT) >= 0)
+			per[i]++;
+	out("reuseport-app: after a rejoin, per socket %d,%d,%d", per[0], per[1], per[2]);
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+}
+
 /* ---- QUIC-style socket options (issue 13) ------------------------------ */
 
 #ifndef UDP_GRO
@@ -2847,6 +2882,7 @@ static const struct { const char *name; void (*fn)(void); bool known; } cases[] 
 	{ "recverr", c_recverr, false },
 	{ "quicopts", c_quicopts, false },
 	{ "tstamping", c_tstamping, false },
+	{ "reuseport-app", c_reuseport_app, false },
 	/* known differences */
 	{ "eintr-mixed", c_eintr_mixed, true },
 	{ "cmsg-tsorder", c_cmsg_tsorder, true },

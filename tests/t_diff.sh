@@ -141,7 +141,7 @@ echo "t_diff: plain run: UdpInDatagrams +$plain_udp, $(ls "$TMP/plain.d" | wc -l
 
 # ---- preloaded, per mode ---------------------------------------------------
 # Fallbacks the transcript itself asks for; any other is a failure.
-expected_fallback='IP_RECVTTL|IPV6_RECVHOPLIMIT|XDP program id [0-9]+ .* is already attached'
+expected_fallback='IP_RECVTTL|IPV6_RECVHOPLIMIT|XDP program id [0-9]+ .* is already attached|SO_ATTACH_REUSEPORT'
 
 for mode in $MODES; do
 	name=shim-$mode

@@ -352,8 +352,8 @@ t_streamrecv()
 	udp=$(($(udp_in_all) - b))
 	exit_stats "$TMP/streamrecv.err"
 	line=$(grep '^streamrecv: received=' "$TMP/streamrecv.out")
-	if [ "$rc" = 0 ] && [[ "$line" == *"received=$n bad=0 dup=0 missing=0"* ]] && [[ "$line" == *" flows_split=0 "* ]]; then
-		pass "$label: all $n datagrams of 16 flows delivered and verified, flows_split=0 ($(grep -o 'per_thread=[0-9,]*' <<<"$line"))"
+	if [ "$rc" = 0 ] && [[ "$line" == *"received=$n bad=0 dup=0 missing=0"* ]] && [[ "$line" == *" flows_split=0 reordered=0 "* ]]; then
+		pass "$label: all $n datagrams of 16 flows delivered and verified, flows_split=0, no flow reordered within a socket ($(grep -o 'per_thread=[0-9,]*' <<<"$line"))"
 	else
 		fail "$label: exit $rc: ${line:-no summary} ($(cat "$TMP/udpgen.out"))"
 	fi

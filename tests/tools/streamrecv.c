@@ -30,7 +30,9 @@
  * Prints "streamrecv: ready ..." on stderr once every socket is bound, then
  * one summary line on stdout:
  *   streamrecv: received=N bad=B dup=D missing=M secs=S pps=X
- *     first_to_last_secs=T flows=F flows_split=K per_thread=a,b,...
+ *     first_to_last_secs=T flows=F flows_split=K reordered=R per_thread=a,b,...
+ * (reordered: datagrams of a flow - source port - that came after a later
+ * one of the same flow on the same socket)
  *     cpu_ns_per_pkt=C
  * secs is the whole receive phase; pps is received / first_to_last_secs.
  * cpu_ns_per_pkt is the process's user+system CPU time (getrusage) over the
@@ -39,8 +41,8 @@
  * spinning before the first and after the last datagram is not counted.
  *
  * Exit status 0 iff (with --expect) received == expect and bad, dup and
- * flows_split are 0; without --expect iff something arrived and bad and
- * flows_split are 0.
+ * flows_split and reordered are 0; without --expect iff something arrived and
+ * bad, flows_split and reordered are 0.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,6 +97,8 @@ struct sr_thread {
 	uint64_t cpu_first, cpu_last;   /* process CPU ns at samples */
 	uint64_t cpu_sample_at;         /* monotonic time of last sample */
 	uint8_t *ports_seen;            /* [65536] source ports seen */
+	uint64_t *flow_next;            /* [65536] per source port: highest seq + 1 */
+	uint64_t reordered;             /* a flow's datagram after a later one */
 	uint8_t *bufs;
 	struct mmsghdr msgs[SR_BATCH];
 	struct iovec iov[SR_BATCH];
@@ -154,6 +158,13 @@ static bool sr_check(struct sr_thread *t, const uint8_t *p, size_t len, int flag
 	if ((flags & MSG_TRUNC) || len < SR_HDR_SZ)
 		return false;
 	seq = get_le(p, 8);
+	/* per flow (source port) on this socket, sequence numbers only grow
+	 * (udpgen numbers globally, so with several senders give each its
+	 * own --sport-base and --seq-base) */
+	if (seq + 1 < t->flow_next[sport])
+		t->reordered++;
+	else
+		t->flow_next[sport] = seq + 1;
 	if (memcmp(p + SR_HDR_SZ, pat_tab + ((seq * 31 + SR_HDR_SZ) & 0xff), len - SR_HDR_SZ))
 		return false;
 	if (seq_bitmap) {
@@ -411,7 +422,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	struct sr_thread *th;
-	uint64_t received = 0, bad = 0, dup = 0, missing = 0, first = 0, last = 0;
+	uint64_t received = 0, bad = 0, dup = 0, missing = 0, first = 0, last = 0, reordered = 0;
 	uint64_t cpu_first = UINT64_MAX, cpu_last = 0, cpu, end_ns, k;
 	unsigned flows = 0, split = 0, i, started = 0;
 	int c, rc = 0;
@@ -460,8 +471,9 @@ int main(int argc, char **argv)
 		t->idx = i;
 		t->fd = -1;
 		t->ports_seen = calloc(65536, 1);
+		t->flow_next = calloc(65536, sizeof(*t->flow_next));
 		t->bufs = malloc(SR_BATCH * conf.bufsize);
-		if (!t->ports_seen || !t->bufs)
+		if (!t->ports_seen || !t->flow_next || !t->bufs)
 			return 1;
 		for (j = 0; j < SR_BATCH; j++) {
 			t->iov[j].iov_base = t->bufs + j * conf.bufsize;
@@ -503,6 +515,7 @@ int main(int argc, char **argv)
 		received += t->received;
 		bad += t->bad;
 		dup += t->dup;
+		reordered += t->reordered;
 		if (t->err)
 			rc = 1;
 		if (t->first_ns) {
@@ -540,19 +553,19 @@ int main(int argc, char **argv)
 		double span = last > first ? (double)(last - first) / 1e9 : 0;
 
 		printf("streamrecv: received=%llu bad=%llu dup=%llu missing=%llu secs=%.3f "
-		       "pps=%.0f first_to_last_secs=%.6f flows=%u flows_split=%u per_thread=",
+		       "pps=%.0f first_to_last_secs=%.6f flows=%u flows_split=%u reordered=%llu per_thread=",
 		       (unsigned long long)received, (unsigned long long)bad,
 		       (unsigned long long)dup, (unsigned long long)missing, secs,
-		       span > 0 ? (double)received / span : 0.0, span, flows, split);
+		       span > 0 ? (double)received / span : 0.0, span, flows, split, (unsigned long long)reordered);
 		for (i = 0; i < conf.threads; i++)
 			printf("%s%llu", i ? "," : "", (unsigned long long)th[i].received);
 		printf(" cpu_ns_per_pkt=%.1f\n", received ? (double)cpu / (double)received : 0.0);
 		fflush(stdout);
 	}
 	if (conf.expect) {
-		if (received != conf.expect || bad || dup || split)
+		if (received != conf.expect || bad || dup || split || reordered)
 			rc = 1;
-	} else if (!received || bad || split) {
+	} else if (!received || bad || split || reordered) {
 		rc = 1;
 	}
 out:
@@ -560,6 +573,7 @@ out:
 		if (th[i].fd >= 0)
 			close(th[i].fd);
 		free(th[i].ports_seen);
+		free(th[i].flow_next);
 		free(th[i].bufs);
 	}
 	free(th);
