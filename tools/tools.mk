@@ -36,7 +36,7 @@ $(STAT_BIN): $(STAT_SRC) tools/xskshim-stat/stat.h shim/stats.h
 	@bad=$$(grep -Hn '^#include "' $(STAT_SRC) tools/xskshim-stat/stat.h shim/stats.h | \
 		grep -v '"shim/stats.h"\|"tools/xskshim-stat/stat.h"'); \
 	 if [ -n "$$bad" ]; then echo "xskshim-stat may include only shim/stats.h: $$bad" >&2; exit 1; fi
-	$(CC) $(filter-out -I$(B),$(CFLAGS)) -fPIE -pie -o $@ $(STAT_SRC) $(STAT_LIBS)
+	$(CC) $(CPPFLAGS) $(filter-out -I$(B),$(CFLAGS)) -fPIE -pie $(LDFLAGS) -o $@ $(STAT_SRC) $(STAT_LIBS)
 
 .PHONY: FORCE
 $(LAUNCH_CFG): FORCE
@@ -47,7 +47,11 @@ $(LAUNCH_CFG): FORCE
 
 $(LAUNCH_BIN): $(LAUNCH_SRC) tools/xskshim/xskshim.h $(LAUNCH_CFG)
 	@mkdir -p $(@D)
-	$(CC) $(filter-out -I$(B),$(CFLAGS)) -fPIE -pie -include $(LAUNCH_CFG) -o $@ $(LAUNCH_SRC) $(STAT_LIBS)
+	$(CC) $(CPPFLAGS) $(filter-out -I$(B),$(CFLAGS)) -fPIE -pie $(LDFLAGS) -include $(LAUNCH_CFG) -o $@ $(LAUNCH_SRC) $(STAT_LIBS)
+
+# What an installation needs (the package builds only these).
+.PHONY: programs
+programs: $(LIB) $(STAT_BIN) $(LAUNCH_BIN)
 
 .PHONY: install uninstall
 install: $(LIB) $(STAT_BIN) $(LAUNCH_BIN) $(MAN7) $(MAN1)
@@ -60,3 +64,28 @@ install: $(LIB) $(STAT_BIN) $(LAUNCH_BIN) $(MAN7) $(MAN1)
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libxskshim.so $(DESTDIR)$(BINDIR)/xskshim-stat $(DESTDIR)$(BINDIR)/xskshim \
 	      $(DESTDIR)$(MAN7DIR)/xskshim.7 $(DESTDIR)$(MAN1DIR)/xskshim.1 $(DESTDIR)$(MAN1DIR)/xskshim-stat.1
+
+# ---- the Debian package -------------------------------------------------------
+# `make deb` builds build/xskshim_<version>_<arch>.deb with debhelper from a
+# copy of the tree in build/deb/src (dpkg-buildpackage writes its results to
+# the parent directory, and its clean step must not touch this tree);
+# `make test-package` builds it, runs lintian and the install / use / purge
+# cycle of tests/package.sh (root, network namespaces).
+DEB_VERSION := $(shell dpkg-parsechangelog -S Version 2>/dev/null)
+DEB_ARCH    := $(shell dpkg-architecture -qDEB_HOST_ARCH 2>/dev/null)
+DEB         := $(B)/xskshim_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+.PHONY: deb test-package
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	tar -C . --exclude=./build --exclude='./build-*' --exclude=./.git --exclude=./results -cf - . | \
+		tar -C $(B)/deb/src -xf -
+	cd $(B)/deb/src && dpkg-buildpackage -b -us -uc >../build.log 2>&1 || \
+		{ tail -30 ../build.log; exit 1; }
+	cp $(B)/deb/xskshim_$(DEB_VERSION)_$(DEB_ARCH).deb $(DEB)
+	@echo "deb: $(DEB)"
+
+test-package:
+	scripts/deps.sh
+	$(MAKE) deb
+	tests/package.sh $(DEB)
