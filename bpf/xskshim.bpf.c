@@ -316,6 +316,22 @@ static __always_inline long to_xsk(struct xdp_md *ctx, __u32 slot, __u32 queue)
 	return ret;
 }
 
+/* The group member of a flow, the one choice both programs make (cnt is
+ * val->slot_cnt, checked to be 1..XSKSHIM_GROUP_MAX).  pick < cnt <=
+ * XSKSHIM_GROUP_MAX (a power of two), so the mask changes nothing; it is
+ * there for the verifier, which does not bound a modulo by a register.  The
+ * empty asm hides that knowledge from the compiler, which would otherwise
+ * drop the mask as redundant. */
+static __always_inline __u32 group_pick(const struct xskshim_port_val *val, __u32 cnt, __u32 fold, __u16 sport,
+					__u16 dport)
+{
+	__u32 pick = xskshim_flow_hash(fold, sport, dport) % cnt;
+
+	asm volatile("" : "+r"(pick));
+	pick &= XSKSHIM_GROUP_MAX - 1;
+	return val->slots[pick];
+}
+
 SEC("xdp")
 int xskshim_xdp(struct xdp_md *ctx)
 {
@@ -327,7 +343,7 @@ int xskshim_xdp(struct xdp_md *ctx)
 	struct iphdr *iph = NULL;
 	struct ipv6hdr *ip6 = NULL;
 	struct udphdr *udp;
-	__u32 saddr_fold, cnt, pick, queue;
+	__u32 saddr_fold, cnt, queue;
 	int i, lo, wild = 0, bcast = 0, vlan_seen = 0;
 	__be16 proto;
 	void *l3;
@@ -492,15 +508,8 @@ int xskshim_xdp(struct xdp_md *ctx)
 	if (queue >= XSKSHIM_QUEUE_MAX)
 		return pass(XSKSHIM_CTR_PASS_QUEUE);
 
-	/* pick < cnt <= XSKSHIM_GROUP_MAX (a power of two), so the mask changes
-	 * nothing; it is there for the verifier, which does not bound a
-	 * modulo by a register.  The empty asm hides that knowledge from the
-	 * compiler, which would otherwise drop the mask as redundant. */
-	pick = xskshim_flow_hash(saddr_fold, udp->source, udp->dest) % cnt;
-	asm volatile("" : "+r"(pick));
-	pick &= XSKSHIM_GROUP_MAX - 1;
 	/* An empty (or out of range) XSKMAP entry makes this XDP_PASS. */
-	return to_xsk(ctx, val->slots[pick], queue);
+	return to_xsk(ctx, group_pick(val, cnt, saddr_fold, udp->source, udp->dest), queue);
 }
 
 /* ---- SO_REUSEPORT member choice on the kernel path ----------------------
@@ -531,7 +540,7 @@ int xskshim_reuseport(struct sk_reuseport_md *md)
 	struct xskshim_port_val *val;
 	void *data = md->data, *data_end = md->data_end;
 	struct udphdr *udp = data;
-	__u32 a[8], fold, pick, slot, cnt;
+	__u32 a[8], fold, slot, cnt;
 
 	if (md->ip_protocol != IPPROTO_UDP || (void *)(udp + 1) > data_end)
 		return SK_PASS;
@@ -563,10 +572,7 @@ int xskshim_reuseport(struct sk_reuseport_md *md)
 	cnt = val->slot_cnt;
 	if (cnt == 0 || cnt > XSKSHIM_GROUP_MAX)
 		return SK_PASS;
-	pick = xskshim_flow_hash(fold, udp->source, udp->dest) % cnt;
-	asm volatile("" : "+r"(pick));
-	pick &= XSKSHIM_GROUP_MAX - 1;
-	slot = val->slots[pick];
+	slot = group_pick(val, cnt, fold, udp->source, udp->dest);
 	bpf_sk_select_reuseport(md, &rp_socks, &slot, 0);
 	return SK_PASS;
 }
