@@ -37,6 +37,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 #endif
@@ -87,7 +88,56 @@
 #define SHIM_VA_CALLS(V)                                                                        \
 	V(int, fcntl, (int fd, int cmd), (fd, cmd), cmd, 1)                                       \
 	V(int, fcntl64, (int fd, int cmd), (fd, cmd), cmd, 1)                                     \
-	V(int, ioctl, (int fd, unsigned long req), (fd, req), req, 1)
+	V(int, ioctl, (int fd, unsigned long req), (fd, req), req, 1)                             \
+	V(long, syscall, (long nr), (nr), nr, 6)
+
+/* syscall(NR, ...) numbers served exactly like the libc call of the same
+ * name (its exported wrapper, so bookkeeping and emulation are the same):
+ * S(NR, name, ok, args...) with args the six raw arguments a[0..5] cast to
+ * the libc call's parameters, and `ok` a condition under which the raw call
+ * has the libc call's shape (ppoll/epoll_pwait carry the kernel's sigset
+ * size, which libc fills in; any other size passes through and fails in the
+ * kernel as it would).  Every other number - select and pselect6 included,
+ * whose raw forms write back the timeout - passes through untouched.  (A
+ * raw ppoll writes the time left back to its timespec; served here it does
+ * not, as libc's ppoll does not.)  aarch64 has no poll, dup2, epoll_wait. */
+#define SHIM_SYS_FD   (int)a[0]
+#define SHIM_SYS_SA   (const struct sockaddr *)a[1], (socklen_t)a[2]
+#define SHIM_SYSCALLS_COMMON(S)                                                                 \
+	S(SYS_recvmmsg, recvmmsg, 1, SHIM_SYS_FD, (struct mmsghdr *)a[1], (unsigned int)a[2],   \
+	  (int)a[3], (struct timespec *)a[4])                                                   \
+	S(SYS_recvmsg, recvmsg, 1, SHIM_SYS_FD, (struct msghdr *)a[1], (int)a[2])               \
+	S(SYS_recvfrom, recvfrom, 1, SHIM_SYS_FD, (void *)a[1], (size_t)a[2], (int)a[3],        \
+	  (struct sockaddr *)a[4], (socklen_t *)a[5])                                           \
+	S(SYS_read, read, 1, SHIM_SYS_FD, (void *)a[1], (size_t)a[2])                           \
+	S(SYS_readv, readv, 1, SHIM_SYS_FD, (const struct iovec *)a[1], (int)a[2])              \
+	S(SYS_connect, connect, 1, SHIM_SYS_FD, SHIM_SYS_SA)                                    \
+	S(SYS_socket, socket, 1, (int)a[0], (int)a[1], (int)a[2])                               \
+	S(SYS_bind, bind, 1, SHIM_SYS_FD, SHIM_SYS_SA)                                          \
+	S(SYS_close, close, 1, SHIM_SYS_FD)                                                     \
+	S(SYS_close_range, close_range, 1, (unsigned int)a[0], (unsigned int)a[1], (int)a[2])   \
+	S(SYS_setsockopt, setsockopt, 1, SHIM_SYS_FD, (int)a[1], (int)a[2], (const void *)a[3], \
+	  (socklen_t)a[4])                                                                      \
+	S(SYS_dup, dup, 1, SHIM_SYS_FD)                                                         \
+	S(SYS_dup3, dup3, 1, SHIM_SYS_FD, (int)a[1], (int)a[2])                                 \
+	S(SYS_fcntl, fcntl, 1, SHIM_SYS_FD, (int)a[1], a[2])                                    \
+	S(SYS_ioctl, ioctl, 1, SHIM_SYS_FD, (unsigned long)a[1], a[2])                          \
+	S(SYS_ppoll, ppoll, a[4] == 8, (struct pollfd *)a[0], (nfds_t)a[1],                     \
+	  (const struct timespec *)a[2], (const sigset_t *)a[3])                                \
+	S(SYS_epoll_ctl, epoll_ctl, 1, (int)a[0], (int)a[1], (int)a[2], (struct epoll_event *)a[3]) \
+	S(SYS_epoll_pwait, epoll_pwait, a[5] == 8, (int)a[0], (struct epoll_event *)a[1],       \
+	  (int)a[2], (int)a[3], (const sigset_t *)a[4])                                         \
+	S(SYS_epoll_pwait2, epoll_pwait2, a[5] == 8, (int)a[0], (struct epoll_event *)a[1],     \
+	  (int)a[2], (const struct timespec *)a[3], (const sigset_t *)a[4])
+#ifdef SYS_poll
+#define SHIM_SYSCALLS(S)                                                                        \
+	SHIM_SYSCALLS_COMMON(S)                                                                 \
+	S(SYS_poll, poll, 1, (struct pollfd *)a[0], (nfds_t)a[1], (int)a[2])                    \
+	S(SYS_dup2, dup2, 1, SHIM_SYS_FD, (int)a[1])                                            \
+	S(SYS_epoll_wait, epoll_wait, 1, (int)a[0], (struct epoll_event *)a[1], (int)a[2], (int)a[3])
+#else
+#define SHIM_SYSCALLS(S) SHIM_SYSCALLS_COMMON(S)
+#endif
 
 /* Every interposed name, once: N(name).  The version script (exports) and
  * the linker's --wrap list (internal references) are both generated from

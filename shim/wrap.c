@@ -312,3 +312,38 @@ SHIM_EXPORT int epoll_pwait2(int ep, struct epoll_event *e, int n, const struct 
 {
 	return shim_epoll_wait(ep, e, n, t, s, 0, 2);
 }
+
+/* ---- raw syscall() -------------------------------------------------------
+ * A program that calls syscall(SYS_recvmmsg, ...) (quinn-udp 0.4 to 0.5.4
+ * did) or syscall(SYS_close, ...) would read an empty kernel socket or leave
+ * the shim's fd table stale.  The numbers of SHIM_SYSCALLS (syms.h) are
+ * served by the wrapper of the libc call of the same name, through a local
+ * alias (the call binds here, whatever else the program preloads); every
+ * other number goes to libc's syscall() with its arguments, return value
+ * and errno untouched.  Six longs are read, as libc's syscall() does. */
+#define SHIM_SYS_ALIAS(nr, name, ok, ...) \
+	extern __typeof__(name) shim_sys_##name __attribute__((alias(#name), copy(name), visibility("hidden")));
+SHIM_SYSCALLS(SHIM_SYS_ALIAS)
+
+#define SHIM_SYS_CASE(nr, name, ok, ...)                         \
+	case nr:                                                 \
+		if (ok)                                          \
+			return (long)shim_sys_##name(__VA_ARGS__); \
+		break;
+
+SHIM_EXPORT long syscall(long nr, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (!shim_guard) {
+		switch (nr) {
+			SHIM_SYSCALLS(SHIM_SYS_CASE)
+		}
+	}
+	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}

@@ -190,6 +190,16 @@ for mode in $MODES; do
 		fail "$mode: $(wc -l <<<"$unexpected") unexpected fallback(s) to the kernel path, e.g.:"
 		sort <<<"$unexpected" | sed 's/^xskshim\[[0-9]*\]: //' | uniq -c | head -5 | sed 's/^/    /'
 	fi
+	# the syscall case makes and binds its socket with syscall(SYS_socket)
+	# and syscall(SYS_bind): the same as through libc, so accelerated
+	if [ -s "$TMP/$name.d/syscall" ]; then
+		sp=$((PORT_BASE + 78))
+		if grep -qE "accelerated: fd [0-9]+ udp port $sp via" "$TMP/$name.err"; then
+			pass "$mode: syscall: a socket made and bound through syscall(SYS_socket/SYS_bind) is accelerated"
+		else
+			fail "$mode: syscall: a socket made and bound through syscall(SYS_socket/SYS_bind) is accelerated -- no decision line for port $sp"
+		fi
+	fi
 done
 
 # ---- bind churn ------------------------------------------------------------
