@@ -12,6 +12,8 @@
 #   - check on bad ones: a missing interface, a foreign XDP program
 #     (tests/tools/xdppass), zero-copy forced on veth, no capabilities
 #     (setpriv to nobody): exit 1 and the reason;
+#   - a program with file capabilities started by a non-root user gets a
+#     warning (the loader would ignore LD_PRELOAD), root gets none;
 #   - a receiver started through the launcher is accelerated: every
 #     datagram through AF_XDP (its XSKSHIM_STATS=1 summary).
 set -u
@@ -140,6 +142,19 @@ if [ -x "$XP" ] && in_rcv "$XP" attach --iface "$IF_RCV" --mode native >"$tmp/xp
 	check "check after the detach: exit 0 again" test $? = 0
 else
 	fail "xdppass attach failed: $(cat "$tmp/xp" 2>/dev/null)"
+fi
+
+# a program with file capabilities, started by a non-root user: the loader
+# would ignore LD_PRELOAD (secure-execution mode) - the launcher says so
+if command -v setcap >/dev/null 2>&1 && cp /bin/true "$tmp/captrue" && chmod 755 "$tmp" "$tmp/captrue" &&
+	setcap cap_net_raw+ep "$tmp/captrue" 2>/dev/null; then
+	setpriv --reuid 65534 --regid 65534 --clear-groups "$X" -i lo -p 9 -- "$tmp/captrue" 2>"$tmp/w1"; rc=$?
+	check "a setcap program run by nobody: a warning that LD_PRELOAD would be ignored, its exit status (rc $rc)" \
+		bash -c "[ $rc = 0 ] && grep -q 'has file capabilities: the dynamic loader ignores LD_PRELOAD' '$tmp/w1'"
+	"$X" -i lo -p 9 -- "$tmp/captrue" 2>"$tmp/w2"
+	check "the same program run by root: no warning (root keeps LD_PRELOAD)" test ! -s "$tmp/w2"
+else
+	echo "SKIP: setcap warning: setcap unavailable or refused"
 fi
 
 # a receiver through the launcher, from the tree (build/libxskshim.so)

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "tools/xskshim/xskshim.h"
@@ -99,6 +101,45 @@ static void dry_run_print(char **argv)
 	printf("\n");
 }
 
+/* argv0 as execvp finds it, into buf: 0 or -ENOENT. */
+static int prog_path(const char *argv0, char *buf, size_t sz)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(argv0, '/')) {
+		snprintf(buf, sz, "%s", argv0);
+		return access(buf, X_OK) ? -ENOENT : 0;
+	}
+	for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+		size_t n = strcspn(p, ":");
+
+		if ((size_t)snprintf(buf, sz, "%.*s/%s", (int)n, n ? p : ".", argv0) < sz && !access(buf, X_OK))
+			return 0;
+		p += n + (p[n] == ':');
+	}
+	return -ENOENT;
+}
+
+/* A program with file capabilities or set-user/group-ID runs in the
+ * dynamic loader's secure-execution mode when started by anyone but root:
+ * LD_PRELOAD with a path is then ignored, silently.  Say so. */
+static void warn_secure_exec(const char *argv0)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	bool caps;
+
+	if (!getuid() || prog_path(argv0, path, sizeof(path)) || stat(path, &sb))
+		return;
+	caps = getxattr(path, "security.capability", NULL, 0) > 0;
+	if (!caps && !(sb.st_mode & (S_ISUID | S_ISGID)))
+		return;
+	fprintf(stderr, "xskshim: warning: %s has %s: the dynamic loader ignores LD_PRELOAD for it "
+		"(secure-execution mode), so it will run without xskshim; give the capabilities as "
+		"ambient ones instead (systemd AmbientCapabilities=, or setpriv --ambient-caps), see "
+		"xskshim(1)\n", path, caps ? "file capabilities" : "the set-user-ID or set-group-ID bit");
+}
+
 int launch_exec(const struct launch_opts *o, char **argv)
 {
 	char lib[PATH_MAX];
@@ -115,6 +156,7 @@ int launch_exec(const struct launch_opts *o, char **argv)
 		dry_run_print(argv);
 		return 0;
 	}
+	warn_secure_exec(argv[0]);
 	execvp(argv[0], argv);
 	e = errno;
 	fprintf(stderr, "xskshim: cannot run %s: %s\n", argv[0], strerror(e));
