@@ -15,7 +15,7 @@
 #
 # Permanent neighbour entries both ways (v4 and v6), so no ARP/ND traffic is
 # needed, and TX checksum offload off on va so that real UDP checksums go on
-# the wire (a veth sender otherwise leaves them partial, see PLATFORM.md).
+# the wire (a veth sender otherwise leaves them partial, see docs/platform.md).
 #
 # netns_setup installs `trap netns_cleanup EXIT` unless NETNS_NO_TRAP=1, in
 # which case the caller chains netns_cleanup into its own trap.

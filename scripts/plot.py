@@ -257,7 +257,7 @@ def write_table(path, rows, lat, meta, head, tg):
     w("")
     w("Setup: generator pinned to CPU0 in one namespace, receiver pinned to CPU1 in "
       "the other, one veth pair, 1 queue, GRO on on the receiving veth (veth needs "
-      "NAPI for XDP-transmitted frames, PLATFORM.md). The generator sends a fixed "
+      "NAPI for XDP-transmitted frames, docs/platform.md). The generator sends a fixed "
       "count as fast as it can, or stops earlier at the time bound. *Delivered pps* is the rate at which the receiving "
       "application got datagrams, between its first and last one. On veth the "
       "receive side's kernel work (NAPI, the XDP program, the copy into the socket "

@@ -7,7 +7,7 @@
  * kernel, and anything the XDP program passes (fragments, odd headers, queues
  * without an AF_XDP socket, packets that arrived before attach) is still
  * delivered there.  For a socket bound to a configured port we add, per RX
- * queue, an AF_XDP socket of its own (readiness option 1 of DESIGN.md): the
+ * queue, an AF_XDP socket of its own (readiness option 1 of docs/design.md): the
  * XDP program picks the socket's XSKMAP slot from (address, port) plus a flow
  * hash for SO_REUSEPORT groups, so the kernel wakes exactly the right socket.
  * Why option 1 and not a shared XSK demultiplexed in user space: readiness

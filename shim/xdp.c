@@ -152,7 +152,7 @@ static uint32_t shim_rx_queue_cnt(const char *ifname)
 }
 
 /* veth and loopback hand us CHECKSUM_PARTIAL frames whose UDP checksum on
- * the "wire" is only the pseudo-header sum; see PLATFORM.md. */
+ * the "wire" is only the pseudo-header sum; see docs/platform.md. */
 static bool shim_iface_partial_csum(const char *ifname)
 {
 	struct ethtool_drvinfo di = { .cmd = ETHTOOL_GDRVINFO };

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_fault_caps.sh - missing privileges (DESIGN.md "Visible fallback").
+# t_fault_caps.sh - missing privileges (docs/design.md, "Visible fallback").
 #
 # The receiver runs under setpriv with capabilities removed from its
 # inheritable and bounding sets (so root's exec gets none of them back), and

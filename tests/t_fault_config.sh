@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_fault_config.sh - every XSKSHIM_* variable with garbage, empty,
-# out-of-range and overflowing values (DESIGN.md section 4).
+# out-of-range and overflowing values (docs/operations.md, "Environment").
 #
 # Per case (table below: variable, value, errno expected from bind under
 # XSKSHIM_REQUIRE=1, kind):

@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_fault_foreign.sh - a foreign XDP program already on the interface
-# (DESIGN.md "Crash safety": detected, never silently replaced; "Visible
+# (docs/design.md, "Crash safety": detected, never silently replaced; "Visible
 # fallback").
 #
 # For each way a program can already sit on vb:
@@ -16,7 +16,7 @@
 # (summary rx_kernel); leave the same program id attached; and the foreign
 # program keeps working (its packet counter grows during and after the run).
 # Then XSKSHIM_REQUIRE=1 with a foreign program: bind fails with EBUSY and
-# the stderr line says so.  Dispatcher coexistence is a SKIP (PLATFORM.md).
+# the stderr line says so.  Dispatcher coexistence is a SKIP (docs/platform.md).
 T=t_fault_foreign
 . "$(dirname "$0")/fault_lib.sh"
 fl_setup
@@ -100,7 +100,7 @@ check "$([ "$(xdp_on_vb)" = "$id" ]; echo $?)" "REQUIRE=1: the foreign program i
 in_rcv xdppass detach --iface vb
 
 # ---- dispatcher coexistence ---------------------------------------------
-skip "libxdp dispatcher coexistence: the dispatcher never loads on this platform (PLATFORM.md: \
+skip "libxdp dispatcher coexistence: the dispatcher never loads on this platform (docs/platform.md: \
 'prog xdp_pass: BPF program load failed: Operation not permitted ... Falling back to loading single \
 prog without dispatcher'), so only one XDP program per interface can be tested"
 fl_finish

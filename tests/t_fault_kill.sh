@@ -1,6 +1,6 @@
 #!/bin/bash
 # t_fault_kill.sh - kill -9 of an application under the shim while traffic
-# flows (DESIGN.md "Crash safety").
+# flows (docs/design.md, "Crash safety").
 #
 #  1. A receiver under the shim is accelerated (its XDP program is on vb).
 #  2. udpgen sends a continuous paced stream; after 0.5 s the receiver gets

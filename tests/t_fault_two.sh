@@ -2,7 +2,7 @@
 # t_fault_two.sh - two processes under the shim on the same interface,
 # different ports.
 #
-# Only one XDP program fits on an interface here (PLATFORM.md: no libxdp
+# Only one XDP program fits on an interface here (docs/platform.md: no libxdp
 # dispatcher), so the implemented behaviour is: the first process attaches
 # and is accelerated; the second detects the first one's program, does not
 # replace it, and says "NOT accelerated ... another xskshim process's XDP

@@ -1,5 +1,5 @@
 #!/bin/bash
-# t_layers.sh - the layers of the house point one way (DESIGN.md section 3,
+# t_layers.sh - the layers of the house point one way (docs/design.md,
 # issue 12):
 #
 #   bpf/    the XDP program and the kernel/user ABI header

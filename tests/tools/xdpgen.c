@@ -21,7 +21,7 @@
  * Needs root (CAP_BPF + CAP_NET_ADMIN); run it inside the sending namespace.
  *
  * Frames arriving on the peer veth need NAPI there (an XDP program attached
- * natively, or GRO on) - otherwise the peer drops them (PLATFORM.md).
+ * natively, or GRO on) - otherwise the peer drops them (docs/platform.md).
  *
  * Some kernels refuse live-frames test runs (EPERM on 6.18 Firecracker
  * guests, where every other BPF and AF_XDP call works).  Then, or with
