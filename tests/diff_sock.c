@@ -1810,6 +1810,44 @@ static void c_epoll_samedata(void)
 	close(b);
 }
 
+/* Input and output interest on one registration (mio/tokio register
+ * EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET): EPOLLOUT comes from the
+ * kernel socket, EPOLLIN from either path, in one event */
+static void c_epoll_inout(void)
+{
+	int a = t_sock("epoll-inout", 4, 0, NULL, P(70), -1, false);
+	int ep = epoll_create1(EPOLL_CLOEXEC), ep2 = epoll_create1(EPOLL_CLOEXEC);
+
+	ep_ctl(ep, EPOLL_CTL_ADD, a, EPOLLIN | EPOLLOUT, 5);
+	ep_wait("epoll-inout/lt-writable-only", ep, 0);
+	SEND(.dport = P(70), .count = 1, .size = 20, .tag = 236);
+	ep_wait("epoll-inout/lt-readable-and-writable", ep, 0);
+	ep_wait("epoll-inout/lt-again", ep, 1);
+	t_drain("epoll-inout/drain", a);
+	ep_wait("epoll-inout/lt-drained", ep, 2);
+	ep_ctl(ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 6);
+	ep_wait("epoll-inout/et-first-edge", ep, 0);
+	ep_wait("epoll-inout/et-no-new-edge", ep, 0);
+	SEND(.dport = P(70), .count = 1, .size = 20, .tag = 237);
+	ep_wait("epoll-inout/et-data-edge", ep, 0);
+	ep_wait("epoll-inout/et-no-new-edge-2", ep, 0);
+	/* the same socket in a second set, output only, then input only */
+	ep_ctl(ep2, EPOLL_CTL_ADD, a, EPOLLOUT, 7);
+	ep_wait("epoll-inout/set2-out-only", ep2, 0);
+	ep_ctl(ep2, EPOLL_CTL_MOD, a, EPOLLIN, 8);
+	ep_wait("epoll-inout/set2-now-in", ep2, 0);
+	ep_ctl(ep, EPOLL_CTL_DEL, a, 0, 6);
+	ep_wait("epoll-inout/set1-deleted", ep, 0);
+	ep_ctl(ep, EPOLL_CTL_MOD, a, EPOLLIN, 6);   /* ENOENT */
+	ep_ctl(ep2, EPOLL_CTL_ADD, a, EPOLLIN, 8);  /* EEXIST */
+	ep_ctl(ep2, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLEXCLUSIVE, 8);   /* EINVAL */
+	t_drain("epoll-inout/drain", a);
+	ep_wait("epoll-inout/set2-drained", ep2, 0);
+	close(ep);
+	close(ep2);
+	close(a);
+}
+
 /* A one-shot registration outlives its fd number (a dup keeps the socket
  * open); the number is then reused by another socket registered in the
  * same set: A firing must leave the other socket's registration alone */
@@ -2983,6 +3021,7 @@ static const struct { const char *name; void (*fn)(void); bool known; } cases[] 
 	{ "epoll-oneshot-mixed", c_epoll_oneshot_mixed, false },
 	{ "epoll-oneshot-queues", c_epoll_oneshot_queues, false },
 	{ "epoll-samedata", c_epoll_samedata, false },
+	{ "epoll-inout", c_epoll_inout, false },
 	{ "epoll-oneshot-reuse", c_epoll_oneshot_reuse, false },
 	{ "dup", c_dup, false },
 	{ "reuseport", c_reuseport, false },
