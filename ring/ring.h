@@ -5,7 +5,8 @@
  * Design note
  * -----------
  * One ring_umem exists per (interface, RX queue).  It owns the packet buffer,
- * the fill ring and the completion ring (unused: we never transmit).  Every
+ * the fill ring and the completion ring (used only with cfg.tx_sz, see
+ * "Transmit" below).  Every
  * application socket that is accelerated owns one ring_xsk per queue; all the
  * ring_xsk of a queue share that queue's UMEM through XDP_SHARED_UMEM, each
  * with its own RX ring, so the kernel wakes only the socket a packet was
@@ -259,6 +260,7 @@ struct ring_umem_cfg {
 	bool     zerocopy_fallback; /* if zero-copy is unsupported, use copy mode */
 	uint32_t fill_min;    /* frames always posted to the fill ring (0: all) */
 	bool     need_wakeup; /* bind with XDP_USE_NEED_WAKEUP */
+	uint32_t tx_sz;       /* tx ring entries per ring_xsk, power of two; 0: receive only */
 };
 
 /* filled counts frames ever posted to the fill ring; returned counts frames
@@ -269,6 +271,8 @@ struct ring_umem_acct {
 	uint64_t filled;
 	uint64_t returned;
 	uint64_t rx_seen;
+	uint64_t tx_out;        /* frames taken for transmit (ring_umem_tx_alloc) */
+	uint64_t tx_done;       /* ... given back: completed, or unused */
 	uint32_t idle;          /* now: frames on the free stack */
 	uint32_t fill_target;   /* now: frames kept posted on the fill ring */
 };
@@ -283,6 +287,8 @@ struct ring_umem {
 	char           ifname[16];
 	struct ring_umem_cfg cfg;
 	struct ring_q  fill;
+	struct ring_q  comp;             /* completion ring, under fill_lock (tx.c) */
+	uint32_t       tx_max;           /* frames transmit may hold at once */
 	int            fill_lock;        /* 0/1 spinlock, see ring_umem_fill */
 	uint32_t       xsk_cnt;          /* application ring_xsk on this UMEM */
 	struct ring_xsk *anchor;         /* binds the queue for the UMEM's life */
@@ -304,6 +310,8 @@ struct ring_umem {
 struct ring_xsk {
 	struct ring_umem *umem;
 	struct ring_q     rx;
+	struct ring_q     tx;           /* size 0 without cfg.tx_sz */
+	void             *lib_tx;       /* struct xsk_ring_prod * */
 	int               fd;
 	uint32_t          queue;
 	void             *lib_xsk;      /* struct xsk_socket * */
@@ -380,5 +388,85 @@ void ring_xsk_stats_reset(struct ring_xsk *xsk);
 /* Return every frame on xsk's rx ring to its UMEM (the datagrams are
  * dropped).  Returns how many.  Caller serialises with readers of xsk. */
 uint32_t ring_xsk_drain(struct ring_xsk *xsk);
+
+/* ---------------------------------------------------------------------- */
+/* Transmit (tx.c).                                                        */
+/*                                                                         */
+/* Frames to send come from the UMEM's free stack, so one pool serves both */
+/* directions.  Transmit never takes the frames the fill ring needs to     */
+/* reach its current target, and holds at most tx_max (a quarter of the    */
+/* UMEM) at once: receive cannot be starved by a sender.  A frame goes     */
+/* stack -> (built) -> tx ring of a ring_xsk -> kernel -> completion ring  */
+/* of the UMEM -> stack.  The completion ring is shared by every ring_xsk  */
+/* of the queue and consumed under fill_lock, always before frames are     */
+/* taken.  Accounting: idle + fill ring + rx rings + held by readers +     */
+/* (tx_out - tx_done) == frame_cnt.                                        */
+/*                                                                         */
+/* A ring_xsk's tx ring has one producer at a time: callers serialise      */
+/* ring_xsk_tx_* per ring_xsk.  Syscalls: sendto() on the AF_XDP fd (the   */
+/* kick); in copy mode the kernel transmits during that call, at most 32   */
+/* descriptors per call (EAGAIN then means "call again").                  */
+/* ---------------------------------------------------------------------- */
+
+/* Reap the completion ring (*reaped: how many entries), then take up to n
+ * frames for transmit (their addresses into addrs).  Returns how many (0:
+ * none free for transmit now).  Thread safe (fill_lock). */
+uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n, uint32_t *reaped);
+/* Give back frames taken but not posted.  Thread safe. */
+void ring_umem_tx_unalloc(struct ring_umem *umem, const uint64_t *addrs, uint32_t n);
+/* Reap the completion ring only.  Returns frames reaped.  Thread safe. */
+uint32_t ring_umem_tx_reap(struct ring_umem *umem);
+/* Frames transmit holds now (taken, not yet completed). */
+static inline uint64_t ring_umem_tx_in_flight(const struct ring_umem_acct *a)
+{
+	return a->tx_out - a->tx_done;
+}
+
+/* Post n frames (addrs[i], lens[i] bytes) on xsk's tx ring: all or none
+ * (0 if the ring has no room for n).  Publishing is a release store, so the
+ * kernel sees the frame bytes and descriptors before the new producer. */
+uint32_t ring_xsk_tx_post(struct ring_xsk *xsk, const uint64_t *addrs, const uint32_t *lens, uint32_t n);
+/* Free entries on xsk's tx ring. */
+uint32_t ring_xsk_tx_room(struct ring_xsk *xsk);
+/* Descriptors posted but not yet taken by the kernel. */
+uint32_t ring_xsk_tx_pending(const struct ring_xsk *xsk);
+/* Make the kernel transmit what is posted, if it needs telling (copy mode
+ * always, zero-copy when the ring says need_wakeup).  0 or -errno of the
+ * sendto() (EAGAIN/EBUSY: more to do, call again; ENOBUFS: no memory for
+ * an skb right now; ENETDOWN: interface down). */
+int ring_xsk_tx_kick(struct ring_xsk *xsk);
+/* Kick until the tx ring is empty or timeout_ms passed, then reap.  For
+ * close and exit: what the application sent leaves before the socket
+ * goes.  Returns descriptors still pending. */
+uint32_t ring_xsk_tx_flush(struct ring_xsk *xsk, int timeout_ms);
+
+/* What a UDP frame's headers say.  Addresses and ports in network order
+ * (IPv4: the first 4 bytes of saddr/daddr). */
+struct ring_tx_hdr {
+	uint8_t  family;        /* 4 or 6 */
+	uint8_t  tos;           /* IPv4 TOS or IPv6 traffic class, ECN included */
+	uint8_t  ttl;           /* IPv4 TTL or IPv6 hop limit */
+	bool     df;            /* IPv4: set DF */
+	bool     no_csum;       /* IPv4 only: UDP checksum 0 (SO_NO_CHECK) */
+	uint16_t ip_id;         /* IPv4 identification, host order */
+	uint32_t flowlabel;     /* IPv6, 20 bits */
+	uint16_t sport, dport;
+	uint8_t  src_mac[6], dst_mac[6];
+	uint8_t  saddr[16], daddr[16];
+};
+
+#define RING_TX_HDR_SZ(family) (14u + ((family) == 4 ? 20u : 40u) + 8u)
+
+/* Write Ethernet + IPv4/IPv6 + UDP headers and payload bytes [off, off+len)
+ * of the iovec array into frame (cap bytes), the payload copied and summed
+ * in one pass; the IPv4 header checksum and the UDP checksum (a computed 0
+ * sent as 0xffff) are filled in.  Returns the frame length, or 0 if it does
+ * not fit in cap or the iovecs hold fewer than off+len bytes.  Pure. */
+uint32_t ring_tx_frame_build(uint8_t *frame, uint32_t cap, const struct ring_tx_hdr *h, const struct iovec *iov,
+			     size_t iov_cnt, size_t off, size_t len);
+
+/* Copy len bytes from src to dst and add them to a checksum accumulator as
+ * ring_csum_partial(dst, len, acc) would, in one pass. */
+uint64_t ring_csum_copy(void *dst, const void *src, size_t len, uint64_t acc);
 
 #endif /* XSKSHIM_RING_H */

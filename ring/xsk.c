@@ -109,7 +109,8 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 	}
 
 	ucfg.fill_size = cfg->frame_cnt;    /* every frame fits: no free list */
-	ucfg.comp_size = 64;                /* we never transmit */
+	/* transmit: every frame it may hold fits on the completion ring */
+	ucfg.comp_size = cfg->tx_sz ? cfg->frame_cnt : 64;
 	ucfg.frame_size = cfg->frame_sz;
 	ucfg.frame_headroom = 0;
 	err = xsk_umem__create(&lib, umem->area, umem->area_sz, fill, comp, &ucfg);
@@ -120,6 +121,8 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 	umem->lib_fill = fill;
 	umem->lib_comp = comp;
 	RING_Q_FROM(&umem->fill, fill);
+	RING_Q_FROM(&umem->comp, comp);
+	umem->tx_max = cfg->tx_sz ? cfg->frame_cnt / 4 : 0;
 
 	/* Every frame starts on the free stack (frame 0 on top); fill_min of
 	 * them go to the kernel now. */
@@ -193,13 +196,16 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 {
 	struct xsk_socket_config xcfg = {0};
 	struct xsk_ring_cons *rx;
+	struct xsk_ring_prod *tx = NULL;
 	struct ring_xsk *xsk;
 	struct xsk_socket *lib;
 	int err;
 
 	xsk = calloc(1, sizeof(*xsk));
 	rx = calloc(1, sizeof(*rx));
-	if (!xsk || !rx) {
+	if (umem->cfg.tx_sz)
+		tx = calloc(1, sizeof(*tx));
+	if (!xsk || !rx || (umem->cfg.tx_sz && !tx)) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -208,11 +214,11 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 		goto out_free;
 	}
 	xcfg.rx_size = rx_sz ? rx_sz : umem->cfg.rx_sz;
-	xcfg.tx_size = 0;
+	xcfg.tx_size = umem->cfg.tx_sz;
 	xcfg.libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD;
 	xcfg.bind_flags = (umem->cfg.zerocopy ? XDP_ZEROCOPY : XDP_COPY) |
 			  (umem->cfg.need_wakeup ? XDP_USE_NEED_WAKEUP : 0);
-	err = xsk_socket__create_shared(&lib, umem->ifname, umem->queue, umem->lib_umem, rx, NULL,
+	err = xsk_socket__create_shared(&lib, umem->ifname, umem->queue, umem->lib_umem, rx, tx,
 					umem->lib_fill, umem->lib_comp, &xcfg);
 	if (err)
 		goto out_free;
@@ -223,10 +229,15 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 	xsk->fd = xsk_socket__fd(lib);
 	ring_fd_cloexec(xsk->fd);
 	RING_Q_FROM(&xsk->rx, rx);
+	if (tx) {
+		RING_Q_FROM(&xsk->tx, tx);
+		xsk->lib_tx = tx;
+	}
 	umem->xsk_cnt++;
 	return xsk;
 
 out_free:
+	free(tx);
 	free(rx);
 	free(xsk);
 	errno = -err;
@@ -261,9 +272,12 @@ void ring_xsk_destroy(struct ring_xsk *xsk)
 	/* Frames still on this rx ring go back to the fill ring, or the UMEM
 	 * would slowly leak frames with every socket closed. */
 	ring_xsk_drain(xsk);
+	/* and datagrams the application sent go out before the socket does */
+	ring_xsk_tx_flush(xsk, 200);
 	xsk_socket__delete(xsk->lib_xsk);
 	xsk->umem->xsk_cnt--;
 	free(xsk->lib_rx);
+	free(xsk->lib_tx);
 	free(xsk);
 }
 

@@ -118,7 +118,7 @@ static int cfg_word(const char *s, const char *const *words, int cnt)
 
 static const char *const known_vars[] = {
 	"IFACE", "PORTS", "MODE", "ZEROCOPY", "CSUM", "QUEUES", "FRAMES", "FILL_MIN", "RX_RING", "BATCH",
-	"BUSY_POLL", "LOG", "STATS", "REQUIRE", "LINGER_MS",
+	"BUSY_POLL", "LOG", "STATS", "REQUIRE", "LINGER_MS", "TX",
 };
 
 int shim_cfg_load(struct shim_cfg *c)
@@ -259,6 +259,14 @@ int shim_cfg_load(struct shim_cfg *c)
 			cfg_bad(&e, "REQUIRE", v, "0|1");
 		else
 			c->require = w;
+	}
+	if ((v = getenv("XSKSHIM_TX"))) {
+		static const char *const onoff[] = { "off", "on" };
+
+		if ((w = cfg_word(v, onoff, 2)) < 0)
+			cfg_bad(&e, "TX", v, "off|on");
+		else
+			c->tx = w;
 	}
 	if (c->rx_sz > c->frames)
 		c->rx_sz = c->frames;

@@ -74,6 +74,7 @@
 #include "bpf/xskshim_bpf.h"
 #include "ring/ring.h"
 #include "shim/syms.h"
+#include "shim/send.h"
 #include "shim/stats.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
@@ -134,6 +135,7 @@ struct shim_cfg {
 	enum shim_log_lvl log_lvl;
 	bool     stats;
 	bool     require;
+	bool     tx;                /* XSKSHIM_TX=on: send through AF_XDP */
 	uint32_t linger_ms;
 	char     why[256];          /* why !active (config error or IFACE unset) */
 };
@@ -235,6 +237,7 @@ struct shim_sock {
 	struct xskshim_stats_ctr st_local;
 	struct xskshim_stats_sock *pub; /* our record in the region, or NULL */
 	uint32_t  epreg_head;       /* its epoll registrations (ready.c), under shim_g.lock */
+	struct shim_tx tx;          /* transmit state (send.c) */
 	struct shim_sock *next;     /* all sockets, under shim_g.lock */
 };
 
@@ -396,6 +399,13 @@ ssize_t shim___recvfrom_chk(struct shim_sock *s, int fd, void *b, size_t l, size
 			    struct sockaddr *a, socklen_t *al);
 ssize_t shim___read_chk(struct shim_sock *s, int fd, void *b, size_t l, size_t bl);
 int     shim_connect(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_t al);
+/* send.c: transmit emulations (XSKSHIM_TX=on; pass through when off) */
+ssize_t shim_sendto(struct shim_sock *s, int fd, const void *b, size_t l, int fl, const struct sockaddr *a,
+		    socklen_t al);
+ssize_t shim_sendmsg(struct shim_sock *s, int fd, const struct msghdr *m, int fl);
+int     shim_sendmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl);
+ssize_t shim_send(struct shim_sock *s, int fd, const void *b, size_t l, int fl);
+ssize_t shim_write(struct shim_sock *s, int fd, const void *b, size_t l);
 /* Bytes of the next datagram (FIONREAD), from either path. */
 int     shim_fionread(struct shim_sock *s, int fd, int *out);
 /* Datagrams waiting on the AF_XDP rings (not validated). */

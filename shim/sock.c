@@ -118,8 +118,10 @@ struct shim_sock *shim_sock_get(int fd)
 
 static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 {
-	/* rx_lock: no reader is inside the rings while they go away. */
+	/* rx_lock: no reader is inside the rings while they go away; the tx
+	 * lock: nor a sender (send.c) */
 	shim_rx_lock(s);
+	ring_spin_lock(&s->tx.lock);
 	if (shim_sock_accel(s)) {
 		shim_sock_ops_set(s, &shim_ops_kernel);
 		shim_g.accel_cnt--;
@@ -128,6 +130,7 @@ static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 		if (s->pub)
 			shim_stats_sock_publish(s);
 	}
+	ring_spin_unlock(&s->tx.lock);
 	shim_rx_unlock(s);
 }
 
@@ -449,6 +452,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		memcpy(&on, v, sizeof(int));
 	else if (v && l >= 1)
 		on = *(const unsigned char *)v;
+	shim_send_sockopt(s, lvl, opt, v, l);
 
 	if (lvl == IPPROTO_IP) {
 		switch (opt) {

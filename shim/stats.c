@@ -22,6 +22,7 @@ static const char *const ctr_names[] = { XSKSHIM_CTR_NAMES };
  * ring/ and bpf/ (a change there needs a new XSKSHIM_STATS_VERSION). */
 _Static_assert(RING_FRAME_ERR_CNT == XSKSHIM_STATS_DROP_CNT, "stats.h: drop reasons != ring_frame_err");
 _Static_assert(XSKSHIM_CTR_CNT == XSKSHIM_STATS_XDP_CNT, "stats.h: XDP counters != enum xskshim_ctr");
+_Static_assert(CTL_WHY_CNT == XSKSHIM_STATS_TX_WHY_CNT, "stats.h: transmit reasons != enum ctl_why");
 
 static uint64_t shim_proc_starttime(int pid)
 {
@@ -231,6 +232,17 @@ static void shim_stats_sock_line(int fd, uint16_t port, const char *state, const
 	if (c->spill_unseen && n < (int)sizeof(line))
 		n += snprintf(line + n, sizeof(line) - (size_t)n, " spill_unseen %llu",
 			      (unsigned long long)c->spill_unseen);
+	if ((c->tx_xdp || c->tx_kernel) && n < (int)sizeof(line)) {
+		static const char *const tx_why[] = { XSKSHIM_STATS_TX_WHY_NAMES };
+
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " tx_xdp %llu tx_kernel %llu tx_full %llu "
+			      "tx_completions %llu", (unsigned long long)c->tx_xdp, (unsigned long long)c->tx_kernel,
+			      (unsigned long long)c->tx_full, (unsigned long long)c->tx_completions);
+		for (uint32_t w = 1; w < XSKSHIM_STATS_TX_WHY_CNT && n < (int)sizeof(line); w++)
+			if (c->tx_kernel_why[w])
+				n += snprintf(line + n, sizeof(line) - (size_t)n, " tx_kernel_%s %llu", tx_why[w],
+					      (unsigned long long)c->tx_kernel_why[w]);
+	}
 	if (why && why[0] && n < (int)sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, " (%s)", why);
 	shim_log_always("summary", "%s", line);
@@ -262,6 +274,7 @@ void shim_stats_exit(void)
 				     shim_sock_accel(s) ? "accelerated" : "kernel-path",
 				     shim_sock_accel(s) ? NULL : s->why, s->st);
 	}
+	shim_send_summary();
 	if (!shim_xdp_ctrs(ctrs)) {
 		n = 0;
 		for (int c = 0; c < XSKSHIM_CTR_CNT && n < (int)sizeof(line); c++)
@@ -281,10 +294,12 @@ void shim_stats_exit(void)
 				(unsigned long long)xs.rx_fill_ring_empty_descs, (unsigned long long)xs.rx_dropped,
 				(unsigned long long)xs.rx_invalid_descs);
 		shim_log_always("summary", "queue %u: frames %u idle %u on_fill %u on_rx_rings %u held_by_readers "
-				"%lld recycled %llu fill_target %u accounted %s", q, frames, a.idle, fill, rx,
-				(long long)(a.rx_seen - a.returned), (unsigned long long)a.returned,
-				a.fill_target,
-				a.idle + fill + rx + (a.rx_seen - a.returned) == frames ? "yes" : "NO");
+				"%lld recycled %llu fill_target %u tx_in_flight %llu tx_completed %llu accounted %s",
+				q, frames, a.idle, fill, rx, (long long)(a.rx_seen - a.returned),
+				(unsigned long long)a.returned, a.fill_target,
+				(unsigned long long)ring_umem_tx_in_flight(&a), (unsigned long long)a.tx_done,
+				a.idle + fill + rx + (a.rx_seen - a.returned) + ring_umem_tx_in_flight(&a) == frames
+					? "yes" : "NO");
 	}
 }
 

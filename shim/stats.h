@@ -29,7 +29,8 @@
  * cannot move this layout silently; shim/stats.c asserts at compile time
  * that the counts agree and tests/test_stats_abi.c that the names do.
  *
- * Version 2 (XSKSHIM_STATS_VERSION).  Append only; bump it on any change.
+ * Version 3 (XSKSHIM_STATS_VERSION; 3 added the transmit counters at the end
+ * of struct xskshim_stats_ctr).  Append only; bump it on any change.
  */
 #ifndef XSKSHIM_STATS_H
 #define XSKSHIM_STATS_H
@@ -39,7 +40,7 @@
 #include <string.h>
 
 #define XSKSHIM_STATS_MAGIC   0x534b5358u   /* "XSKS" */
-#define XSKSHIM_STATS_VERSION 2u
+#define XSKSHIM_STATS_VERSION 3u
 #define XSKSHIM_STATS_SOCKS   128u
 #define XSKSHIM_STATS_QUEUES  16u           /* AF_XDP fds listed per socket */
 #define XSKSHIM_STATS_PATH    "/dev/shm/xskshim.%d"
@@ -59,6 +60,14 @@
 	"pass_queue", "pass_ip_opts", "pass_other_host", "pass_not_local",  \
 	"pass_mcast", "pass_martian", "pass_spill", "pass_too_big"
 
+/* Why a datagram of an accelerated socket with XSKSHIM_TX=on was sent
+ * through the kernel, indexed by ctl/'s enum ctl_why (index 0, "xdp", is
+ * never counted). */
+#define XSKSHIM_STATS_TX_WHY_CNT 16u
+#define XSKSHIM_STATS_TX_WHY_NAMES                                                          \
+	"xdp", "local", "mcast", "other_if", "no_route", "neigh", "policy", "ip_options",   \
+	"mtu", "iftype", "cmsg", "link_down", "route", "addr", "src", "mirror"
+
 struct xskshim_stats_ctr {
 	uint64_t rx_xdp;            /* datagrams delivered from AF_XDP */
 	uint64_t rx_xdp_bytes;
@@ -69,6 +78,14 @@ struct xskshim_stats_ctr {
 	uint64_t spill_unseen;      /* spilled to the kernel socket but never found
 				     * there (its SO_RCVBUF was full, or the kernel
 				     * queued it on another socket of the group) */
+	/* transmit (XSKSHIM_TX=on), version 3 */
+	uint64_t tx_xdp;            /* datagrams sent through the AF_XDP tx ring */
+	uint64_t tx_xdp_bytes;      /* their UDP payload bytes */
+	uint64_t tx_kernel;         /* datagrams sent through the kernel socket */
+	uint64_t tx_kernel_why[XSKSHIM_STATS_TX_WHY_CNT]; /* ... by enum ctl_why */
+	uint64_t tx_full;           /* sends that found no frame or tx ring room at once */
+	uint64_t tx_waits;          /* ... and slept for it (blocking socket) */
+	uint64_t tx_completions;    /* completion ring entries this socket's sends reaped */
 };
 
 enum xskshim_stats_state { XSKSHIM_ST_FREE = 0, XSKSHIM_ST_KERNEL = 1, XSKSHIM_ST_ACCEL = 2 };

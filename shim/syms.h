@@ -55,7 +55,13 @@
 	F(ssize_t, __recvfrom_chk, (int fd, void *b, size_t l, size_t bl, int fl, struct sockaddr *a, \
 				    socklen_t *al), (fd, b, l, bl, fl, a, al), fd, ONE)                \
 	F(ssize_t, __read_chk, (int fd, void *b, size_t l, size_t bl), (fd, b, l, bl), fd, ONE)       \
-	F(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al), fd, NONE)
+	F(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al), fd, NONE)                 \
+	F(ssize_t, sendto, (int fd, const void *b, size_t l, int fl, const struct sockaddr *a, socklen_t al), \
+	  (fd, b, l, fl, a, al), fd, NONE)                                                             \
+	F(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl), fd, NONE)                 \
+	F(int, sendmmsg, (int fd, struct mmsghdr *v, unsigned int n, int fl), (fd, v, n, fl), fd, NONE)      \
+	F(ssize_t, send, (int fd, const void *b, size_t l, int fl), (fd, b, l, fl), fd, NONE)                \
+	F(ssize_t, write, (int fd, const void *b, size_t l), (fd, b, l), fd, NONE)
 
 #define SHIM_OTHER_CALLS(X)                                                                     \
 	X(int, socket, (int d, int t, int p), (d, t, p))                                          \

@@ -423,6 +423,7 @@ static void shim_xdp_uninstall(void)
 		REAL(close)(X.link_fd);
 	X.link_fd = -1;
 	shim_watch_stop();
+	shim_send_uninstall();
 	shim_xsk_pool_flush();
 	for (i = 0; i < X.q_cnt; i++) {
 		ring_umem_budget(X.umem[X.q_ids[i]], NULL, 0);
@@ -562,7 +563,7 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		.frame_cnt = shim_g.cfg.frames, .frame_sz = 2048, .rx_sz = shim_g.cfg.rx_sz,
 		.zerocopy = shim_g.cfg.zerocopy != SHIM_OFF, .need_wakeup = true,
 		.zerocopy_fallback = shim_g.cfg.zerocopy == SHIM_AUTO,
-		.fill_min = shim_g.cfg.fill_min,
+		.fill_min = shim_g.cfg.fill_min, .tx_sz = shim_send_tx_ring_sz(),
 	};
 	X.q_cnt = 0;
 	for (q = 0; q < nq; q++) {
@@ -633,6 +634,7 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		X.csum = shim_g.cfg.csum == SHIM_ON ? RING_CSUM_VERIFY : RING_CSUM_OFF;
 	X.installed = true;
 	shim_watch_start();
+	shim_send_install(X.ifindex);
 	return 0;
 
 out_umem:
@@ -848,6 +850,7 @@ static void shim_sock_xsks_free(struct shim_sock *s)
 
 		if (map >= 0)
 			bpf_map_delete_elem(map, &idx);
+		ring_xsk_tx_flush(s->xsk[i], 200);   /* what was sent leaves first */
 		shim_xsk_pool_put(s->xsk[i], true);
 		s->xsk[i] = NULL;
 	}
@@ -1184,6 +1187,7 @@ void shim_xdp_idle(void)
 
 void shim_xdp_atexit(void)
 {
+	shim_send_atexit();
 	/* Detach first so nothing is redirected to sockets that are about to
 	 * vanish; leave memory mapped, other threads may still be reading. */
 	if (X.link_fd >= 0)
@@ -1195,6 +1199,7 @@ void shim_xdp_atfork_child(void)
 {
 	struct shim_sock *s;
 
+	shim_send_atfork_child();
 	/* the watch thread stayed in the parent; its fds did not */
 	if (shim_watch_cur) {
 		REAL(close)(shim_watch_cur->nl_fd);

@@ -38,7 +38,7 @@ selected()
 	return 1
 }
 
-for bin in test_ring test_stats_abi test_route; do
+for bin in test_ring test_stats_abi test_route test_tx; do
 	selected "$bin" && run_one "$bin" "build/tests/$bin"
 done
 for t in tests/t_*.sh; do

@@ -16,21 +16,9 @@
 #include <libmnl/libmnl.h>
 
 #include "ctl/route.h"
+#include "tests/unit.h"
 
-static int fails;
 static char buf[4096];
-
-#define CHECK(cond, ...)                          \
-	do {                                      \
-		if (cond) {                       \
-			printf("PASS: ");         \
-		} else {                          \
-			printf("FAIL: ");         \
-			fails++;                  \
-		}                                 \
-		printf(__VA_ARGS__);              \
-		printf("\n");                     \
-	} while (0)
 
 enum { XIF = 5, OTHER = 7, VLAN = 8 };
 static const uint8_t mac_x[6] = { 2, 0, 0, 0, 0, 0x0a }, mac_peer[6] = { 2, 0, 0, 0, 0, 0x0b },
@@ -319,6 +307,6 @@ int main(void)
 		CHECK(ctl_tables_apply(&t, nlh, XIF) == -EINVAL, "a neighbour message without NDA_DST is refused");
 	}
 	ctl_tables_free(&t);
-	printf("%s\n", fails ? "test_route: FAILED" : "test_route: all passed");
-	return fails ? 1 : 0;
+	printf("%s\n", unit_fails ? "test_route: FAILED" : "test_route: all passed");
+	return unit_fails ? 1 : 0;
 }

@@ -1,0 +1,313 @@
+/* tx.c - transmit through AF_XDP: frames from the UMEM's free stack, the
+ * tx and completion rings, and the Ethernet/IP/UDP frame builder with its
+ * fused copy-and-checksum.  See "Transmit" in ring.h. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <arpa/inet.h>
+
+#include "ring/ring.h"
+
+/* Completion ring -> free stack.  fill_lock held. */
+static uint32_t ring_comp_reap_locked(struct ring_umem *umem)
+{
+	uint64_t base_mask = ~(uint64_t)(umem->frame_sz - 1);
+	uint32_t idx, n, i, total = 0;
+
+	if (!umem->comp.size)
+		return 0;
+	while ((n = ring_cons_peek(&umem->comp, 256, &idx))) {
+		for (i = 0; i < n && umem->stack_cnt < umem->frame_cnt; i++)
+			umem->stack[umem->stack_cnt++] = *ring_fill_addr(&umem->comp, idx + i) & base_mask;
+		ring_cons_release(&umem->comp, n);
+		umem->acct.tx_done += n;
+		total += n;
+	}
+	return total;
+}
+
+uint32_t ring_umem_tx_reap(struct ring_umem *umem)
+{
+	uint32_t n;
+
+	ring_spin_lock(&umem->fill_lock);
+	n = ring_comp_reap_locked(umem);
+	ring_spin_unlock(&umem->fill_lock);
+	return n;
+}
+
+uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n, uint32_t *reaped)
+{
+	uint32_t posted, need, avail, room, i;
+	uint64_t held;
+
+	ring_spin_lock(&umem->fill_lock);
+	*reaped = ring_comp_reap_locked(umem);
+	/* leave the stack what the fill ring needs to reach its target */
+	posted = ring_umem_fill_cnt(umem);
+	need = umem->fill_target > posted ? umem->fill_target - posted : 0;
+	avail = umem->stack_cnt > need ? umem->stack_cnt - need : 0;
+	held = umem->acct.tx_out - umem->acct.tx_done;
+	room = umem->tx_max > held ? umem->tx_max - (uint32_t)held : 0;
+	if (n > avail)
+		n = avail;
+	if (n > room)
+		n = room;
+	for (i = 0; i < n; i++)
+		addrs[i] = umem->stack[--umem->stack_cnt];
+	umem->acct.tx_out += n;
+	ring_spin_unlock(&umem->fill_lock);
+	return n;
+}
+
+void ring_umem_tx_unalloc(struct ring_umem *umem, const uint64_t *addrs, uint32_t n)
+{
+	ring_spin_lock(&umem->fill_lock);
+	for (uint32_t i = 0; i < n && umem->stack_cnt < umem->frame_cnt; i++)
+		umem->stack[umem->stack_cnt++] = addrs[i];
+	umem->acct.tx_done += n;
+	ring_spin_unlock(&umem->fill_lock);
+}
+
+uint32_t ring_xsk_tx_room(struct ring_xsk *xsk)
+{
+	struct ring_q *r = &xsk->tx;
+
+	if (!r->size)
+		return 0;
+	r->cached_cons = __atomic_load_n(r->consumer, __ATOMIC_ACQUIRE) + r->size;
+	return r->cached_cons - r->cached_prod;
+}
+
+uint32_t ring_xsk_tx_post(struct ring_xsk *xsk, const uint64_t *addrs, const uint32_t *lens, uint32_t n)
+{
+	uint32_t idx;
+
+	if (!n || !xsk->tx.size || ring_prod_reserve(&xsk->tx, n, &idx) != n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		struct xdp_desc *d = ring_rx_desc(&xsk->tx, idx + i);
+
+		d->addr = addrs[i];
+		d->len = lens[i];
+		d->options = 0;
+	}
+	ring_prod_submit(&xsk->tx, n);
+	return n;
+}
+
+uint32_t ring_xsk_tx_pending(const struct ring_xsk *xsk)
+{
+	if (!xsk->tx.size)
+		return 0;
+	return __atomic_load_n(xsk->tx.producer, __ATOMIC_RELAXED) -
+	       __atomic_load_n(xsk->tx.consumer, __ATOMIC_ACQUIRE);
+}
+
+int ring_xsk_tx_kick(struct ring_xsk *xsk)
+{
+	if (xsk->umem->cfg.zerocopy && !ring_prod_needs_wakeup(&xsk->tx))
+		return 0;
+	if (sendto(xsk->fd, NULL, 0, MSG_DONTWAIT, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+uint32_t ring_xsk_tx_flush(struct ring_xsk *xsk, int timeout_ms)
+{
+	struct timespec t0, now, nap = { 0, 20000 };
+	uint32_t left;
+
+	if (!xsk->tx.size)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((left = ring_xsk_tx_pending(xsk))) {
+		int err = ring_xsk_tx_kick(xsk);
+
+		if (err && err != -EAGAIN && err != -EBUSY && err != -ENOBUFS && err != -EINTR)
+			break;   /* ENETDOWN, ENXIO: nothing more will go */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >= timeout_ms)
+			break;
+		if (err)
+			nanosleep(&nap, NULL);
+	}
+	ring_umem_tx_reap(xsk->umem);
+	return left;
+}
+
+/* ---- frames ------------------------------------------------------------- */
+
+static inline uint64_t tx_add(uint64_t a, uint64_t b)
+{
+	uint64_t s;
+
+	if (__builtin_add_overflow(a, b, &s))
+		s++;
+	return s;
+}
+
+static inline uint64_t tx_mv64(uint8_t *d, const uint8_t *s)
+{
+	uint64_t v;
+
+	memcpy(&v, s, 8);
+	memcpy(d, &v, 8);
+	return v;
+}
+
+/* One pass: each 8-byte word is loaded once, stored and added (four
+ * independent add-with-carry chains, as csum_add in frame.c: the
+ * arithmetic is ones' complement modulo 2^64-1, see there). */
+uint64_t ring_csum_copy(void *dst, const void *src, size_t len, uint64_t acc)
+{
+	const uint8_t *s = src;
+	uint8_t *d = dst;
+	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
+
+	while (len >= 32) {
+		s0 = tx_add(s0, tx_mv64(d, s));
+		s1 = tx_add(s1, tx_mv64(d + 8, s + 8));
+		s2 = tx_add(s2, tx_mv64(d + 16, s + 16));
+		s3 = tx_add(s3, tx_mv64(d + 24, s + 24));
+		s += 32;
+		d += 32;
+		len -= 32;
+	}
+	while (len >= 8) {
+		s0 = tx_add(s0, tx_mv64(d, s));
+		s += 8;
+		d += 8;
+		len -= 8;
+	}
+	if (len & 4) {
+		uint32_t v;
+
+		memcpy(&v, s, 4);
+		memcpy(d, &v, 4);
+		t += v;
+		s += 4;
+		d += 4;
+	}
+	if (len & 2) {
+		uint16_t v;
+
+		memcpy(&v, s, 2);
+		memcpy(d, &v, 2);
+		t += v;
+		s += 2;
+		d += 2;
+	}
+	if (len & 1) {
+		d[0] = s[0];
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		t += s[0];
+#else
+		t += (uint64_t)s[0] << 8;
+#endif
+	}
+	s0 = tx_add(s0, s2);
+	s1 = tx_add(s1, s3);
+	s1 = tx_add(s1, t);
+	return tx_add(acc, tx_add(s0, s1));
+}
+
+/* Copy [off, off+len) of the iovecs to dst, summing; a piece that starts at
+ * an odd payload offset pairs its bytes the other way round, which in ones'
+ * complement is the byte-swapped sum.  Returns false if the iovecs are
+ * short. */
+static bool tx_copy_iov(uint8_t *dst, const struct iovec *iov, size_t iov_cnt, size_t off, size_t len,
+			uint64_t *acc)
+{
+	size_t done = 0;
+
+	for (size_t i = 0; i < iov_cnt && done < len; i++) {
+		size_t l = iov[i].iov_len, n;
+
+		if (!l)
+			continue;
+		if (off >= l) {
+			off -= l;
+			continue;
+		}
+		n = l - off;
+		if (n > len - done)
+			n = len - done;
+		if (done & 1) {
+			uint16_t f = ring_csum_fold(ring_csum_copy(dst + done, (const uint8_t *)iov[i].iov_base + off, n, 0));
+
+			*acc = tx_add(*acc, (uint16_t)((f >> 8) | (f << 8)));
+		} else {
+			*acc = ring_csum_copy(dst + done, (const uint8_t *)iov[i].iov_base + off, n, *acc);
+		}
+		done += n;
+		off = 0;
+	}
+	return done == len;
+}
+
+uint32_t ring_tx_frame_build(uint8_t *frame, uint32_t cap, const struct ring_tx_hdr *h, const struct iovec *iov,
+			     size_t iov_cnt, size_t off, size_t len)
+{
+	uint32_t hl = RING_TX_HDR_SZ(h->family), ulen = 8 + (uint32_t)len;
+	uint8_t *ip = frame + 14, *udp = frame + hl - 8;
+	uint64_t acc = 0;
+	uint16_t v16, c;
+
+	if (len > 0xffff - 8 - 40 || hl + len > cap)
+		return 0;
+	memcpy(frame, h->dst_mac, 6);
+	memcpy(frame + 6, h->src_mac, 6);
+	v16 = htons(h->family == 4 ? 0x0800 : 0x86dd);
+	memcpy(frame + 12, &v16, 2);
+	if (!tx_copy_iov(frame + hl, iov, iov_cnt, off, len, &acc))
+		return 0;
+
+	/* UDP header, checksum field 0 while summing */
+	memcpy(udp, &h->sport, 2);
+	memcpy(udp + 2, &h->dport, 2);
+	v16 = htons((uint16_t)ulen);
+	memcpy(udp + 4, &v16, 2);
+	memset(udp + 6, 0, 2);
+	acc = ring_csum_partial(udp, 8, acc);
+	if (h->family == 4) {
+		ip[0] = 0x45;
+		ip[1] = h->tos;
+		v16 = htons((uint16_t)(20 + ulen));
+		memcpy(ip + 2, &v16, 2);
+		v16 = htons(h->ip_id);
+		memcpy(ip + 4, &v16, 2);
+		v16 = htons(h->df ? 0x4000 : 0);
+		memcpy(ip + 6, &v16, 2);
+		ip[8] = h->ttl;
+		ip[9] = IPPROTO_UDP;
+		memset(ip + 10, 0, 2);
+		memcpy(ip + 12, h->saddr, 4);
+		memcpy(ip + 16, h->daddr, 4);
+		c = (uint16_t)~ring_csum_fold(ring_csum_partial(ip, 20, 0));
+		memcpy(ip + 10, &c, 2);
+		/* pseudo-header: addresses, protocol, UDP length */
+		acc = ring_csum_partial(ip + 12, 8, acc);
+	} else {
+		uint32_t w = htonl(6u << 28 | (uint32_t)h->tos << 20 | (h->flowlabel & 0xfffff));
+
+		memcpy(ip, &w, 4);
+		v16 = htons((uint16_t)ulen);
+		memcpy(ip + 4, &v16, 2);
+		ip[6] = IPPROTO_UDP;
+		ip[7] = h->ttl;
+		memcpy(ip + 8, h->saddr, 16);
+		memcpy(ip + 24, h->daddr, 16);
+		acc = ring_csum_partial(ip + 8, 32, acc);
+	}
+	acc = tx_add(acc, htons(IPPROTO_UDP));
+	acc = tx_add(acc, htons((uint16_t)ulen));
+	c = (uint16_t)~ring_csum_fold(acc);
+	if (h->family == 4 && h->no_csum)
+		c = 0;
+	else if (c == 0)
+		c = 0xffff;   /* 0 means "no checksum" on the wire */
+	memcpy(udp + 6, &c, 2);
+	return hl + (uint32_t)len;
+}

@@ -1,0 +1,725 @@
+/* send.c - the send calls of accelerated sockets through AF_XDP (see
+ * send.h for the design note). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/udp.h>
+
+#include "shim/shim.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#ifndef IPV6_AUTOFLOWLABEL
+#define IPV6_AUTOFLOWLABEL 70
+#endif
+#define SHIM_TX_SEGS_MAX 64   /* UDP_MAX_SEGMENTS of older kernels; more go to the kernel */
+
+static struct ctl_mirror shim_mirror;
+static bool shim_mirror_on;     /* started and not stopped (lock held to change) */
+static int shim_tx_ifindex;
+static uint32_t shim_flow_seed;
+
+/* ---- lifecycle hooks (shim_g.lock held) --------------------------------- */
+
+uint32_t shim_send_tx_ring_sz(void)
+{
+	return shim_g.cfg.tx ? 2048 : 0;
+}
+
+void shim_send_install(int ifindex)
+{
+	int err;
+
+	if (!shim_g.cfg.tx || shim_mirror_on)
+		return;
+	if (getrandom(&shim_flow_seed, sizeof(shim_flow_seed), GRND_NONBLOCK) != sizeof(shim_flow_seed))
+		shim_flow_seed = (uint32_t)shim_now_ns();
+	shim_tx_ifindex = ifindex;
+	err = ctl_mirror_start(&shim_mirror, ifindex);
+	if (err) {
+		shim_log(SHIM_LOG_WARN, "tx", "route mirror: %s; every send goes through the kernel", strerror(-err));
+		return;
+	}
+	shim_mirror_on = true;
+	shim_log(SHIM_LOG_INFO, "tx", "XSKSHIM_TX=on: sends of accelerated sockets leave through AF_XDP on %s "
+		 "where the route and neighbour allow", shim_g.cfg.iface);
+}
+
+void shim_send_uninstall(void)
+{
+	if (!shim_mirror_on)
+		return;
+	/* the thread takes only the mirror's own lock: joining it under
+	 * shim_g.lock cannot deadlock */
+	ctl_mirror_stop(&shim_mirror);
+	shim_mirror_on = false;
+}
+
+void shim_send_atfork_child(void)
+{
+	if (shim_mirror_on)
+		ctl_mirror_forget(&shim_mirror);
+	shim_mirror_on = false;
+}
+
+static void shim_tx_lock(struct shim_sock *s)
+{
+	ring_spin_lock(&s->tx.lock);
+}
+
+static void shim_tx_unlock(struct shim_sock *s)
+{
+	ring_spin_unlock(&s->tx.lock);
+}
+
+void shim_send_atexit(void)
+{
+	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
+		if (shim_sock_accel(s) && s->q_cnt && s->xsk[0]->tx.size) {
+			shim_tx_lock(s);
+			ring_xsk_tx_flush(s->xsk[0], 200);
+			shim_tx_unlock(s);
+		}
+}
+
+void shim_send_summary(void)
+{
+	if (shim_mirror_on)
+		shim_log_always("summary", "tx: route mirror generation %llu, resyncs %llu, neighbour confirmations "
+				"%llu%s", (unsigned long long)ctl_mirror_gen(&shim_mirror),
+				(unsigned long long)shim_mirror.resyncs, (unsigned long long)shim_mirror.neigh_confirms,
+				shim_mirror.use_denied ? " (NTF_USE denied: no CAP_NET_ADMIN)" : "");
+}
+
+void shim_send_sockopt(struct shim_sock *s, int lvl, int opt, const void *v, socklen_t l)
+{
+	int val = 0;
+
+	if (v && l >= sizeof(int))
+		memcpy(&val, v, sizeof(int));
+	if (lvl == IPPROTO_IP && opt == IP_TTL)
+		s->tx.ttl_set = val != -1;
+	if (lvl == IPPROTO_IPV6 && opt == IPV6_UNICAST_HOPS)
+		s->tx.hops_set = val != -1;
+	__atomic_store_n(&s->tx.opts_ok, false, __ATOMIC_RELEASE);
+}
+
+/* ---- socket options that shape a datagram (tx lock held) --------------- */
+
+static int shim_gsopt(int fd, int lvl, int opt, int dflt)
+{
+	int v = dflt;
+	socklen_t l = sizeof(v);
+
+	if (getsockopt(fd, lvl, opt, &v, &l))
+		return dflt;
+	return v;
+}
+
+static void shim_tx_opts(struct shim_sock *s, int fd)
+{
+	struct shim_tx *t = &s->tx;
+	struct sockaddr_in6 sa;
+	socklen_t l = sizeof(sa);
+	struct timeval tv = {0};
+	unsigned char opts[40];
+	char dev[IF_NAMESIZE] = "";
+	bool v6 = s->domain == AF_INET6;
+
+	t->ttl = (uint8_t)shim_gsopt(fd, IPPROTO_IP, IP_TTL, 64);
+	t->tos = (uint8_t)shim_gsopt(fd, IPPROTO_IP, IP_TOS, 0);
+	t->pmtudisc = shim_gsopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_WANT);
+	t->no_check = shim_gsopt(fd, SOL_SOCKET, SO_NO_CHECK, 0) != 0;
+	t->cork = shim_gsopt(fd, IPPROTO_UDP, UDP_CORK, 0) != 0;
+	t->gso = (uint16_t)shim_gsopt(fd, IPPROTO_UDP, UDP_SEGMENT, 0);
+	l = sizeof(opts);
+	t->ip_opts = !getsockopt(fd, IPPROTO_IP, IP_OPTIONS, opts, &l) && l > 0;
+	if (v6) {
+		t->hops = (uint8_t)shim_gsopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 64);
+		t->tclass = (uint8_t)shim_gsopt(fd, IPPROTO_IPV6, IPV6_TCLASS, 0);
+		t->pmtudisc6 = shim_gsopt(fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IP_PMTUDISC_WANT);
+		t->dontfrag6 = shim_gsopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, 0);
+		t->autoflow = shim_gsopt(fd, IPPROTO_IPV6, IPV6_AUTOFLOWLABEL, 1) != 0;
+	}
+	l = sizeof(dev);
+	t->bound_if = 0;
+	if (!getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &l) && l > 0 && dev[0])
+		t->bound_if = (int)if_nametoindex(dev);
+	l = sizeof(tv);
+	t->sndtimeo_ns = 0;
+	if (!getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, &l))
+		t->sndtimeo_ns = (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
+	/* the bound address, or the one connect() chose */
+	t->has_bound = false;
+	l = sizeof(sa);
+	if (!getsockname(fd, (struct sockaddr *)&sa, &l)) {
+		if (sa.sin6_family == AF_INET) {
+			memcpy(t->bound4, &((struct sockaddr_in *)&sa)->sin_addr, 4);
+			t->has_bound = ((struct sockaddr_in *)&sa)->sin_addr.s_addr != 0;
+		} else if (sa.sin6_family == AF_INET6) {
+			memcpy(t->bound6, &sa.sin6_addr, 16);
+			if (IN6_IS_ADDR_V4MAPPED(&sa.sin6_addr))
+				memcpy(t->bound4, &sa.sin6_addr.s6_addr[12], 4);
+			t->has_bound = !IN6_IS_ADDR_UNSPECIFIED(&sa.sin6_addr);
+		}
+	}
+	if (s->connected != t->opts_conn || !t->conn_id) {
+		uint16_t r = 1;
+
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+			r = (uint16_t)shim_now_ns();
+		t->conn_id = r ? r : 1;
+	}
+	t->opts_conn = s->connected;
+	__atomic_store_n(&t->opts_ok, true, __ATOMIC_RELEASE);
+}
+
+/* ---- one datagram ------------------------------------------------------- */
+
+/* What one message asks for, from its address and control messages. */
+struct shim_tx_req {
+	int      family;          /* AF_INET / AF_INET6 of the frame */
+	uint8_t  dst[16];
+	uint16_t dport;           /* network order */
+	bool     has_src;         /* pktinfo source */
+	uint8_t  src[16];
+	int      oif;             /* pktinfo ifindex, 0: none */
+	int      tos, ttl;        /* -1: not given */
+	int      dontfrag;        /* -1: not given */
+	uint16_t gso;
+	size_t   len;
+};
+
+/* Parse name + cmsgs.  CTL_XDP if the fast path can take it, otherwise the
+ * reason to use the kernel. */
+static enum ctl_why shim_tx_parse(struct shim_sock *s, const struct msghdr *m, struct shim_tx_req *q)
+{
+	const struct sockaddr *a = m->msg_name;
+	struct cmsghdr *c;
+
+	memset(q, 0, sizeof(*q));
+	q->tos = q->ttl = q->dontfrag = -1;
+	q->gso = s->tx.gso;
+	if (a && m->msg_namelen) {
+		if (a->sa_family == AF_INET && s->domain == AF_INET && m->msg_namelen >= sizeof(struct sockaddr_in)) {
+			const struct sockaddr_in *i4 = (const void *)a;
+
+			q->family = AF_INET;
+			memcpy(q->dst, &i4->sin_addr, 4);
+			q->dport = i4->sin_port;
+		} else if (a->sa_family == AF_INET6 && s->domain == AF_INET6 &&
+			   m->msg_namelen >= sizeof(struct sockaddr_in6)) {
+			const struct sockaddr_in6 *i6 = (const void *)a;
+
+			if (i6->sin6_flowinfo || i6->sin6_scope_id || IN6_IS_ADDR_LINKLOCAL(&i6->sin6_addr))
+				return CTL_WHY_ADDR;
+			if (IN6_IS_ADDR_V4MAPPED(&i6->sin6_addr)) {
+				if (s->v6only)
+					return CTL_WHY_ADDR;
+				q->family = AF_INET;
+				memcpy(q->dst, &i6->sin6_addr.s6_addr[12], 4);
+			} else {
+				q->family = AF_INET6;
+				memcpy(q->dst, &i6->sin6_addr, 16);
+			}
+			q->dport = i6->sin6_port;
+		} else {
+			return CTL_WHY_ADDR;
+		}
+	} else if (s->connected) {
+		const struct sockaddr_in6 *p = &s->peer;
+
+		if (IN6_IS_ADDR_V4MAPPED(&p->sin6_addr)) {
+			q->family = AF_INET;
+			memcpy(q->dst, &p->sin6_addr.s6_addr[12], 4);
+		} else {
+			q->family = AF_INET6;
+			memcpy(q->dst, &p->sin6_addr, 16);
+			if (IN6_IS_ADDR_LINKLOCAL(&p->sin6_addr))
+				return CTL_WHY_ADDR;
+		}
+		q->dport = p->sin6_port;
+	} else {
+		return CTL_WHY_ADDR;   /* the kernel says EDESTADDRREQ */
+	}
+	if (!q->dport)
+		return CTL_WHY_ADDR;   /* the kernel says EINVAL */
+	for (c = CMSG_FIRSTHDR((struct msghdr *)m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+		size_t dl = c->cmsg_len - CMSG_LEN(0);
+		int v;
+
+		if (c->cmsg_len < CMSG_LEN(0))
+			return CTL_WHY_CMSG;
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && dl >= sizeof(struct in_pktinfo)) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			q->oif = pi.ipi_ifindex;
+			if (pi.ipi_spec_dst.s_addr) {
+				q->has_src = true;
+				memcpy(q->src, &pi.ipi_spec_dst, 4);
+			}
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   dl >= sizeof(struct in6_pktinfo)) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			q->oif = (int)pi.ipi6_ifindex;
+			if (!IN6_IS_ADDR_UNSPECIFIED(&pi.ipi6_addr)) {
+				q->has_src = true;
+				if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr))
+					memcpy(q->src, &pi.ipi6_addr.s6_addr[12], 4);
+				else
+					memcpy(q->src, &pi.ipi6_addr, 16);
+			}
+		} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS && dl >= 1) {
+			/* an int, or (older callers) one byte */
+			if (dl >= sizeof(int))
+				memcpy(&v, CMSG_DATA(c), sizeof(int));
+			else
+				v = *CMSG_DATA(c);
+			if (v < 0 || v > 255)
+				return CTL_WHY_CMSG;
+			q->tos = v;
+		} else if (((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
+			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
+			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_TCLASS) ||
+			    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_DONTFRAG)) &&
+			   dl >= sizeof(int)) {
+			memcpy(&v, CMSG_DATA(c), sizeof(int));
+			if (c->cmsg_type == IPV6_DONTFRAG) {
+				q->dontfrag = v != 0;
+				continue;
+			}
+			/* -1 means "the default" for hop limit and traffic class */
+			if (v < -1 || v > 255 || (c->cmsg_type == IP_TTL && v < 1))
+				return CTL_WHY_CMSG;
+			if (v < 0)
+				continue;   /* the socket's own */
+			if (c->cmsg_type == IPV6_TCLASS)
+				q->tos = v;
+			else
+				q->ttl = v;
+		} else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_SEGMENT && dl >= sizeof(uint16_t)) {
+			memcpy(&q->gso, CMSG_DATA(c), sizeof(uint16_t));
+		} else {
+			return CTL_WHY_CMSG;
+		}
+	}
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		q->len += m->msg_iov[i].iov_len;
+	return CTL_XDP;
+}
+
+/* The kernel's choice of source address towards dst, once per destination:
+ * connect a probe UDP socket and read its name (no packet is sent). */
+static bool shim_tx_probe_src(int family, const uint8_t *dst, uint8_t *out)
+{
+	struct sockaddr_storage ss = {0}, got = {0};
+	socklen_t gl = sizeof(got);
+	bool ok = false;
+	int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return false;
+	if (family == AF_INET) {
+		struct sockaddr_in *a = (void *)&ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons(9);
+		memcpy(&a->sin_addr, dst, 4);
+	} else {
+		struct sockaddr_in6 *a = (void *)&ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_port = htons(9);
+		memcpy(&a->sin6_addr, dst, 16);
+	}
+	if (!connect(fd, (struct sockaddr *)&ss, family == AF_INET ? sizeof(struct sockaddr_in)
+								   : sizeof(struct sockaddr_in6)) &&
+	    !getsockname(fd, (struct sockaddr *)&got, &gl)) {
+		memcpy(out, family == AF_INET ? (void *)&((struct sockaddr_in *)&got)->sin_addr
+					      : (void *)&((struct sockaddr_in6 *)&got)->sin6_addr,
+		       family == AF_INET ? 4 : 16);
+		ok = true;
+	}
+	close(fd);
+	return ok;
+}
+
+/* The cached answer for dst, recomputed when the mirror moved on. */
+static struct shim_tx_dest *shim_tx_dest(struct shim_sock *s, int family, const uint8_t *dst)
+{
+	uint32_t n = family == AF_INET ? 4 : 16, h = 2166136261u;
+	struct shim_tx_dest *d;
+	struct ctl_path p;
+	uint64_t gen = ctl_mirror_gen(&shim_mirror);
+
+	for (uint32_t i = 0; i < n; i++)
+		h = (h ^ dst[i]) * 16777619u;
+	d = &s->tx.dest[h & (SHIM_TX_CACHE - 1)];
+	if (d->family == family && d->gen == gen && !memcmp(d->addr, dst, n))
+		return d;
+	if (d->family != family || memcmp(d->addr, dst, n)) {
+		uint16_t r = 0;
+
+		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+			r = (uint16_t)shim_now_ns();
+		d->ip_id = r;
+		d->family = (uint8_t)family;
+		memset(d->addr, 0, 16);
+		memcpy(d->addr, dst, n);
+	}
+	ctl_mirror_lookup(&shim_mirror, family, dst, &p, &d->gen, &d->use_slot);
+	d->why = p.why;
+	memcpy(d->src_mac, p.src_mac, 6);
+	memcpy(d->dst_mac, p.dst_mac, 6);
+	d->mtu = p.mtu;
+	d->hoplimit = p.hoplimit;
+	d->has_src = p.has_prefsrc;
+	memcpy(d->src, p.prefsrc, 16);
+	if (d->why == CTL_XDP && !d->has_src && !s->tx.has_bound) {
+		d->has_src = shim_tx_probe_src(family, dst, d->src);
+		if (!d->has_src)
+			d->why = CTL_WHY_SRC;
+	}
+	return d;
+}
+
+static uint32_t shim_flowlabel(const struct ring_tx_hdr *h)
+{
+	uint32_t x = shim_flow_seed;
+
+	for (int i = 0; i < 16; i++)
+		x = (x ^ h->saddr[i] ^ (uint32_t)h->daddr[i] << 8) * 16777619u;
+	x = (x ^ h->sport ^ (uint32_t)h->dport << 16) * 16777619u;
+	x ^= x >> 15;
+	x &= 0xfffff;
+	return x ? x : 1;
+}
+
+/* shim_tx_one's "use the kernel" answer: below every -errno */
+#define SHIM_TX_KERNEL ((ssize_t)-100000)
+
+/* Wait for frames or tx ring room: kick, reap, and for a blocking socket
+ * sleep a little (the tx lock released meanwhile).  0 to retry, -EAGAIN
+ * for a non-blocking socket or after SO_SNDTIMEO. */
+static int shim_tx_wait(struct shim_sock *s, struct ring_xsk *x, bool nonblock, int64_t *deadline, bool *waited)
+{
+	struct timespec nap = { 0, 20000 };
+
+	ring_xsk_tx_kick(x);
+	ring_umem_tx_reap(x->umem);
+	if (nonblock)
+		return -EAGAIN;
+	if (!*waited) {
+		*waited = true;
+		s->st->tx_waits++;
+		*deadline = s->tx.sndtimeo_ns ? shim_now_ns() + s->tx.sndtimeo_ns : 0;
+	} else if (*deadline && shim_now_ns() >= *deadline) {
+		return -EAGAIN;
+	}
+	shim_tx_unlock(s);
+	nanosleep(&nap, NULL);
+	shim_tx_lock(s);
+	return 0;
+}
+
+/* Send one message through AF_XDP (tx lock held).  Returns the payload
+ * bytes sent, SHIM_TX_KERNEL with *why set, or -errno (EAGAIN only). */
+static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, int fl, enum ctl_why *why)
+{
+	struct ring_xsk *x = s->xsk[0];
+	struct ring_umem *u = x->umem;
+	struct shim_tx *t = &s->tx;
+	struct shim_tx_req q;
+	struct shim_tx_dest *d;
+	struct ring_tx_hdr h = {0};
+	uint64_t addrs[SHIM_TX_SEGS_MAX];
+	uint32_t lens[SHIM_TX_SEGS_MAX], segs, hl, got = 0, reaped;
+	size_t seg, off;
+	bool waited = false;
+	int64_t deadline = 0;
+	bool nonblock = (fl & MSG_DONTWAIT) || __atomic_load_n(&s->nonblock, __ATOMIC_RELAXED);
+
+	if (fl & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CONFIRM)) {
+		*why = CTL_WHY_CMSG;     /* MSG_MORE, MSG_OOB, ...: the kernel's */
+		return SHIM_TX_KERNEL;
+	}
+	if (!__atomic_load_n(&t->opts_ok, __ATOMIC_ACQUIRE) || t->opts_conn != s->connected)
+		shim_tx_opts(s, fd);
+	if (t->cork || t->corked) {
+		/* UDP_CORK, or the rest of a MSG_MORE datagram: the kernel
+		 * holds the start of it */
+		*why = CTL_WHY_CMSG;
+		return SHIM_TX_KERNEL;
+	}
+	if (t->ip_opts) {
+		*why = CTL_WHY_OPTIONS;
+		return SHIM_TX_KERNEL;
+	}
+	if (t->bound_if && t->bound_if != shim_tx_ifindex) {
+		*why = CTL_WHY_OTHER_IF;
+		return SHIM_TX_KERNEL;
+	}
+	*why = shim_tx_parse(s, m, &q);
+	if (*why)
+		return SHIM_TX_KERNEL;
+	if (q.oif && q.oif != shim_tx_ifindex) {
+		*why = CTL_WHY_OTHER_IF;
+		return SHIM_TX_KERNEL;
+	}
+	d = shim_tx_dest(s, q.family, q.dst);
+	if (d->why) {
+		*why = d->why;
+		return SHIM_TX_KERNEL;
+	}
+	/* the source: pktinfo (must be ours), bound/connected, route, probe */
+	h.family = q.family == AF_INET ? 4 : 6;
+	if (q.has_src) {
+		if (!ctl_mirror_is_local(&shim_mirror, q.family, q.src)) {
+			*why = CTL_WHY_SRC;
+			return SHIM_TX_KERNEL;
+		}
+		memcpy(h.saddr, q.src, 16);
+	} else if (t->has_bound) {
+		memcpy(h.saddr, q.family == AF_INET ? t->bound4 : t->bound6, q.family == AF_INET ? 4 : 16);
+	} else {
+		memcpy(h.saddr, d->src, 16);
+	}
+	memcpy(h.daddr, q.dst, 16);
+	h.sport = htons(s->port);
+	h.dport = q.dport;
+	memcpy(h.src_mac, d->src_mac, 6);
+	memcpy(h.dst_mac, d->dst_mac, 6);
+	hl = RING_TX_HDR_SZ(h.family) - 14;   /* IP + UDP */
+
+	/* sizes: anything over the MTU or odd is the kernel's to fragment,
+	 * refuse (EMSGSIZE) or reject (EINVAL) */
+	if (q.gso && q.len > q.gso) {
+		segs = (uint32_t)((q.len + q.gso - 1) / q.gso);
+		if (q.gso + hl > d->mtu || segs > SHIM_TX_SEGS_MAX || q.gso + hl + 14 > u->frame_sz) {
+			*why = CTL_WHY_MTU;
+			return SHIM_TX_KERNEL;
+		}
+		seg = q.gso;
+	} else {
+		segs = 1;
+		seg = q.len;
+		if (q.len + hl > d->mtu || q.len + hl + 14 > u->frame_sz) {
+			*why = CTL_WHY_MTU;
+			return SHIM_TX_KERNEL;
+		}
+	}
+
+	if (h.family == 4) {
+		h.tos = (uint8_t)(q.tos >= 0 ? q.tos : t->tos);
+		h.ttl = (uint8_t)(q.ttl >= 0 ? (uint32_t)q.ttl : !t->ttl_set && d->hoplimit ? d->hoplimit : t->ttl);
+		/* __ip_make_skb(): DO and PROBE always; WANT when the whole
+		 * datagram (a UDP_SEGMENT one before segmentation) fits the
+		 * route MTU; DONT, INTERFACE and OMIT never */
+		h.df = t->pmtudisc == IP_PMTUDISC_DO || t->pmtudisc == IP_PMTUDISC_PROBE ||
+		       (t->pmtudisc == IP_PMTUDISC_WANT && q.len + hl <= d->mtu);
+		h.no_csum = t->no_check;
+	} else {
+		h.tos = (uint8_t)(q.tos >= 0 ? q.tos : t->tclass);
+		h.ttl = (uint8_t)(q.ttl >= 0 ? (uint32_t)q.ttl : !t->hops_set && d->hoplimit ? d->hoplimit : t->hops);
+		h.flowlabel = t->autoflow ? shim_flowlabel(&h) : 0;
+	}
+
+	/* frames and ring room, completions reaped first */
+	for (;;) {
+		got += ring_umem_tx_alloc(u, addrs + got, segs - got, &reaped);
+		s->st->tx_completions += reaped;
+		if (got == segs && ring_xsk_tx_room(x) >= segs)
+			break;
+		s->st->tx_full++;
+		if (shim_tx_wait(s, x, nonblock, &deadline, &waited)) {
+			ring_umem_tx_unalloc(u, addrs, got);
+			return -EAGAIN;
+		}
+		if (!shim_sock_accel(s) || s->xsk[0] != x) {
+			/* moved to the kernel path while we slept: its UMEM
+			 * may be gone, so the frames taken are not touched */
+			*why = CTL_WHY_MIRROR;
+			return SHIM_TX_KERNEL;
+		}
+	}
+	/* IPv4 ID as ip_select_ident_segs(): a connected socket's own
+	 * counter (advanced by the segment count, the datagram takes the new
+	 * value); unconnected with DF that may not be ignored (IP_MTU_DISCOVER
+	 * DO/PROBE/INTERFACE, ip_sk_ignore_df()) 0; otherwise - the default
+	 * WANT included - the destination's counter.  Segments of one
+	 * UDP_SEGMENT send count up from there, as GSO segmentation does. */
+	if (h.family == 4) {
+		bool ignore_df = t->pmtudisc < IP_PMTUDISC_DO || t->pmtudisc == IP_PMTUDISC_OMIT;
+
+		if (s->connected) {
+			t->conn_id = (uint16_t)(t->conn_id + segs);
+			h.ip_id = t->conn_id;
+		} else if (!h.df || ignore_df) {
+			h.ip_id = d->ip_id;
+			d->ip_id = (uint16_t)(d->ip_id + segs);
+		}
+	}
+	off = 0;
+	for (uint32_t i = 0; i < segs; i++) {
+		size_t l = q.len - off < seg ? q.len - off : seg;
+
+		if (i)
+			h.ip_id++;
+		lens[i] = ring_tx_frame_build(ring_umem_frame(u, addrs[i]), u->frame_sz, &h, m->msg_iov, m->msg_iovlen,
+					      off, l);
+		off += l;
+	}
+	ring_xsk_tx_post(x, addrs, lens, segs);
+	ctl_mirror_neigh_used(&shim_mirror, d->use_slot);
+	s->st->tx_xdp += segs;
+	s->st->tx_xdp_bytes += q.len;
+	return (ssize_t)q.len;
+}
+
+/* Kick until the kernel took what is posted (copy mode transmits 32
+ * descriptors per call); bounded. */
+static void shim_tx_push(struct ring_xsk *x)
+{
+	for (int i = 0; i < 64 && ring_xsk_tx_pending(x); i++) {
+		int err = ring_xsk_tx_kick(x);
+
+		if (err && err != -EAGAIN && err != -EBUSY && err != -ENOBUFS && err != -EINTR)
+			break;
+		if (x->umem->cfg.zerocopy)
+			break;   /* the driver transmits on its own */
+	}
+}
+
+static bool shim_tx_usable(struct shim_sock *s)
+{
+	return shim_g.cfg.tx && shim_mirror_on && !shim_g.forked && s->q_cnt && s->xsk[0]->tx.size;
+}
+
+static ssize_t shim_tx_kernel(struct shim_sock *s, int fd, const struct msghdr *m, int fl, enum ctl_why why)
+{
+	ssize_t r = REAL(sendmsg)(fd, m, fl);
+
+	if (r >= 0) {
+		__atomic_add_fetch(&s->st->tx_kernel, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&s->st->tx_kernel_why[why < CTL_WHY_CNT ? why : 0], 1, __ATOMIC_RELAXED);
+	}
+	return r;
+}
+
+/* The common body: n messages, sendmmsg's semantics (the count of messages
+ * sent if any, else -1 and the first error). */
+static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl)
+{
+	unsigned int i;
+	int err = 0;
+	bool posted = false;
+
+	shim_tx_lock(s);
+	if (!shim_sock_accel(s) || !s->q_cnt) {
+		shim_tx_unlock(s);
+		return REAL(sendmmsg)(fd, v, n, fl);   /* moved to the kernel path meanwhile */
+	}
+	for (i = 0; i < n; i++) {
+		enum ctl_why why = CTL_XDP;
+		ssize_t r = shim_tx_one(s, fd, &v[i].msg_hdr, fl, &why);
+
+		if (r == SHIM_TX_KERNEL) {
+			/* what is posted leaves first */
+			if (posted)
+				shim_tx_push(s->xsk[0]);
+			posted = false;
+			shim_tx_unlock(s);
+			r = shim_tx_kernel(s, fd, &v[i].msg_hdr, fl, why);
+			if (r < 0)
+				err = errno;
+			shim_tx_lock(s);
+			if (r >= 0)
+				s->tx.corked = (fl & MSG_MORE) != 0;
+			if (r >= 0 && (!shim_sock_accel(s) || !s->q_cnt)) {
+				v[i].msg_len = (unsigned int)r;
+				i++;
+				break;
+			}
+		} else if (r < 0) {
+			err = (int)-r;
+		} else {
+			posted = true;
+		}
+		if (r < 0)
+			break;
+		v[i].msg_len = (unsigned int)r;
+	}
+	if (posted && s->q_cnt)
+		shim_tx_push(s->xsk[0]);
+	shim_tx_unlock(s);
+	if (i)
+		return (int)i;
+	errno = err;
+	return -1;
+}
+
+int shim_sendmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl)
+{
+	int saved = errno, r;
+
+	if (!shim_tx_usable(s))
+		return REAL(sendmmsg)(fd, v, n, fl);
+	if (n > 1024)
+		n = 1024;   /* UIO_MAXIOV, as the kernel */
+	if (!n || !v)
+		return REAL(sendmmsg)(fd, v, n, fl);
+	r = shim_tx_many(s, fd, v, n, fl);
+	if (r >= 0)
+		errno = saved;
+	return r;
+}
+
+ssize_t shim_sendmsg(struct shim_sock *s, int fd, const struct msghdr *m, int fl)
+{
+	struct mmsghdr one;
+	int saved = errno, r;
+
+	if (!shim_tx_usable(s) || !m)
+		return REAL(sendmsg)(fd, m, fl);
+	one.msg_hdr = *m;
+	one.msg_len = 0;
+	r = shim_tx_many(s, fd, &one, 1, fl);
+	if (r < 0)
+		return -1;
+	errno = saved;
+	return (ssize_t)one.msg_len;
+}
+
+ssize_t shim_sendto(struct shim_sock *s, int fd, const void *b, size_t l, int fl, const struct sockaddr *a,
+		    socklen_t al)
+{
+	struct iovec iov = { (void *)b, l };
+	struct msghdr m = { .msg_name = (void *)a, .msg_namelen = a ? al : 0, .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (!shim_tx_usable(s))
+		return REAL(sendto)(fd, b, l, fl, a, al);
+	return shim_sendmsg(s, fd, &m, fl);
+}
+
+ssize_t shim_send(struct shim_sock *s, int fd, const void *b, size_t l, int fl)
+{
+	if (!shim_tx_usable(s))
+		return REAL(send)(fd, b, l, fl);
+	return shim_sendto(s, fd, b, l, fl, NULL, 0);
+}
+
+ssize_t shim_write(struct shim_sock *s, int fd, const void *b, size_t l)
+{
+	if (!shim_tx_usable(s))
+		return REAL(write)(fd, b, l);
+	return shim_sendto(s, fd, b, l, 0, NULL, 0);
+}

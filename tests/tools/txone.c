@@ -1,0 +1,122 @@
+/* txone - one UDP socket sending a paced stream, with the socket settings
+ * that decide the transmit path (tests/t_tx.sh kernel-path cases):
+ *
+ *   txone --dst ADDR --port P --sport S [--count N] [--size L] [--gap-ms G]
+ *         [--df do|dont|want] [--ipopts] [--bindtodev IF] [--more]
+ *
+ * --ipopts sets IP_OPTIONS (a NOP option), --bindtodev SO_BINDTODEVICE,
+ * --more sends every datagram as two calls, MSG_MORE then the rest.
+ * Prints "txone: bound" on stderr once bound (a test may then change the
+ * network), and at the end "txone: ok=N err=M errno=NAME" (the first error's name, or -).
+ * Exit status 0 (errors are for the caller to judge). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+int main(int argc, char **argv)
+{
+	static const struct option o[] = {
+		{ "dst", 1, NULL, 'd' }, { "port", 1, NULL, 'p' }, { "sport", 1, NULL, 's' },
+		{ "count", 1, NULL, 'c' }, { "size", 1, NULL, 'l' }, { "gap-ms", 1, NULL, 'g' },
+		{ "df", 1, NULL, 'f' }, { "ipopts", 0, NULL, 'o' }, { "bindtodev", 1, NULL, 'b' },
+		{ "more", 0, NULL, 'm' }, { NULL, 0, NULL, 0 },
+	};
+	const char *dst = NULL, *dev = NULL, *df = NULL;
+	int port = 0, sport = 0, count = 1, size = 64, gap = 0, ipopts = 0, more = 0, c, fd, fam;
+	long ok = 0, err = 0;
+	int first_errno = 0;
+	struct sockaddr_storage ss = {0}, bs = {0};
+	socklen_t sl;
+	static char buf[65536];
+
+	while ((c = getopt_long(argc, argv, "", o, NULL)) != -1) {
+		switch (c) {
+		case 'd': dst = optarg; break;
+		case 'p': port = atoi(optarg); break;
+		case 's': sport = atoi(optarg); break;
+		case 'c': count = atoi(optarg); break;
+		case 'l': size = atoi(optarg); break;
+		case 'g': gap = atoi(optarg); break;
+		case 'f': df = optarg; break;
+		case 'o': ipopts = 1; break;
+		case 'b': dev = optarg; break;
+		case 'm': more = 1; break;
+		default: return 2;
+		}
+	}
+	if (!dst || !port || size < 0 || size > (int)sizeof(buf)) {
+		fprintf(stderr, "usage: txone --dst ADDR --port P --sport S [options]\n");
+		return 2;
+	}
+	fam = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	fd = socket(fam, SOCK_DGRAM, 0);
+	if (fam == AF_INET) {
+		struct sockaddr_in *a = (void *)&ss, *b = (void *)&bs;
+
+		a->sin_family = b->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		b->sin_port = htons((uint16_t)sport);
+		inet_pton(AF_INET, dst, &a->sin_addr);
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (void *)&ss, *b = (void *)&bs;
+
+		a->sin6_family = b->sin6_family = AF_INET6;
+		a->sin6_port = htons((uint16_t)port);
+		b->sin6_port = htons((uint16_t)sport);
+		inet_pton(AF_INET6, dst, &a->sin6_addr);
+		sl = sizeof(*a);
+	}
+	if (fd < 0 || bind(fd, (struct sockaddr *)&bs, sl)) {
+		perror("txone");
+		return 2;
+	}
+	fprintf(stderr, "txone: bound\n");
+	if (df) {
+		int v = !strcmp(df, "do") ? IP_PMTUDISC_DO : !strcmp(df, "dont") ? IP_PMTUDISC_DONT : IP_PMTUDISC_WANT;
+
+		setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+	}
+	if (ipopts) {
+		unsigned char opt[4] = { 1, 1, 1, 0 };   /* NOP NOP NOP EOL */
+
+		if (setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof(opt)))
+			perror("IP_OPTIONS");
+	}
+	if (dev && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev)))
+		perror("SO_BINDTODEVICE");
+	for (int i = 0; i < size; i++)
+		buf[i] = (char)(i * 3);
+	for (int i = 0; i < count; i++) {
+		ssize_t r;
+
+		memcpy(buf, &i, sizeof(i) < (size_t)size ? sizeof(i) : (size_t)size);
+		if (more && size >= 2) {
+			r = sendto(fd, buf, (size_t)size / 2, MSG_MORE, (struct sockaddr *)&ss, sl);
+			if (r >= 0)
+				r = sendto(fd, buf + size / 2, (size_t)(size - size / 2), 0, (struct sockaddr *)&ss, sl);
+		} else {
+			r = sendto(fd, buf, (size_t)size, 0, (struct sockaddr *)&ss, sl);
+		}
+		if (r < 0) {
+			if (!err++)
+				first_errno = errno;
+		} else {
+			ok++;
+		}
+		if (gap) {
+			struct timespec t = { gap / 1000, (long)(gap % 1000) * 1000000 };
+
+			nanosleep(&t, NULL);
+		}
+	}
+	printf("txone: ok=%ld err=%ld errno=%s\n", ok, err, first_errno ? strerrorname_np(first_errno) : "-");
+	return 0;
+}
