@@ -168,6 +168,25 @@ XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, gen) == 24);
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, ctrs_map_id) == 464);
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, frame_cnt) == 476);
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, sock) == 480);
+#elif XSKSHIM_STATS_VERSION == 3
+/* version 2 plus the transmit counters appended to struct xskshim_stats_ctr */
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_ctr) == 272);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, rx_kernel) == 16);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, drop) == 24);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, drop_peer) == 72);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, spill_unseen) == 88);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, tx_xdp) == 96);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, tx_kernel_why) == 120);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, tx_completions) == 264);
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_sock) == 584);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, xsk_fd) == 20);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, why) == 148);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, c) == 312);
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_hdr) == 75232);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, gen) == 24);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, ctrs_map_id) == 464);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, frame_cnt) == 476);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, sock) == 480);
 #else
 #error "statistics ABI: state the layout of this XSKSHIM_STATS_VERSION here"
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "bpf/xskshim_bpf.h"
+#include "ctl/route.h"
 #include "ring/ring.h"
 #include "shim/stats.h"
 
@@ -27,6 +28,8 @@ int main(void)
 	static const char *const drop_ring[] = { RING_FRAME_ERR_NAMES };
 	static const char *const xdp_abi[] = { XSKSHIM_STATS_XDP_NAMES };
 	static const char *const xdp_bpf[] = { XSKSHIM_CTR_NAMES };
+	static const char *const tx_abi[] = { XSKSHIM_STATS_TX_WHY_NAMES };
+	static const char *const tx_ctl[] = { CTL_WHY_NAMES };
 	int fails = 0;
 
 	_Static_assert(sizeof(drop_abi) / sizeof(drop_abi[0]) == XSKSHIM_STATS_DROP_CNT, "drop names");
@@ -35,5 +38,8 @@ int main(void)
 	_Static_assert(sizeof(xdp_bpf) / sizeof(xdp_bpf[0]) == XSKSHIM_CTR_CNT, "bpf names");
 	fails += names_same("drop reasons (ring_frame_err)", drop_abi, drop_ring, XSKSHIM_STATS_DROP_CNT);
 	fails += names_same("XDP counters (xskshim_ctr)", xdp_abi, xdp_bpf, XSKSHIM_STATS_XDP_CNT);
+	_Static_assert(sizeof(tx_abi) / sizeof(tx_abi[0]) == XSKSHIM_STATS_TX_WHY_CNT, "tx names");
+	_Static_assert(sizeof(tx_ctl) / sizeof(tx_ctl[0]) == CTL_WHY_CNT, "ctl names");
+	fails += names_same("transmit kernel-path reasons (ctl_why)", tx_abi, tx_ctl, XSKSHIM_STATS_TX_WHY_CNT);
 	return fails ? 1 : 0;
 }

@@ -54,7 +54,21 @@ static void json_ctr(const struct xskshim_stats_ctr *c)
 	json_ku("drop_total", ctr_drops(c), true);
 	json_ku("drop_peer", c->drop_peer, true);
 	json_ku("spill_unseen", c->spill_unseen, true);
-	json_ku("waits", c->waits, false);
+	json_ku("waits", c->waits, true);
+	json_ku("tx_xdp", c->tx_xdp, true);
+	json_ku("tx_xdp_bytes", c->tx_xdp_bytes, true);
+	json_ku("tx_kernel", c->tx_kernel, true);
+	{
+		static const char *const why[XSKSHIM_STATS_TX_WHY_CNT] = { XSKSHIM_STATS_TX_WHY_NAMES };
+
+		printf("\"tx_kernel_by_reason\":{");
+		for (unsigned w = 1; w < XSKSHIM_STATS_TX_WHY_CNT; w++)
+			json_ku(why[w], c->tx_kernel_why[w], w + 1 < XSKSHIM_STATS_TX_WHY_CNT);
+		printf("},");
+	}
+	json_ku("tx_full", c->tx_full, true);
+	json_ku("tx_waits", c->tx_waits, true);
+	json_ku("tx_completions", c->tx_completions, false);
 	printf("}");
 }
 

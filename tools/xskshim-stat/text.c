@@ -336,6 +336,42 @@ static void text_one_drops(const struct snap *s)
 	tbl_print_or(&t, "(none)");
 }
 
+/* transmit (XSKSHIM_TX=on): shown once any socket sent */
+static void text_one_tx(const struct snap *s)
+{
+	static const char *const why[XSKSHIM_STATS_TX_WHY_CNT] = { XSKSHIM_STATS_TX_WHY_NAMES };
+	struct tbl t;
+	bool any = false;
+
+	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++)
+		any |= s->h.sock[i].state != XSKSHIM_ST_FREE && (s->h.sock[i].c.tx_xdp || s->h.sock[i].c.tx_kernel);
+	if (!any)
+		return;
+	printf("\nTRANSMIT (XSKSHIM_TX=on)\n");
+	tbl_init(&t, (const char *const[]){ "FD", "PORT", "TX AF_XDP", "TX BYTES", "TX KERNEL", "TX FULL",
+					    "COMPLETIONS", "KERNEL BY REASON", NULL });
+	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++) {
+		const struct xskshim_stats_sock *r = &s->h.sock[i];
+		char (*row)[TBL_W];
+		int n = 0;
+
+		if (r->state == XSKSHIM_ST_FREE || !(r->c.tx_xdp || r->c.tx_kernel))
+			continue;
+		row = text_sock_row(&t, r);
+		fmt_cnt(row[2], TBL_W, r->c.tx_xdp);
+		fmt_bytes(row[3], TBL_W, (double)r->c.tx_xdp_bytes);
+		fmt_cnt(row[4], TBL_W, r->c.tx_kernel);
+		fmt_cnt(row[5], TBL_W, r->c.tx_full);
+		fmt_cnt(row[6], TBL_W, r->c.tx_completions);
+		row[7][0] = 0;
+		for (unsigned w = 1; w < XSKSHIM_STATS_TX_WHY_CNT && n < TBL_W; w++)
+			if (r->c.tx_kernel_why[w])
+				n += snprintf(row[7] + n, TBL_W - (size_t)n, "%s%s %llu", n ? ", " : "", why[w],
+					      (unsigned long long)r->c.tx_kernel_why[w]);
+	}
+	tbl_print_or(&t, "(none)");
+}
+
 /* XDP_STATISTICS per AF_XDP socket (one per socket and queue) */
 static void text_one_xsk(const struct snap *s)
 {
@@ -439,6 +475,7 @@ void text_show_one(const struct snap *s, const struct snap *prev)
 	text_one_sockets(s);
 	text_one_counters(s, prev, rates, dt);
 	text_one_drops(s);
+	text_one_tx(s);
 	if (s->state == REG_LIVE) {
 		text_one_xsk(s);
 		text_one_xdp(s, prev, rates, dt);
