@@ -242,19 +242,27 @@ static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, cons
 			break;
 		}
 	}
-	/* Frames submitted and kicked but not yet completed went out too (or
-	 * go on the next kick): reap them, for up to 200 ms, so that `sent`
-	 * counts every frame the receiver may see (it was 32 short). */
-	for (tmax = now_ns() + 200000000ull; inflight && now_ns() < tmax;) {
+	/* Frames submitted but not yet completed go out on a kick: kick and
+	 * reap them, for up to 1 s, so that `sent` counts every frame the
+	 * receiver may see (it was 32 short, and 2 on a loaded machine with
+	 * a shorter wait).  Stragglers past that are reported. */
+	for (tmax = now_ns() + 1000000000ull; inflight && now_ns() < tmax;) {
 		uint32_t n = xsk_ring_cons__peek(&cq, AFX_FRAMES, &idx);
 
 		if (n)
 			xsk_ring_cons__release(&cq, n);
 		inflight -= n;
 		*sent += n;
-		if (!n)
-			(void)sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+		(void)sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+		if (!n) {
+			struct timespec ts = { 0, 100000 };
+
+			nanosleep(&ts, NULL);
+		}
 	}
+	if (inflight)
+		fprintf(stderr, "xdpgen: %llu frames still not completed after 1 s (not counted as sent)\n",
+			(unsigned long long)inflight);
 	xsk_socket__delete(xsk);
 out_umem:
 	xsk_umem__delete(umem);
