@@ -13,9 +13,11 @@ __thread int shim_guard __attribute__((tls_model("initial-exec")));
 #define SHIM_REAL_DEF(ret, name, params, args) ret(*shim_real_##name) params;
 #define SHIM_REAL_DEF_F(ret, name, params, args, fd, kind) SHIM_REAL_DEF(ret, name, params, args)
 #define SHIM_REAL_DEF_V(ret, name, params, args, last, nva) ret(*shim_real_##name)(SHIM_UNPAREN params, ...);
+#define SHIM_REAL_DEF_U(ret, name, params, args, euid) SHIM_REAL_DEF(ret, name, params, args)
 SHIM_OTHER_CALLS(SHIM_REAL_DEF)
 SHIM_FD_CALLS(SHIM_REAL_DEF_F)
 SHIM_VA_CALLS(SHIM_REAL_DEF_V)
+SHIM_PRIV_UID_CALLS(SHIM_REAL_DEF_U)
 
 /* The internal entry points: hidden (-fvisibility=hidden), reached only by
  * references inside libxskshim.so that the linker redirected from name to
@@ -37,9 +39,11 @@ SHIM_VA_CALLS(SHIM_REAL_DEF_V)
 		va_end(ap_);                                                                   \
 		return REAL(name)(SHIM_UNPAREN args, a_[0], a_[1], a_[2], a_[3], a_[4], a_[5]); \
 	}
+#define SHIM_WRAP_DEF_U(ret, name, params, args, euid) SHIM_WRAP_DEF(ret, name, params, args)
 SHIM_OTHER_CALLS(SHIM_WRAP_DEF)
 SHIM_FD_CALLS(SHIM_WRAP_DEF_F)
 SHIM_VA_CALLS(SHIM_WRAP_DEF_V)
+SHIM_PRIV_UID_CALLS(SHIM_WRAP_DEF_U)
 
 void shim_real_resolve(void **slot, const char *name)
 {

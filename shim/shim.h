@@ -92,9 +92,11 @@
 #define SHIM_UNPAREN(...) __VA_ARGS__
 #define SHIM_REAL_DECL_V(ret, name, params, args, last, nva) \
 	extern ret(*shim_real_##name)(SHIM_UNPAREN params, ...);
+#define SHIM_REAL_DECL_U(ret, name, params, args, euid) SHIM_REAL_DECL(ret, name, params, args)
 SHIM_OTHER_CALLS(SHIM_REAL_DECL)
 SHIM_FD_CALLS(SHIM_REAL_DECL_F)
 SHIM_VA_CALLS(SHIM_REAL_DECL_V)
+SHIM_PRIV_UID_CALLS(SHIM_REAL_DECL_U)
 
 void shim_real_resolve(void **slot, const char *name);
 /* The next definition of `name`, resolved on first use (safe before our
@@ -354,6 +356,11 @@ void shim_xdp_check_iface(void);
 /* Whether the process-wide install can work at all (checked before bind
  * under XSKSHIM_REQUIRE); lock held.  0 or negative errno with *why set. */
 int shim_xdp_prepare(char *why, size_t why_sz);
+/* The process is about to lose the privileges an install needs (priv.c):
+ * install now, if not yet, fill the AF_XDP socket pool of every queue so
+ * later binds need no privilege, and keep the install until exit.  `what`
+ * names the call, for the one log line.  Lock held. */
+void shim_xdp_prepare_drop(const char *what);
 void shim_xdp_atexit(void);                 /* detach, keep memory */
 void shim_xdp_atfork_child(void);           /* close our fds in the child */
 int  shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT]);  /* sum of per-CPU counters */
@@ -381,6 +388,13 @@ void shim_xdp_linger_check(void);           /* uninstall if lingered long enough
  * XDP_STATISTICS of those sockets (closed ones included). */
 int  shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt,
 			 uint32_t *rx_cnt, struct xdp_statistics *xs);
+
+/* ---- privilege drops (priv.c) -----------------------------------------
+ * Called by the wrappers of capset and the uid calls (and by syscall() for
+ * their numbers) before the real call: if the call takes away a capability
+ * the install needs, prepare it (shim_xdp_prepare_drop). */
+void shim_priv_capset(cap_user_header_t h, const cap_user_data_t d);
+void shim_priv_euid(const char *what, uid_t new_euid);
 
 /* ---- receive (recv.c) --------------------------------------------------
  * Emulations of the receive calls for an accelerated socket.  fd is the fd
@@ -436,6 +450,7 @@ void shim_stats_sock_retire(const struct shim_sock *s, bool was_accel);  /* keep
 void shim_stats_global_publish(void);       /* iface, mode, map ids */
 void shim_stats_exit(void);                 /* XSKSHIM_STATS=1 summary on stderr */
 void shim_stats_fini(void);                 /* unmap and unlink (exit), or unmap (fork child) */
+void shim_stats_owner(uid_t uid);           /* the region follows an effective uid switch */
 int  shim_xdp_ids(uint32_t *prog_id, uint32_t *ctrs_map_id);
 
 #endif /* XSKSHIM_SHIM_H */

@@ -23,7 +23,6 @@ struct shim_glob shim_g = {
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
 static struct shim_sock *shim_free_socks;   /* under shim_g.lock */
 _Static_assert(__builtin_offsetof(struct shim_sock, refcnt) == 0, "refcnt must come first (recycling)");
-static char shim_last_why[160];
 
 static void shim_atfork_child(void);
 static void shim_sock_rp_app(struct shim_sock *s);
@@ -244,20 +243,28 @@ static bool shim_addr_port(const struct sockaddr *a, socklen_t al, uint16_t *por
 	return true;
 }
 
+/* One decision line per configured socket, at the default level: every
+ * member of a SO_REUSEPORT group, every address of a multi-homed server.
+ * Only a line identical to the previous one (the same fd bound to the same
+ * port again with the same outcome: port probing, bind/close churn) drops to
+ * info.  Lock held. */
 static void shim_log_decision(struct shim_sock *s, int fd, int err)
 {
-	if (!err) {
-		shim_log(shim_g.decision_logged ? SHIM_LOG_INFO : SHIM_LOG_WARN, "sock",
-			 "accelerated: fd %d udp port %u via AF_XDP on %s", fd, s->port, shim_xdp_describe());
-	} else if (err == -ENOENT) {
+	static char last[sizeof(((struct shim_sock *)0)->why) + 128];
+	char line[sizeof(last)];
+
+	if (err == -ENOENT) {
 		shim_log(SHIM_LOG_DEBUG, "sock", "fd %d: kernel path: %s", fd, s->why);
 		return;
-	} else {
-		bool again = !strcmp(shim_last_why, s->why);
-		shim_log(again ? SHIM_LOG_INFO : SHIM_LOG_WARN, "sock",
-			 "NOT accelerated: fd %d udp port %u stays on the kernel path: %s", fd, s->port, s->why);
-		snprintf(shim_last_why, sizeof(shim_last_why), "%s", s->why);
 	}
+	if (!err)
+		snprintf(line, sizeof(line), "accelerated: fd %d udp port %u via AF_XDP on %s", fd, s->port,
+			 shim_xdp_describe());
+	else
+		snprintf(line, sizeof(line), "NOT accelerated: fd %d udp port %u stays on the kernel path: %s", fd,
+			 s->port, s->why);
+	shim_log(strcmp(line, last) ? SHIM_LOG_WARN : SHIM_LOG_INFO, "sock", "%s", line);
+	snprintf(last, sizeof(last), "%s", line);
 	shim_g.decision_logged = true;
 }
 

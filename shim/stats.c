@@ -303,6 +303,16 @@ void shim_stats_exit(void)
 	}
 }
 
+/* The process is switching its effective uid (priv.c): hand the region to
+ * the new uid while still allowed to, so that it can unlink it at exit
+ * (/dev/shm is sticky).  Lock held. */
+void shim_stats_owner(uid_t uid)
+{
+	if (shim_region && chown(shim_region_path, uid, (gid_t)-1))
+		shim_log(SHIM_LOG_INFO, "stats", "chown %s to uid %u: %s", shim_region_path, (unsigned)uid,
+			 strerror(errno));
+}
+
 void shim_stats_fini(void)
 {
 	struct shim_sock *s;

@@ -40,6 +40,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <linux/capability.h>
 #endif
 
 #define SHIM_FD_CALLS(F)                                                                        \
@@ -84,7 +85,22 @@
 	X(int, epoll_wait, (int ep, struct epoll_event *e, int n, int t), (ep, e, n, t))          \
 	X(int, epoll_pwait, (int ep, struct epoll_event *e, int n, int t, const sigset_t *s), (ep, e, n, t, s)) \
 	X(int, epoll_pwait2, (int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *s), \
-	  (ep, e, n, t, s))
+	  (ep, e, n, t, s))                                                                       \
+	X(int, capset, (cap_user_header_t h, const cap_user_data_t d), (h, d))
+
+/* Calls that take the effective capabilities away when an effective uid of
+ * 0 becomes another (unless SECBIT_NO_SETUID_FIXUP): U(ret, name, params,
+ * args, the new effective uid or -1 for "unchanged").  Their wrappers (and
+ * capset's) let priv.c prepare the XDP install first. */
+#define SHIM_PRIV_UID_CALLS(U)                                                                 \
+	U(int, setuid, (uid_t u), (u), u)                                                      \
+	U(int, seteuid, (uid_t u), (u), u)                                                     \
+	U(int, setreuid, (uid_t r, uid_t e), (r, e), e)                                        \
+	U(int, setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s), e)
+/* The same through syscall(NR, ...): H(NR, the new effective uid).  Raw,
+ * they change only the calling thread; the preparation is the same. */
+#define SHIM_PRIV_UID_SYSCALLS(H)                                                              \
+	H(SYS_setuid, a[0]) H(SYS_setreuid, a[1]) H(SYS_setresuid, a[1])
 
 /* Variadic calls: V(ret, name, fixed params, fixed args, last fixed param,
  * how many long-sized variadic arguments the call can take).  The pointer
@@ -150,6 +166,7 @@
  * this. */
 #define SHIM_NAME_OF_X(ret, name, ...) SHIM_NAME_EMIT(name)
 #define SHIM_ALL_NAMES()                                                                        \
-	SHIM_OTHER_CALLS(SHIM_NAME_OF_X) SHIM_FD_CALLS(SHIM_NAME_OF_X) SHIM_VA_CALLS(SHIM_NAME_OF_X)
+	SHIM_OTHER_CALLS(SHIM_NAME_OF_X) SHIM_FD_CALLS(SHIM_NAME_OF_X) SHIM_VA_CALLS(SHIM_NAME_OF_X) \
+	SHIM_PRIV_UID_CALLS(SHIM_NAME_OF_X)
 
 #endif /* XSKSHIM_SYMS_H */

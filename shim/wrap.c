@@ -313,6 +313,24 @@ SHIM_EXPORT int epoll_pwait2(int ep, struct epoll_event *e, int n, const struct 
 	return shim_epoll_wait(ep, e, n, t, s, 0, 2);
 }
 
+/* ---- privilege drops (priv.c) ------------------------------------------- */
+
+SHIM_EXPORT int capset(cap_user_header_t h, const cap_user_data_t d)
+{
+	if (!shim_guard)
+		shim_priv_capset(h, d);
+	return REAL(capset)(h, d);
+}
+
+#define SHIM_WRAP_UID(ret, name, params, args, euid) \
+	SHIM_EXPORT ret name params                  \
+	{                                            \
+		if (!shim_guard)                     \
+			shim_priv_euid(#name, euid); \
+		return REAL(name) args;              \
+	}
+SHIM_PRIV_UID_CALLS(SHIM_WRAP_UID)
+
 /* ---- raw syscall() -------------------------------------------------------
  * A program that calls syscall(SYS_recvmmsg, ...) (quinn-udp 0.4 to 0.5.4
  * did) or syscall(SYS_close, ...) would read an empty kernel socket or leave
@@ -331,6 +349,11 @@ SHIM_SYSCALLS(SHIM_SYS_ALIAS)
 			return (long)shim_sys_##name(__VA_ARGS__); \
 		break;
 
+#define SHIM_SYS_UID_CASE(nr, euid)                      \
+	case nr:                                         \
+		shim_priv_euid(#nr, (uid_t)(euid));      \
+		break;
+
 SHIM_EXPORT long syscall(long nr, ...)
 {
 	long a[6];
@@ -343,6 +366,10 @@ SHIM_EXPORT long syscall(long nr, ...)
 	if (!shim_guard) {
 		switch (nr) {
 			SHIM_SYSCALLS(SHIM_SYS_CASE)
+		case SYS_capset:
+			shim_priv_capset((cap_user_header_t)a[0], (const cap_user_data_t)a[1]);
+			break;
+			SHIM_PRIV_UID_SYSCALLS(SHIM_SYS_UID_CASE)
 		}
 	}
 	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

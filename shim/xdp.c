@@ -70,6 +70,7 @@ static struct {
 	uint32_t pool_cnt[XSKSHIM_QUEUE_MAX];
 	struct xdp_statistics closed_xs[XSKSHIM_QUEUE_MAX]; /* of closed sockets */
 	bool     linger_running;
+	bool     pinned;            /* prepared for a privilege drop: kept until exit */
 	char     desc[128];
 } X = { .link_fd = -1 };
 
@@ -998,8 +999,10 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 
 		if (!x) {
 			err = -errno;
-			snprintf(s->why, sizeof(s->why), "AF_XDP socket on %s queue %u: %s",
-				 shim_g.cfg.iface, u->queue, strerror(-err));
+			snprintf(s->why, sizeof(s->why), "AF_XDP socket on %s queue %u: %s%s", shim_g.cfg.iface,
+				 u->queue, strerror(-err),
+				 X.pinned ? " (the process dropped its privileges; the AF_XDP sockets prepared "
+					    "for later binds are all in use)" : "");
 			goto out_xsks;
 		}
 		X.zerocopy = u->cfg.zerocopy;
@@ -1169,7 +1172,7 @@ void shim_xdp_idle(void)
 	pthread_attr_t at;
 	pthread_t t;
 
-	if (shim_g.accel_cnt || !X.installed)
+	if (shim_g.accel_cnt || !X.installed || X.pinned)
 		return;
 	if (!shim_g.cfg.linger_ms) {
 		shim_xdp_uninstall();
@@ -1183,6 +1186,39 @@ void shim_xdp_idle(void)
 	if (!pthread_create(&t, &at, shim_linger_thread, NULL))
 		X.linger_running = true;   /* else: stays installed until exit; harmless */
 	pthread_attr_destroy(&at);
+}
+
+void shim_xdp_prepare_drop(const char *what)
+{
+	char why[160];
+	uint32_t made = 0, have = 0;
+
+	if (X.pinned)
+		return;
+	X.pinned = true;   /* one attempt: without the privileges there is no second */
+	if (shim_xdp_prepare(why, sizeof(why))) {
+		shim_log(SHIM_LOG_WARN, "xdp", "the process is dropping privileges (%s) and the XDP install "
+			 "could not be prepared before: %s; binds after the drop stay on the kernel path", what, why);
+		return;
+	}
+	/* As many AF_XDP sockets as a bind takes from the pool, each with an
+	 * rx ring deep enough for any socket (shim_xsk_pool_get). */
+	for (uint32_t i = 0; i < X.q_cnt; i++) {
+		struct ring_umem *u = X.umem[X.q_ids[i]];
+
+		while (X.pool_cnt[u->queue] < SHIM_XSK_POOL) {
+			struct ring_xsk *x = ring_xsk_create(u, u->frame_cnt);
+
+			if (!x)
+				break;
+			X.pool[u->queue][X.pool_cnt[u->queue]++] = x;
+			made++;
+		}
+		have += X.pool_cnt[u->queue];
+	}
+	shim_log(SHIM_LOG_WARN, "xdp", "install prepared because the process is dropping privileges (%s): "
+		 "program attached to %s, UMEMs registered, %u AF_XDP socket(s) ready on %u queue(s) (%u new) "
+		 "for binds after the drop; kept until exit", what, shim_g.cfg.iface, have, X.q_cnt, made);
 }
 
 void shim_xdp_atexit(void)

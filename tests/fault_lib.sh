@@ -298,3 +298,26 @@ kernel_path_counted()
 			"rx_kernel $rk for a fallen-back socket that received $2 (kernel-path receives are not counted)"
 	fi
 }
+
+# fl_recv_count TAG N CMD... : start CMD in $NS_RCV ($D/TAG.out, $D/TAG.err;
+# a fault_recv that prints "fault_recv: ready" and its summary line), send
+# it N datagrams on port 9000 and wait for it to exit; one check that every
+# datagram arrived.  Sets R (its pid), WRC and UDP (the UdpInDatagrams delta
+# of the rcv namespace).  Returns 1 if it did not start.
+fl_recv_count()
+{
+	local t=$1 n=$2 u0
+	shift 2
+	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R "$@"
+	if ! wait_file "$D/$t.err" 'fault_recv: ready' 5; then
+		fail "$t: receiver did not start: $(head -3 "$D/$t.err")"
+		return 1
+	fi
+	u0=$(udp_in_datagrams "$NS_RCV")
+	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$n" --rate 50000 >/dev/null
+	wait_exit "$R" 25
+	UDP=$(( $(udp_in_datagrams "$NS_RCV") - u0 ))
+	check "$([ "$WRC" = 0 ] && [ "$(kv "$D/$t.out" missing)" = 0 ]; echo $?)" \
+		"$t: every datagram delivered ($(grep -o 'received=[0-9]*' "$D/$t.out"))" \
+		"$(grep -E 'xskshim|capdrop' "$D/$t.err" | head -3)"
+}

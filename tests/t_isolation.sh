@@ -53,20 +53,10 @@ fi
 # LD_PRELOAD=PRELOAD), sets UDP (UdpInDatagrams delta)
 run_recv()
 {
-	local t=$1 pre=$2 bin=$3 u0
+	local t=$1 pre=$2 bin=$3
 	# shellcheck disable=SC2046
-	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env $(shim_env) LD_PRELOAD="$pre" "$bin" --port 9000 \
-		--expect "$N" --idle-ms 2000 --max-secs 20 --rcvbuf 16777216
-	if ! wait_file "$D/$t.err" 'fault_recv: ready' 5; then
-		fail "$t: receiver did not start: $(head -3 "$D/$t.err")"
-		return 1
-	fi
-	u0=$(udp_in_datagrams "$NS_RCV")
-	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$N" --rate 50000 >/dev/null
-	wait_exit "$R" 25
-	UDP=$(( $(udp_in_datagrams "$NS_RCV") - u0 ))
-	check "$([ "$WRC" = 0 ] && [ "$(kv "$D/$t.out" missing)" = 0 ]; echo $?)" \
-		"$t: every datagram received ($(grep -o 'received=[0-9]*' "$D/$t.out"))" "$(grep xskshim "$D/$t.err" | head -3)"
+	fl_recv_count "$t" "$N" env $(shim_env) LD_PRELOAD="$pre" "$bin" --port 9000 \
+		--expect "$N" --idle-ms 2000 --max-secs 20 --rcvbuf 16777216 || return 1
 	check "$(grep -q 'accelerated: fd' "$D/$t.err" && ! grep -q 'NOT accelerated' "$D/$t.err"; echo $?)" \
 		"$t: accelerated" "$(grep -E 'xskshim|Error' "$D/$t.err" | head -3)"
 	check "$([ "$(summary_sock_sum "$D/$t.err" rx_xdp)" = "$N" ] && [ "$UDP" -le $((N / 50)) ]; echo $?)" \
