@@ -134,6 +134,12 @@
 	S(SYS_read, read, 1, SHIM_SYS_FD, (void *)a[1], (size_t)a[2])                           \
 	S(SYS_readv, readv, 1, SHIM_SYS_FD, (const struct iovec *)a[1], (int)a[2])              \
 	S(SYS_connect, connect, 1, SHIM_SYS_FD, SHIM_SYS_SA)                                    \
+	S(SYS_sendto, sendto, 1, SHIM_SYS_FD, (const void *)a[1], (size_t)a[2], (int)a[3],      \
+	  (const struct sockaddr *)a[4], (socklen_t)a[5])                                       \
+	S(SYS_sendmsg, sendmsg, 1, SHIM_SYS_FD, (const struct msghdr *)a[1], (int)a[2])         \
+	S(SYS_sendmmsg, sendmmsg, 1, SHIM_SYS_FD, (struct mmsghdr *)a[1], (unsigned int)a[2],   \
+	  (int)a[3])                                                                            \
+	S(SYS_write, write, 1, SHIM_SYS_FD, (const void *)a[1], (size_t)a[2])                   \
 	S(SYS_socket, socket, 1, (int)a[0], (int)a[1], (int)a[2])                               \
 	S(SYS_bind, bind, 1, SHIM_SYS_FD, SHIM_SYS_SA)                                          \
 	S(SYS_close, close, 1, SHIM_SYS_FD)                                                     \

@@ -2599,6 +2599,25 @@ static void c_syscall(void)
 	t_recv("syscall/recv-on-dup2", d2, 512, MSG_DONTWAIT);
 	t_recv("syscall/recv-on-dup3", d3, 512, MSG_DONTWAIT);
 
+	/* sends behind libc's back (to the sender's discard port) */
+	{
+		struct sockaddr_storage dst;
+		socklen_t dl = (socklen_t)sock_addr(4, src4, 9, &dst);
+		struct iovec siov = { "abcd", 4 };
+		struct msghdr sm = { .msg_name = &dst, .msg_namelen = dl, .msg_iov = &siov, .msg_iovlen = 1 };
+		struct mmsghdr smm[2] = { { sm, 0 }, { sm, 0 } };
+
+		n = syscall(SYS_sendto, fd, "abc", 3, 0, (struct sockaddr *)&dst, dl);
+		out("syscall/sendto: ret=%zd", n);
+		n = syscall(SYS_sendmsg, fd, &sm, 0);
+		out("syscall/sendmsg: ret=%zd", n);
+		r = (int)syscall(SYS_sendmmsg, fd, smm, 2, 0);
+		out("syscall/sendmmsg: ret=%d len=%u,%u", r, smm[0].msg_len, smm[1].msg_len);
+		errno = 0;
+		n = syscall(SYS_write, fd, "x", 1);
+		out("syscall/write-unconnected: ret=%zd errno=%s", n, n < 0 ? ename(errno) : "0");
+	}
+
 	/* closed behind libc's back, with a datagram still queued: the number
 	 * now belongs to a pipe */
 	SEND(.dport = P(77), .count = 1, .size = 60, .tag = 180);
