@@ -12,6 +12,8 @@
 #     program's redirects == sent, accelerated 1 and 0 with the reason, the
 #     ring occupancy gauges present and within the UMEM, the comm label
 #     unescapes to the real name;
+#   - transmit: a python3 sender under XSKSHIM_TX=on sends 1000 datagrams:
+#     sent af_xdp + kernel == 1000, bytes == 32 x af_xdp, af_xdp > 0;
 #   - --textfile DIR writes DIR/xskshim.prom (valid, 0644, no temporary file
 #     left) and a reader running beside a fast --watch rewrite never sees
 #     a partial file; a missing DIR is an error.
@@ -34,11 +36,11 @@ skip() { echo "SKIP: $*"; }
 check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
 
 tmp=$(mktemp -d /tmp/t_prom.XXXXXX) || exit 1
-pid1= pid2=
+pid1= pid2= pid3=
 cleanup()
 {
 	local p
-	for p in $pid1 $pid2; do
+	for p in $pid1 $pid2 $pid3; do
 		kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
 		rm -f "/dev/shm/xskshim.$p"
 	done
@@ -193,5 +195,41 @@ check "--textfile --watch --count 60 exits 0 (rc $rc)" test "$rc" = 0
 check "$reads reads during the rewrites, none partial ($partial)" test "$partial" = 0 -a "$reads" -gt 10
 left=$(find "$dir" -mindepth 1 ! -name xskshim.prom)
 check "no temporary file left in DIR${left:+: $left}" test -z "$left"
+
+# ---- transmit counters (XSKSHIM_TX=on) ----------------------------------------
+# python3 (dynamically linked: its sendto goes through the shim) binds an
+# accelerated port, waits for the shim's route mirror, sends 1000 datagrams
+# of 32 B to the gen namespace, and stays up to be scraped; the receivers go
+# first (one XDP program per interface: the first process would keep it)
+for p in $pid1 $pid2; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; rm -f "/dev/shm/xskshim.$p"; done
+pid1= pid2= pid3=
+xdp_gone() { ! ip -n "$NS_RCV" link show dev "$IF_RCV" | grep -q xdp; }
+wait_for xdp_gone
+ip netns exec "$NS_RCV" env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS=$((PORT + 2)) XSKSHIM_TX=on LD_PRELOAD="$LIB" \
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", int(sys.argv[1])))
+time.sleep(1)
+for i in range(1000):
+    s.sendto(b"x" * 32, (sys.argv[2], 9999))
+print("sent", flush=True)
+time.sleep(20)
+' $((PORT + 2)) "$ADDR_GEN" >"$tmp/tx.out" 2>"$tmp/tx.err" &
+pid3=$!
+if wait_for grep -qs sent "$tmp/tx.out"; then
+	scrape "$pid3" >"$tmp/tx.prom" 2>&1
+	out=$(promtool check metrics <"$tmp/tx.prom" 2>&1)
+	check "promtool accepts a scrape with transmit counters${out:+: $out}" test -z "$out"
+	tx=$(prom_get "$tmp/tx.prom" xskshim_socket_sent_packets_total path=af_xdp)
+	tk=$(prom_get "$tmp/tx.prom" xskshim_socket_sent_packets_total path=kernel)
+	tb=$(prom_get "$tmp/tx.prom" xskshim_socket_sent_bytes_total path=af_xdp)
+	check "sent: af_xdp ${tx:-none} + kernel ${tk:-none} == 1000, bytes ${tb:-none} == 32 x af_xdp" \
+		test "$(( ${tx:-0} + ${tk:-0} ))" = 1000 -a "${tb:-x}" = "$(( ${tx:-0} * 32 ))"
+	check "sent through AF_XDP (${tx:-none} > 0)" test "${tx:-0}" -gt 0
+else
+	fail "the transmit check's sender did not run: $(head -c 400 "$tmp/tx.err")"
+fi
+kill "$pid3" 2>/dev/null; wait "$pid3" 2>/dev/null; rm -f "/dev/shm/xskshim.$pid3"
 
 exit $((fails > 0))

@@ -40,6 +40,7 @@ _Static_assert(sizeof(struct xskshim_stats_hdr) % 8 == 0, "region copied in 64-b
 
 const char *const stat_drop_names[XSKSHIM_STATS_DROP_CNT] = { XSKSHIM_STATS_DROP_NAMES };
 const char *const stat_xdp_names[XSKSHIM_STATS_XDP_CNT] = { XSKSHIM_STATS_XDP_NAMES };
+const char *const stat_tx_why_names[XSKSHIM_STATS_TX_WHY_CNT] = { XSKSHIM_STATS_TX_WHY_NAMES };
 const char *const stat_state_names[] = { "live", "STALE", "starting", "INVALID" };
 const char *const stat_state_json[] = { "live", "stale", "starting", "invalid" };
 

@@ -59,7 +59,7 @@ static void json_ctr(const struct xskshim_stats_ctr *c)
 	json_ku("tx_xdp_bytes", c->tx_xdp_bytes, true);
 	json_ku("tx_kernel", c->tx_kernel, true);
 	{
-		static const char *const why[XSKSHIM_STATS_TX_WHY_CNT] = { XSKSHIM_STATS_TX_WHY_NAMES };
+		const char *const *why = stat_tx_why_names;
 
 		printf("\"tx_kernel_by_reason\":{");
 		for (unsigned w = 1; w < XSKSHIM_STATS_TX_WHY_CNT; w++)

@@ -237,6 +237,73 @@ static void prom_s_rx_ring(FILE *f, const struct snap *s, uint32_t i, const stru
 	}
 }
 
+/* Transmit (XSKSHIM_TX=on): datagrams by path, bytes, and why a datagram
+ * of an accelerated socket went through the kernel. */
+static void prom_s_tx(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	(void)i;
+	prom_open(f, "xskshim_socket_sent_packets_total", s);
+	prom_sock_labels(f, r);
+	fputs(",path=\"af_xdp\"", f);
+	prom_val(f, r->c.tx_xdp);
+	prom_open(f, "xskshim_socket_sent_packets_total", s);
+	prom_sock_labels(f, r);
+	fputs(",path=\"kernel\"", f);
+	prom_val(f, r->c.tx_kernel);
+}
+
+static void prom_s_tx_bytes(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	(void)i;
+	prom_open(f, "xskshim_socket_sent_bytes_total", s);
+	prom_sock_labels(f, r);
+	fputs(",path=\"af_xdp\"", f);
+	prom_val(f, r->c.tx_xdp_bytes);
+}
+
+static void prom_s_tx_why(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	(void)i;
+	for (unsigned w = 1; w < XSKSHIM_STATS_TX_WHY_CNT; w++) {
+		prom_open(f, "xskshim_socket_sent_kernel_path_packets_total", s);
+		prom_sock_labels(f, r);
+		fprintf(f, ",reason=\"%s\"", stat_tx_why_names[w]);
+		prom_val(f, r->c.tx_kernel_why[w]);
+	}
+}
+
+static void prom_s_tx_full(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	(void)i;
+	prom_open(f, "xskshim_socket_tx_ring_full_total", s);
+	prom_sock_labels(f, r);
+	prom_val(f, r->c.tx_full);
+}
+
+static void prom_s_tx_done(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	(void)i;
+	prom_open(f, "xskshim_socket_tx_completions_total", s);
+	prom_sock_labels(f, r);
+	prom_val(f, r->c.tx_completions);
+}
+
+static void prom_transmit(FILE *f, const struct list_ent *v, int n)
+{
+	prom_sock_family(f, v, n, "xskshim_socket_sent_packets_total", "counter",
+			 "Datagrams the application sent, by path (af_xdp: through the AF_XDP TX ring with "
+			 "XSKSHIM_TX=on; kernel: through its kernel socket, counted when XSKSHIM_TX=on).", prom_s_tx);
+	prom_sock_family(f, v, n, "xskshim_socket_sent_bytes_total", "counter",
+			 "UDP payload bytes sent through the AF_XDP TX ring.", prom_s_tx_bytes);
+	prom_sock_family(f, v, n, "xskshim_socket_sent_kernel_path_packets_total", "counter",
+			 "Datagrams of an accelerated socket with XSKSHIM_TX=on sent through the kernel, by reason.",
+			 prom_s_tx_why);
+	prom_sock_family(f, v, n, "xskshim_socket_tx_ring_full_total", "counter",
+			 "Sends that found no free frame or no TX ring room at once.", prom_s_tx_full);
+	prom_sock_family(f, v, n, "xskshim_socket_tx_completions_total", "counter",
+			 "Completion ring entries the socket's sends reaped.", prom_s_tx_done);
+}
+
 static void prom_sockets(FILE *f, const struct list_ent *v, int n)
 {
 	prom_sock_family(f, v, n, "xskshim_socket_accelerated", "gauge",
@@ -331,6 +398,7 @@ void prom_write(FILE *f, const struct list_ent *v, int n)
 	prom_regions(f, v, n);
 	prom_processes(f, v, n);
 	prom_sockets(f, v, n);
+	prom_transmit(f, v, n);
 	prom_xdp(f, v, n);
 	prom_errors(f, v, n);
 }

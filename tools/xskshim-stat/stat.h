@@ -71,6 +71,7 @@ enum reg_state { REG_LIVE, REG_STALE, REG_STARTING, REG_INVALID };
 
 extern const char *const stat_drop_names[XSKSHIM_STATS_DROP_CNT];
 extern const char *const stat_xdp_names[XSKSHIM_STATS_XDP_CNT];
+extern const char *const stat_tx_why_names[XSKSHIM_STATS_TX_WHY_CNT];
 extern const char *const stat_state_names[];    /* "live", "STALE", ... */
 extern const char *const stat_state_json[];     /* "live", "stale", ... */
 

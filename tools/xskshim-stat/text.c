@@ -339,7 +339,7 @@ static void text_one_drops(const struct snap *s)
 /* transmit (XSKSHIM_TX=on): shown once any socket sent */
 static void text_one_tx(const struct snap *s)
 {
-	static const char *const why[XSKSHIM_STATS_TX_WHY_CNT] = { XSKSHIM_STATS_TX_WHY_NAMES };
+	const char *const *why = stat_tx_why_names;
 	struct tbl t;
 	bool any = false;
 
