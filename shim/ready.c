@@ -588,8 +588,25 @@ int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec 
 		r = REAL(epoll_pwait)(ep, e, n, ms, ss);
 	else
 		r = REAL(epoll_pwait2)(ep, e, n, t, ss);
-	if (r < 0 || !shim_ep_is_tagged(ep))
+	if (r < 0)
 		return r;
+	if (!shim_ep_is_tagged(ep)) {
+		/* Registrations may have been made through another fd of the
+		 * same epoll file - a dup, as tokio's mio registers through
+		 * Registry::try_clone() (F_DUPFD_CLOEXEC) and waits on the
+		 * original - so a set never tagged under this number still
+		 * gets tags: learn the number from the first one seen.  Free
+		 * while no socket was ever registered. */
+		int i;
+
+		if (!__atomic_load_n(&shim_epreg_used, __ATOMIC_RELAXED) || ep < 0 || ep >= SHIM_FD_MAX)
+			return r;
+		for (i = 0; i < r && (e[i].data.u64 >> 32) != SHIM_EPREG_MAGIC; i++)
+			;
+		if (i == r)
+			return r;
+		__atomic_or_fetch(&shim_ep_tagged[ep / 8], (uint8_t)(1u << (ep % 8)), __ATOMIC_RELAXED);
+	}
 	if (r == 0) {
 		shim_xdp_check_iface();   /* idle: a good moment to look */
 		return 0;

@@ -2719,6 +2719,35 @@ static void c_reuseport_app(void)
 		close(fds[i]);
 }
 
+/* Registered through a dup of the epoll fd, waited on the original (and
+ * the other way round): tokio's mio registers through Registry::try_clone
+ * (F_DUPFD_CLOEXEC) and waits on the fd it created. */
+static void c_epoll_dup(void)
+{
+	const char *L = "epoll-dup";
+	int fd = t_sock(L, 4, 0, NULL, P(57), -1, false), fd2 = t_sock(L, 4, 0, NULL, P(58), -1, false);
+	int ep = epoll_create1(EPOLL_CLOEXEC), ep2 = fcntl(ep, F_DUPFD_CLOEXEC, 0);
+
+	ep_ctl(ep2, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 42);
+	SEND(.dport = P(57), .count = 2, .size = 40, .tag = 570);
+	ep_wait("epoll-dup/wait-on-original", ep, 0);
+	ep_wait("epoll-dup/again-edge-consumed", ep, 0);
+	t_drain(L, fd);
+	SEND(.dport = P(57), .count = 1, .size = 40, .tag = 571);
+	ep_wait("epoll-dup/wait-on-dup", ep2, 1);
+	t_drain(L, fd);
+	/* registered on the original, waited on the dup */
+	ep_ctl(ep, EPOLL_CTL_ADD, fd2, EPOLLIN, 43);
+	SEND(.dport = P(58), .count = 1, .size = 40, .tag = 572);
+	ep_wait("epoll-dup/original-registration-on-dup", ep2, 2);
+	t_drain(L, fd2);
+	ep_wait("epoll-dup/drained", ep, 0);
+	close(ep2);
+	close(ep);
+	close(fd);
+	close(fd2);
+}
+
 /* ---- QUIC-style socket options (issue 13) ------------------------------ */
 
 #ifndef UDP_GRO
@@ -3056,6 +3085,7 @@ static const struct { const char *name; void (*fn)(void); bool known; } cases[] 
 	{ "quicopts", c_quicopts, false },
 	{ "tstamping", c_tstamping, false },
 	{ "reuseport-app", c_reuseport_app, false },
+	{ "epoll-dup", c_epoll_dup, false },
 	{ "syscall", c_syscall, false },
 	/* known differences */
 	{ "eintr-mixed", c_eintr_mixed, true },
