@@ -11,6 +11,8 @@ PKGS=(
 	socat iperf sockperf knot knot-dnsutils dnsdist bind9 unbound
 	python3 python3-matplotlib man-db groff-base valgrind
 	prometheus debhelper lintian fakeroot dpkg-dev
+	cargo librust-quinn-dev librust-tokio-dev librust-rustls-dev librust-tokio-rustls+dangerous-configuration-dev
+	openssl chrony
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libmnl-dev:arm64 libmnl-dev:arm64
 )
@@ -31,7 +33,7 @@ SUDO=
 [ "$(id -u)" != 0 ] && SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -q || exit 1
-# knotd's package starts a service; we never need it running
+# knotd's and chrony's packages start services; we never need them running
 echo exit 101 | $SUDO tee /usr/sbin/policy-rc.d >/dev/null 2>&1 && $SUDO chmod +x /usr/sbin/policy-rc.d
 $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 rc=$?

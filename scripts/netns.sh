@@ -71,6 +71,39 @@ netns_udp_counter()
 	' /proc/net/snmp
 }
 
+# udp_in_all - UdpInDatagrams + Udp6InDatagrams of the receive namespace.
+udp_in_all()
+{
+	echo $(($(udp_in_datagrams) + $(in_rcv awk '$1 == "Udp6InDatagrams" { print $2 }' /proc/net/snmp6)))
+}
+
+# netns_test_init - for a test that starts processes: a temp dir $TMP
+# (/tmp/NETNS_TEST_NAME.XXXXXX), a list $PIDS of what it started, and an
+# exit trap that kills exactly those pids, waits, removes the namespaces and
+# the temp dir (NETNS_KEEP_TMP=1 keeps it).  Call before netns_setup.
+netns_test_init()
+{
+	TMP=$(mktemp -d "/tmp/${NETNS_TEST_NAME:-netns}.XXXXXX")
+	PIDS=()
+	NETNS_NO_TRAP=1
+	trap netns_test_cleanup EXIT
+}
+
+netns_test_cleanup()
+{
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+	netns_cleanup
+	if [ "${NETNS_KEEP_TMP:-0}" = 1 ]; then
+		echo "${NETNS_TEST_NAME:-netns}: kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+}
+
 netns_cleanup()
 {
 	local ns

@@ -33,29 +33,10 @@ if [ ! -f "$SHIM" ]; then
 fi
 MODES=${PROG_MODES:-"skb native"}
 PORTS=5353,9200-9299
-TMP=$(mktemp -d /tmp/t_programs.XXXXXX)
-PIDS=()
+netns_test_init
 fails=0
-
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	netns_cleanup
-	rm -rf "$TMP"
-}
-NETNS_NO_TRAP=1
-trap cleanup EXIT
 netns_setup || { echo "FAIL: t_programs: netns setup failed"; exit 1; }
 
-# UdpInDatagrams + Udp6InDatagrams of the rcv namespace
-udp_in_all()
-{
-	echo $(($(udp_in_datagrams) + $(in_rcv awk '$1 == "Udp6InDatagrams" { print $2 }' /proc/net/snmp6)))
-}
 
 pass() { echo "PASS: t_programs: $*"; }
 fail() { echo "FAIL: t_programs: $*"; fails=$((fails + 1)); }
@@ -110,12 +91,13 @@ pid_of()
 live_stats()
 {
 	local pid j
-	ST_REDIRECT=0 ST_RX_XDP=0 ST_RX_KERNEL=0 ST_ACCEL=0 ST_SOCKS=0 ST_SRC=none
+	ST_REDIRECT=0 ST_RX_XDP=0 ST_RX_KERNEL=0 ST_ACCEL=0 ST_SOCKS=0 ST_SPILL=0 ST_SRC=none
 	pid=$(pid_of "$1")
 	[ -n "$pid" ] && [ -x "$STAT" ] && have jq || return 1
 	j=$("$STAT" -j "$pid" 2>/dev/null) || return 1
-	read -r ST_REDIRECT ST_RX_XDP ST_RX_KERNEL ST_ACCEL ST_SOCKS < <(jq -r '[
+	read -r ST_REDIRECT ST_SPILL ST_RX_XDP ST_RX_KERNEL ST_ACCEL ST_SOCKS < <(jq -r '[
 		(.xdp_counters.redirect // 0),
+		(.xdp_counters.pass_spill // 0),
 		([.sockets[].counters.rx_xdp] | add // 0),
 		([.sockets[].counters.rx_kernel] | add // 0),
 		([.sockets[] | select(.accelerated)] | length),
@@ -127,6 +109,7 @@ live_stats()
 exit_stats()
 {
 	ST_REDIRECT=$(grep -o 'xdp: redirect [0-9]*' "$1" | awk '{ s += $3 } END { print s + 0 }')
+	ST_SPILL=$(grep -o 'pass_spill [0-9]*' "$1" | awk '{ s += $2 } END { print s + 0 }')
 	ST_RX_XDP=$(grep -o 'rx_xdp [0-9]*' "$1" | awk '{ s += $2 } END { print s + 0 }')
 	ST_RX_KERNEL=$(grep -o 'rx_kernel [0-9]*' "$1" | awk '{ s += $2 } END { print s + 0 }')
 	ST_ACCEL=$(grep -c ' accelerated' "$1")
@@ -141,10 +124,13 @@ check_bypass()
 	local label=$1 sent=$2 udp=$3
 	if [ "$ST_SRC" = none ]; then
 		fail "$label: bypass: no shim statistics (xskshim-stat/jq missing and no exit summary)"
-	elif [ "$ST_ACCEL" -ge 1 ] && [ "$ST_REDIRECT" -ge "$sent" ] && [ $((udp * 100)) -le "$sent" ]; then
-		pass "$label: bypass: $ST_ACCEL accelerated socket(s), XDP redirect $ST_REDIRECT >= $sent sent, rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL (open sockets, $ST_SRC), UdpInDatagrams +$udp"
+	elif [ "$ST_ACCEL" -ge 1 ] && [ $((ST_REDIRECT + ST_SPILL)) -ge "$sent" ] &&
+		[ $(((udp - ST_SPILL) * 100)) -le "$sent" ] && [ $((ST_SPILL * 20)) -le "$sent" ]; then
+		# datagrams spilled past the fill budget (a loaded machine) take
+		# the kernel path by design: counted, at most 5%
+		pass "$label: bypass: $ST_ACCEL accelerated socket(s), XDP redirect $ST_REDIRECT + spilled $ST_SPILL >= $sent sent, rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL (open sockets, $ST_SRC), UdpInDatagrams +$udp"
 	else
-		fail "$label: bypass: accelerated $ST_ACCEL/$ST_SOCKS, XDP redirect $ST_REDIRECT for $sent sent, rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL ($ST_SRC), UdpInDatagrams +$udp"
+		fail "$label: bypass: accelerated $ST_ACCEL/$ST_SOCKS, XDP redirect $ST_REDIRECT spilled $ST_SPILL for $sent sent, rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL ($ST_SRC), UdpInDatagrams +$udp"
 		grep -hE 'NOT accelerated|kernel path' "$TMP"/*.err 2>/dev/null | sort -u | head -3 | sed 's/^/    /'
 	fi
 }

@@ -38,22 +38,8 @@ COUNT=${RP_COUNT:-60000}
 PORT=9260
 NCPU=$(nproc)
 RCPU=$((NCPU - 1))
-TMP=$(mktemp -d /tmp/t_reuseport.XXXXXX)
-PIDS=()
+netns_test_init
 fails=0
-
-cleanup()
-{
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	netns_cleanup
-	rm -rf "$TMP"
-}
-NETNS_NO_TRAP=1
-trap cleanup EXIT
 netns_setup || { echo "FAIL: t_reuseport: netns setup failed"; exit 1; }
 pass() { echo "PASS: t_reuseport: $*"; }
 fail() { echo "FAIL: t_reuseport: $*"; fails=$((fails + 1)); }
