@@ -281,6 +281,7 @@ struct shim_glob {
 	bool     exiting;           /* destructor ran: change nothing any more */
 	struct shim_cfg cfg;
 	bool     decision_logged;
+	pid_t    pid;               /* of this process (set at init and in a fork child) */
 };
 extern struct shim_glob shim_g;
 
@@ -388,6 +389,12 @@ void shim_xdp_linger_check(void);           /* uninstall if lingered long enough
  * XDP_STATISTICS of those sockets (closed ones included). */
 int  shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt,
 			 uint32_t *rx_cnt, struct xdp_statistics *xs);
+
+/* ---- the end of the process (exit.c) ---------------------------------- */
+void shim_exit_init(void);              /* at init: Go notice, terminating-signal hooks */
+/* The exit summary, /dev/shm removal and detach, once, from the destructor,
+ * _exit/_Exit or a terminating signal (in_signal: only if the lock is free). */
+void shim_exit_report(bool in_signal);
 
 /* ---- privilege drops (priv.c) -----------------------------------------
  * Called by the wrappers of capset and the uid calls (and by syscall() for

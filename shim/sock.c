@@ -42,6 +42,8 @@ static void shim_init_once(void)
 			 shim_g.cfg.iface, shim_g.cfg.port_cnt,
 			 (const char *[]){ "auto", "native", "skb" }[shim_g.cfg.mode], shim_g.cfg.frames,
 			 shim_g.cfg.batch);
+	shim_g.pid = getpid();
+	shim_exit_init();
 	__atomic_store_n(&shim_g.inited, 1, __ATOMIC_RELEASE);
 	shim_leave();
 }
@@ -59,16 +61,7 @@ __attribute__((constructor)) static void shim_ctor(void)
 
 __attribute__((destructor)) static void shim_dtor(void)
 {
-	shim_enter();
-	/* under the lock: the linger thread may be uninstalling right now */
-	pthread_mutex_lock(&shim_g.lock);
-	shim_g.exiting = true;
-	if (shim_g.cfg.stats)
-		shim_stats_exit();
-	shim_xdp_atexit();
-	shim_stats_fini();
-	pthread_mutex_unlock(&shim_g.lock);
-	shim_leave();
+	shim_exit_report(false);
 }
 
 /* ---- fd table ---------------------------------------------------------- */
@@ -566,6 +559,7 @@ static void shim_atfork_child(void)
 	shim_enter();
 	pthread_mutex_init(&shim_g.lock, NULL);
 	shim_g.forked = true;
+	shim_g.pid = getpid();
 	shim_xdp_atfork_child();
 	for (s = shim_g.socks; s; s = s->next) {
 		s->rx_lock = 0;

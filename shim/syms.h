@@ -86,7 +86,11 @@
 	X(int, epoll_pwait, (int ep, struct epoll_event *e, int n, int t, const sigset_t *s), (ep, e, n, t, s)) \
 	X(int, epoll_pwait2, (int ep, struct epoll_event *e, int n, const struct timespec *t, const sigset_t *s), \
 	  (ep, e, n, t, s))                                                                       \
-	X(int, capset, (cap_user_header_t h, const cap_user_data_t d), (h, d))
+	X(int, capset, (cap_user_header_t h, const cap_user_data_t d), (h, d))                    \
+	X(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old), (sig, act, old)) \
+	X(sighandler_t, signal, (int sig, sighandler_t h), (sig, h))                              \
+	X(void, _exit, (int st), (st))                                                            \
+	X(void, _Exit, (int st), (st))
 
 /* Calls that take the effective capabilities away when an effective uid of
  * 0 becomes another (unless SECBIT_NO_SETUID_FIXUP): U(ret, name, params,

@@ -321,3 +321,42 @@ fl_recv_count()
 		"$t: every datagram delivered ($(grep -o 'received=[0-9]*' "$D/$t.out"))" \
 		"$(grep -E 'xskshim|capdrop' "$D/$t.err" | head -3)"
 }
+
+# fl_named_conf PORT [OWNER] : $D/named.conf for bind9's named, authoritative
+# for "example." (www.example. A 198.18.0.42), listening on $ADDR_RCV:PORT
+# only; its working directory $D/named (owned by OWNER: named wants it
+# writable by the user it switches to).
+fl_named_conf()
+{
+	install -d ${2:+-o "$2"} "$D/named"
+	cat >"$D/example.zone" <<EOF
+\$TTL 300
+@ IN SOA ns.example. admin.example. 1 3600 600 86400 300
+@ IN NS ns.example.
+ns IN A $ADDR_RCV
+www IN A 198.18.0.42
+EOF
+	cat >"$D/named.conf" <<EOF
+options {
+	directory "$D/named";
+	listen-on port $1 { $ADDR_RCV; };
+	listen-on-v6 { none; };
+	pid-file none;
+	recursion no;
+	dnssec-validation no;
+};
+zone "example." { type primary; file "$D/example.zone"; };
+EOF
+	chmod 644 "$D/example.zone" "$D/named.conf"
+}
+
+# fl_kdig_count PORT LABEL N : N queries for www.example. A from $NS_GEN in
+# one kdig; prints how many were answered 198.18.0.42 ($D/LABEL.kdig).
+fl_kdig_count()
+{
+	local names=() i
+	for i in $(seq "$3"); do names+=("www.example."); done
+	in_gen timeout 90 kdig @"$ADDR_RCV" -p "$1" +notcp +retry=1 +timeout=2 +short "${names[@]}" A \
+		>"$D/$2.kdig" 2>&1
+	grep -c '^198\.18\.0\.42$' "$D/$2.kdig"
+}

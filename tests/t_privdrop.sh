@@ -87,49 +87,18 @@ check "$([ -z "$id0" ] && [ -z "$(xdp_on_vb)" ] && ! grep -q 'prepared' "$D/sh.e
 
 # ---- named -------------------------------------------------------------------------
 Q=${PRIV_QUERIES:-200}
-kdig_loop()   # PORT LABEL : $Q queries for www.example. A, answers counted
-{
-	local names=() i
-	for i in $(seq "$Q"); do names+=("www.example."); done
-	in_gen timeout 90 kdig @"$ADDR_RCV" -p "$1" +notcp +retry=1 +timeout=2 +short "${names[@]}" A >"$D/$2.kdig" 2>&1
-	grep -c '^198\.18\.0\.42$' "$D/$2.kdig"
-}
 live_rx()     # PID : rx_xdp of every socket of the live process (xskshim-stat)
 {
 	build/xskshim-stat --json "$1" 2>/dev/null |
 		grep -oE '"rx_xdp": *[0-9]+' | grep -oE '[0-9]+$' | awk '{s += $1} END {print s + 0}'
 }
-zone()
-{
-	cat >"$D/example.zone" <<EOF
-\$TTL 300
-@ IN SOA ns.example. admin.example. 1 3600 600 86400 300
-@ IN NS ns.example.
-ns IN A $ADDR_RCV
-www IN A 198.18.0.42
-EOF
-	chmod 644 "$D/example.zone"
-}
 if command -v named >/dev/null && id bind >/dev/null 2>&1; then
-	zone
-	install -d -o bind "$D/named"   # named wants its directory writable
-	cat >"$D/named.conf" <<EOF
-options {
-	directory "$D/named";
-	listen-on port 5300 { $ADDR_RCV; };
-	listen-on-v6 { none; };
-	pid-file none;
-	recursion no;
-	dnssec-validation no;
-};
-zone "example." { type primary; file "$D/example.zone"; };
-EOF
-	chmod 644 "$D/named.conf"
+	fl_named_conf 5300 bind
 	# shellcheck disable=SC2046
 	FL_OUT=$D/named.out FL_ERR=$D/named.err fl_bg_rcv R env $(PORTS=5300 shim_env) \
 		named -g -4 -n 1 -u bind -c "$D/named.conf"
 	wait_file "$D/named.err" 'running$|exiting|failed' 15
-	a=$(kdig_loop 5300 named)
+	a=$(fl_kdig_count 5300 named "$Q")
 	rx=$(live_rx "$R")
 	check "$([ "$a" = "$Q" ]; echo $?)" "named -u bind: $a of $Q queries answered" "$(grep -v '^198' "$D/named.kdig" | head -2)"
 	check "$(grep -qE 'accelerated: fd [0-9]+ udp port 5300 ' "$D/named.err" && ! grep -q 'NOT accelerated' "$D/named.err"; echo $?)" \
@@ -170,7 +139,7 @@ EOF
 	FL_OUT=$D/unbound.out FL_ERR=$D/unbound.err fl_bg_rcv R env $(PORTS=5301 shim_env) \
 		unbound -d -c "$D/unbound.conf"
 	wait_file "$D/unbound.err" 'start of service|error|fatal' 15
-	a=$(kdig_loop 5301 unbound)
+	a=$(fl_kdig_count 5301 unbound "$Q")
 	rx=$(live_rx "$R")
 	check "$([ "$a" = "$Q" ]; echo $?)" "unbound (username, drops after binding): $a of $Q queries answered" \
 		"$(grep -v '^198' "$D/unbound.kdig" | head -2)"

@@ -1,0 +1,144 @@
+#!/bin/bash
+# t_sayit.sh - "say it, always" (issue 11): the exit summary however the
+# program ends, a notice when the shim cannot see the program's sockets,
+# counters that add up on the kernel path.
+#
+#   term       tests/apps/termrecv.c leaves SIGTERM at its default and is
+#              killed by it: it still dies by SIGTERM (status 143), its
+#              XSKSHIM_STATS=1 summary is printed (rx_xdp = what it received),
+#              no /dev/shm/xskshim.PID is left
+#   int, hup   the same for SIGINT (started with env --default-signal=INT:
+#              bash ignores it in background jobs) and SIGHUP
+#   _exit      a SIGTERM handler calling _exit(0) (pdns_recursor): summary
+#   transparent the program sees SIG_DFL for SIGTERM/SIGINT/SIGHUP through
+#              sigaction and signal(), as in a plain run
+#   raw-bind   a port bound with the raw syscall instruction: one line at exit
+#              names it
+#   go         a Go UDP echo server built here (golang-go): one line says the
+#              shim cannot see a Go program, it works (echoes) and exits cleanly
+#   named      bind9's named on the kernel path (every capability removed
+#              before exec): its summary counts the queries it read in
+#              rx_kernel (libuv reads with syscall(SYS_recvmmsg))
+T=t_sayit
+. "$(dirname "$0")/fault_lib.sh"
+fl_setup
+D=$FL_TMP
+chmod 755 "$D"
+if ! cc -O2 -o "$D/termrecv" tests/apps/termrecv.c 2>"$D/cc.log"; then
+	fail "building tests/apps/termrecv.c: $(head -3 "$D/cc.log")"
+	fl_finish
+fi
+
+# end_case NAME SIG STATUS [env args] [termrecv args] : 100 datagrams, then kill -SIG
+end_case()
+{
+	local t=$1 sig=$2 want=$3 pre=$4 extra=$5 rx
+	# shellcheck disable=SC2046,SC2086
+	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env $pre $(shim_env) "$D/termrecv" 9000 $extra
+	if ! wait_file "$D/$t.err" 'termrecv: ready' 5; then
+		fail "$t: receiver did not start: $(head -3 "$D/$t.err")"
+		return 1
+	fi
+	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count 100 --rate 10000 >/dev/null
+	wait_file "$D/$t.err" 'received=100' 5
+	kill "-$sig" "$R"
+	wait_exit "$R" 5
+	rx=$(summary_sock_sum "$D/$t.err" rx_xdp)
+	check "$([ "$WRC" = "$want" ]; echo $?)" "$t: ends as it would plain (exit status $WRC, want $want)"
+	check "$(grep -q 'summary: ---- xskshim summary' "$D/$t.err" && [ "$rx" = 100 ]; echo $?)" \
+		"$t: the exit summary is printed, rx_xdp $rx of 100" "$(grep xskshim "$D/$t.err" | head -3)"
+	check "$([ ! -e "/dev/shm/xskshim.$R" ]; echo $?)" "$t: no /dev/shm/xskshim.$R left"
+}
+end_case term TERM 143 "" ""
+end_case int INT 130 "--default-signal=INT" ""
+end_case hup HUP 129 "" ""
+end_case _exit TERM 0 "" --exit-handler
+
+# what the program sees, plain and preloaded
+seen_plain=$(in_rcv timeout 2 env --default-signal=INT "$D/termrecv" 9001 --raw-bind 2>&1 | grep 'SIG\|old=')
+# shellcheck disable=SC2046
+seen_shim=$(in_rcv timeout 2 env --default-signal=INT $(PORTS=9001 shim_env) "$D/termrecv" 9001 --raw-bind 2>"$D/raw.err"; grep 'SIG\|old=' "$D/raw.err")
+check "$([ -n "$seen_plain" ] && [ "$seen_plain" = "$seen_shim" ]; echo $?)" \
+	"transparent: sigaction/signal() dispositions as in a plain run ($(tr '\n' ' ' <<<"$seen_shim"))" "plain: $seen_plain"
+if [ "$(uname -m)" = x86_64 ]; then
+	check "$(grep -qE 'fd [0-9]+ is a UDP socket bound to configured port 9001 that the shim never saw bound' "$D/raw.err"; echo $?)" \
+		"raw-bind: at exit, one line names the port bound behind libc's back" "$(grep xskshim "$D/raw.err" | head -3)"
+else
+	skip "raw-bind: the raw syscall instruction is written for x86-64"
+fi
+
+# ---- Go -------------------------------------------------------------------------
+if command -v go >/dev/null; then
+	mkdir -p "$D/go"   # (not beside the logs: the binary holds "runtime error:" strings)
+	cat >"$D/go/goecho.go" <<'EOF'
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+)
+
+func main() {
+	c, err := net.ListenPacket("udp4", ":"+os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(os.Stderr, "goecho: ready")
+	buf := make([]byte, 2048)
+	for {
+		n, a, err := c.ReadFrom(buf)
+		if err != nil {
+			return
+		}
+		c.WriteTo(buf[:n], a)
+	}
+}
+EOF
+	if ! (cd "$D/go" && GOCACHE=$D/go/cache GOPATH=$D/go/path GO111MODULE=off GOFLAGS= timeout 120 go build -o goecho goecho.go) \
+		>"$D/go.log" 2>&1; then
+		fail "go: building the echo server: $(head -3 "$D/go.log")"
+	elif ! file "$D/go/goecho" | grep -q 'dynamically linked'; then
+		skip "go: this Go build is static (no dynamic loader, so no LD_PRELOAD library can load at all)"
+	else
+		# shellcheck disable=SC2046
+		FL_OUT=$D/go.out FL_ERR=$D/go.err fl_bg_rcv R env $(shim_env) "$D/go/goecho" 9000
+		wait_file "$D/go.err" 'goecho: ready' 10
+		ok=0
+		for i in $(seq 20); do
+			r=$(echo "ping$i" | in_gen timeout 2 socat -t 1 - UDP4:"$ADDR_RCV":9000 2>/dev/null)
+			[ "$r" = "ping$i" ] && ok=$((ok + 1))
+		done
+		check "$([ "$(grep -c 'this is a Go program' "$D/go.err")" = 1 ]; echo $?)" \
+			"go: one line says the shim cannot see a Go program's sockets" "$(head -3 "$D/go.err")"
+		check "$([ "$ok" = 20 ]; echo $?)" "go: the echo server works under the shim ($ok of 20 echoed)"
+		stop_pid "$R"
+		check "$([ "$WRC" = 143 ] || [ "$WRC" = 2 ] || [ "$WRC" = 0 ]; echo $?)" \
+			"go: ends normally on SIGTERM, no crash (status $WRC)" "$(grep -iE 'panic|fatal|signal' "$D/go.err" | head -3)"
+	fi
+else
+	skip "go: golang-go not installed"
+fi
+
+# ---- named on the kernel path -----------------------------------------------------
+if command -v named >/dev/null && command -v kdig >/dev/null && command -v setpriv >/dev/null; then
+	Q=100
+	fl_named_conf 5300
+	# shellcheck disable=SC2046
+	FL_OUT=$D/named.out FL_ERR=$D/named.err fl_bg_rcv R setpriv --inh-caps=-all --ambient-caps=-all \
+		--bounding-set=-all -- env $(PORTS=5300 shim_env) named -g -4 -n 1 -c "$D/named.conf"
+	wait_file "$D/named.err" 'running$|exiting|failed' 15
+	a=$(fl_kdig_count 5300 named "$Q")
+	stop_pid "$R" 10
+	rk=$(summary_sock_sum "$D/named.err" rx_kernel)
+	check "$([ "$a" = "$Q" ] && grep -q 'NOT accelerated: fd [0-9]* udp port 5300' "$D/named.err"; echo $?)" \
+		"named (no capabilities): on the kernel path, visibly, and $a of $Q queries answered" \
+		"$(grep xskshim "$D/named.err" | head -3)"
+	check "$([ "$rk" -ge "$Q" ]; echo $?)" \
+		"named: its exit summary counts the queries it read on the kernel path (rx_kernel $rk)" \
+		"$(grep 'summary' "$D/named.err" | head -4)"
+else
+	skip "named: bind9, kdig or setpriv not installed"
+fi
+fl_finish
