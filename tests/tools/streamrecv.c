@@ -13,6 +13,16 @@
  *   --epoll     non-blocking socket in an edge-triggered epoll set (as
  *               quinn/tokio register it); loop { epoll_wait(1, 1000 ms);
  *               then recvmmsg(64, MSG_WAITFORONE, timeout 1 s) until EAGAIN }
+ *   --quic      what quinn-udp does (issue 13): after bind IP_RECVTOS,
+ *               IP_MTU_DISCOVER=PROBE, IP_PKTINFO, SO_TIMESTAMPNS, IP_RECVERR
+ *               (IPv6: the IPV6_ ones too), a UDP_SEGMENT probe set and
+ *               cleared; the socket in an edge-triggered epoll set with
+ *               EPOLLIN|EPOLLOUT|EPOLLRDHUP (as mio registers it); loop {
+ *               epoll_wait; then recvmmsg(32, 0) until EAGAIN }, every
+ *               message's control messages parsed as quinn-udp does;
+ *               --gro adds UDP_GRO and 64 KiB buffers: a coalesced message
+ *               (UDP_GRO cmsg, segment size S) is cut into S-byte datagrams,
+ *               each verified
  *   --blocking  blocking socket, recvmmsg(64, MSG_WAITFORONE)
  *               (SO_RCVTIMEO bounds each wait so the stop checks run)
  * --rcvbuf BYTES sets SO_RCVBUFFORCE (falls back to SO_RCVBUF).
@@ -33,7 +43,8 @@
  *     first_to_last_secs=T flows=F flows_split=K reordered=R per_thread=a,b,...
  * (reordered: datagrams of a flow - source port - that came after a later
  * one of the same flow on the same socket)
- *     cpu_ns_per_pkt=C
+ *     cpu_ns_per_pkt=C messages=M
+ * (messages: receive entries filled; fewer than received with --gro)
  * secs is the whole receive phase; pps is received / first_to_last_secs.
  * cpu_ns_per_pkt is the process's user+system CPU time (getrusage) over the
  * active window - sampled at the first datagram and then at most once per
@@ -70,7 +81,15 @@
 #define SR_HDR_SZ       12
 #define SR_CPU_SAMPLE_NS 1000000ull
 
-enum sr_style { SR_POLL, SR_SPIN, SR_BLOCKING, SR_EPOLL };
+enum sr_style { SR_POLL, SR_SPIN, SR_BLOCKING, SR_EPOLL, SR_QUIC };
+#define SR_QUIC_BATCH   32          /* quinn-udp's BATCH_SIZE */
+#define SR_CTL_SZ       88          /* quinn-udp's CMSG_LEN */
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 
 struct sr_conf {
 	unsigned port;
@@ -83,6 +102,8 @@ struct sr_conf {
 	unsigned idle_ms;
 	double max_secs;
 	int poll_ms;
+	bool gro;                       /* --gro (with --quic) */
+	unsigned batch;                 /* messages per recvmmsg */
 };
 
 struct sr_thread {
@@ -96,6 +117,10 @@ struct sr_thread {
 	uint64_t first_ns, last_ns;     /* CLOCK_MONOTONIC, 0 = none yet */
 	uint64_t cpu_first, cpu_last;   /* process CPU ns at samples */
 	uint64_t cpu_sample_at;         /* monotonic time of last sample */
+	uint64_t nmsgs;                 /* messages (a GRO one holds several) */
+	uint64_t counted;               /* received already added to g_total */
+	unsigned ecn_seen;
+	uint8_t ctl[SR_BATCH][SR_CTL_SZ]; /* --quic: control buffers */
 	uint8_t *ports_seen;            /* [65536] source ports seen */
 	uint64_t *flow_next;            /* [65536] per source port: highest seq + 1 */
 	uint64_t reordered;             /* a flow's datagram after a later one */
@@ -183,10 +208,14 @@ static void sr_reset_msgs(struct sr_thread *t)
 {
 	unsigned i;
 
-	for (i = 0; i < SR_BATCH; i++) {
+	for (i = 0; i < conf.batch; i++) {
 		t->msgs[i].msg_hdr.msg_namelen = sizeof(t->names[i]);
 		t->msgs[i].msg_hdr.msg_flags = 0;
 		t->msgs[i].msg_len = 0;
+		if (conf.style == SR_QUIC) {
+			t->msgs[i].msg_hdr.msg_control = t->ctl[i];
+			t->msgs[i].msg_hdr.msg_controllen = SR_CTL_SZ;
+		}
 	}
 }
 
@@ -197,15 +226,36 @@ static void sr_account(struct sr_thread *t, unsigned n)
 
 	for (i = 0; i < n; i++) {
 		struct msghdr *h = &t->msgs[i].msg_hdr;
+		size_t len = t->msgs[i].msg_len, stride = len, off = 0;
 		bool dup;
 
-		if (!sr_check(t, t->iov[i].iov_base, t->msgs[i].msg_len, h->msg_flags,
-			      &t->names[i], &dup))
-			t->bad++;
-		else if (dup)
-			t->dup++;
+		if (conf.style == SR_QUIC) {
+			/* quinn-udp's decode_recv: ECN from TOS, the
+			 * destination from PKTINFO, the GRO stride */
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c; c = CMSG_NXTHDR(h, c)) {
+				if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+					int v;
+
+					memcpy(&v, CMSG_DATA(c), sizeof(v));
+					if (v > 0)
+						stride = (size_t)v;
+				} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) {
+					t->ecn_seen |= *CMSG_DATA(c) & 3;
+				}
+			}
+		}
+		do {   /* each datagram of the message */
+			size_t l = len - off < stride ? len - off : stride;
+
+			if (!sr_check(t, (uint8_t *)t->iov[i].iov_base + off, l, h->msg_flags, &t->names[i], &dup))
+				t->bad++;
+			else if (dup)
+				t->dup++;
+			t->received++;
+			off += stride;
+		} while (off < len);
 	}
-	t->received += n;
+	t->nmsgs += n;
 	if (!t->first_ns) {
 		t->first_ns = now;
 		t->cpu_first = proc_cpu_ns();
@@ -217,7 +267,8 @@ static void sr_account(struct sr_thread *t, unsigned n)
 	}
 	t->last_ns = now;
 	__atomic_store_n(&g_last_ns, now, __ATOMIC_RELAXED);
-	total = __atomic_add_fetch(&g_total, n, __ATOMIC_RELAXED);
+	total = __atomic_add_fetch(&g_total, t->received - t->counted, __ATOMIC_RELAXED);
+	t->counted = t->received;
 	if (conf.expect && total >= conf.expect)
 		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
 }
@@ -247,7 +298,7 @@ static int sr_recv(struct sr_thread *t, int flags, struct timespec *tmo)
 	int n;
 
 	sr_reset_msgs(t);
-	n = recvmmsg(t->fd, t->msgs, SR_BATCH, flags, tmo);
+	n = recvmmsg(t->fd, t->msgs, conf.batch, flags, tmo);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 			return 0;
@@ -284,18 +335,20 @@ static void *sr_thread_main(void *arg)
 					goto out;
 			} while (n > 0 && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED));
 			break;
-		case SR_EPOLL: {
+		case SR_EPOLL:
+		case SR_QUIC: {
 			struct epoll_event ev;
+			bool quic = conf.style == SR_QUIC;
 
 			n = epoll_wait(t->ep, &ev, 1, conf.poll_ms);
 			if (n < 0 && errno != EINTR) {
 				t->err = errno;
 				goto out;
 			}
-			if (n <= 0 || ev.data.ptr != t)
+			if (n <= 0 || ev.data.ptr != t || !(ev.events & EPOLLIN))
 				continue;
 			do {   /* edge-triggered: drain until EAGAIN */
-				n = sr_recv(t, MSG_WAITFORONE, &tmo);
+				n = quic ? sr_recv(t, 0, NULL) : sr_recv(t, MSG_WAITFORONE, &tmo);
 				if (n < 0)
 					goto out;
 			} while (n > 0 && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED));
@@ -317,6 +370,28 @@ out:
 		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
+}
+
+/* quinn-udp's socket setup after bind (issue 13 lists it). */
+static int sr_quic_opts(int fd, int family)
+{
+	static const struct { int v6, lvl, opt, val; } o[] = {
+		{ 0, IPPROTO_IP, IP_RECVTOS, 1 }, { 0, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_PROBE },
+		{ 0, IPPROTO_IP, IP_PKTINFO, 1 }, { 1, IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_PROBE },
+		{ 1, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1 }, { 1, IPPROTO_IPV6, IPV6_RECVTCLASS, 1 },
+		{ 1, IPPROTO_IPV6, IPV6_DONTFRAG, 1 }, { 0, SOL_SOCKET, SO_TIMESTAMPNS, 1 },
+		{ 0, IPPROTO_IP, IP_RECVERR, 1 }, { 1, IPPROTO_IPV6, IPV6_RECVERR, 1 },
+		{ 0, IPPROTO_UDP, UDP_SEGMENT, 1200 }, { 0, IPPROTO_UDP, UDP_SEGMENT, 0 },
+	};
+	int one = 1;
+
+	for (size_t i = 0; i < sizeof(o) / sizeof(o[0]); i++)
+		if ((!o[i].v6 || family == AF_INET6) &&
+		    setsockopt(fd, o[i].lvl, o[i].opt, &o[i].val, sizeof(o[i].val)))
+			return -1;
+	if (conf.gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)))
+		return -1;
+	return 0;
 }
 
 static int sr_socket_open(struct sr_thread *t)
@@ -367,8 +442,13 @@ static int sr_socket_open(struct sr_thread *t)
 		goto err_close;
 	t->fd = fd;
 	t->ep = -1;
-	if (conf.style == SR_EPOLL) {
+	if (conf.style == SR_QUIC && sr_quic_opts(fd, ss.ss_family))
+		goto err_close;
+	if (conf.style == SR_EPOLL || conf.style == SR_QUIC) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = t };
+
+		if (conf.style == SR_QUIC)
+			ev.events |= EPOLLOUT | EPOLLRDHUP;
 
 		t->ep = epoll_create1(EPOLL_CLOEXEC);
 		if (t->ep < 0 || epoll_ctl(t->ep, EPOLL_CTL_ADD, fd, &ev))
@@ -395,6 +475,8 @@ static void usage(FILE *f)
 		"  --threads N      sockets in one SO_REUSEPORT group, one thread each\n"
 		"  --spin           busy loop on recvmmsg(MSG_DONTWAIT) instead of poll\n"
 		"  --blocking       blocking socket, recvmmsg(MSG_WAITFORONE)\n"
+		"  --quic           quinn-udp's setup and read: options, epoll(ET), recvmmsg(32) to EAGAIN\n"
+		"  --gro            with --quic: UDP_GRO, 64 KiB buffers, coalesced messages cut\n"
 		"  --poll-ms MS     poll timeout (default 1000, as the streamer)\n"
 		"  --rcvbuf BYTES   SO_RCVBUFFORCE\n"
 		"  --bufsize BYTES  receive buffer per message (default 2048)\n"
@@ -412,6 +494,8 @@ int main(int argc, char **argv)
 		{ "spin", no_argument, NULL, 'S' },
 		{ "epoll", no_argument, NULL, 'E' },
 		{ "blocking", no_argument, NULL, 'B' },
+		{ "quic", no_argument, NULL, 'Q' },
+		{ "gro", no_argument, NULL, 'G' },
 		{ "poll-ms", required_argument, NULL, 'P' },
 		{ "rcvbuf", required_argument, NULL, 'r' },
 		{ "bufsize", required_argument, NULL, 'z' },
@@ -422,7 +506,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	struct sr_thread *th;
-	uint64_t received = 0, bad = 0, dup = 0, missing = 0, first = 0, last = 0, reordered = 0;
+	uint64_t received = 0, bad = 0, dup = 0, missing = 0, first = 0, last = 0, reordered = 0, msgs = 0;
 	uint64_t cpu_first = UINT64_MAX, cpu_last = 0, cpu, end_ns, k;
 	unsigned flows = 0, split = 0, i, started = 0;
 	int c, rc = 0;
@@ -434,6 +518,8 @@ int main(int argc, char **argv)
 		case 't': conf.threads = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'S': conf.style = SR_SPIN; break;
 		case 'E': conf.style = SR_EPOLL; break;
+		case 'Q': conf.style = SR_QUIC; break;
+		case 'G': conf.gro = true; break;
 		case 'B': conf.style = SR_BLOCKING; break;
 		case 'P': conf.poll_ms = atoi(optarg); break;
 		case 'r': conf.rcvbuf = atoi(optarg); break;
@@ -445,7 +531,10 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!conf.port || conf.port > 65535 || !conf.threads ||
+	conf.batch = conf.style == SR_QUIC ? SR_QUIC_BATCH : SR_BATCH;
+	if (conf.gro && conf.bufsize == 2048)
+		conf.bufsize = SR_PAYLOAD_MAX;   /* quinn-udp: 64 KiB per GRO message */
+	if (!conf.port || conf.port > 65535 || !conf.threads || (conf.gro && conf.style != SR_QUIC) ||
 	    conf.threads > SR_THREADS_MAX || conf.bufsize < 1 ||
 	    conf.bufsize > SR_PAYLOAD_MAX || conf.max_secs <= 0 || conf.poll_ms < 0) {
 		usage(stderr);
@@ -489,7 +578,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "streamrecv: ready port=%u threads=%u style=%s\n", conf.port,
 		conf.threads, conf.style == SR_POLL ? "poll" :
-		conf.style == SR_SPIN ? "spin" : conf.style == SR_EPOLL ? "epoll" : "blocking");
+		conf.style == SR_SPIN ? "spin" : conf.style == SR_EPOLL ? "epoll" :
+		conf.style == SR_QUIC ? (conf.gro ? "quic+gro" : "quic") : "blocking");
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -516,6 +606,7 @@ int main(int argc, char **argv)
 		bad += t->bad;
 		dup += t->dup;
 		reordered += t->reordered;
+		msgs += t->nmsgs;
 		if (t->err)
 			rc = 1;
 		if (t->first_ns) {
@@ -559,7 +650,8 @@ int main(int argc, char **argv)
 		       span > 0 ? (double)received / span : 0.0, span, flows, split, (unsigned long long)reordered);
 		for (i = 0; i < conf.threads; i++)
 			printf("%s%llu", i ? "," : "", (unsigned long long)th[i].received);
-		printf(" cpu_ns_per_pkt=%.1f\n", received ? (double)cpu / (double)received : 0.0);
+		printf(" cpu_ns_per_pkt=%.1f messages=%llu\n", received ? (double)cpu / (double)received : 0.0,
+		       (unsigned long long)msgs);
 		fflush(stdout);
 	}
 	if (conf.expect) {
