@@ -77,6 +77,7 @@ DEB         := $(B)/xskshim_$(DEB_VERSION)_$(DEB_ARCH).deb
 
 .PHONY: deb test-package
 deb:
+	scripts/deps.sh
 	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
 	tar -C . --exclude=./build --exclude='./build-*' --exclude=./.git --exclude=./results -cf - . | \
 		tar -C $(B)/deb/src -xf -
@@ -86,6 +87,5 @@ deb:
 	@echo "deb: $(DEB)"
 
 test-package:
-	scripts/deps.sh
 	$(MAKE) deb
 	tests/package.sh $(DEB)
