@@ -1,6 +1,7 @@
 /* log.c - the shim's single line format, and libbpf/libxdp output routed
  * through the same level filter. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,12 @@
 #include "shim/shim.h"
 
 static const char *const lvl_names[] = { "error", "warn", "info", "debug" };
+
+/* With XSKSHIM_STATS=1, a copy of the stderr the program started with
+ * (close-on-exec, numbered high): the summary still gets out when the
+ * program closed fd 2 before it ends (chronyd does).  Only a closed fd 2
+ * falls back to it; a redirected one is respected. */
+static int shim_log_fd2 = -1;
 
 static void shim_vlog_raw(const char *lvl_name, const char *subsys, const char *fmt, va_list ap)
 {
@@ -33,7 +40,8 @@ static void shim_vlog_raw(const char *lvl_name, const char *subsys, const char *
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
 	buf[n++] = '\n';
-	(void)!write(2, buf, (size_t)n);
+	if (write(2, buf, (size_t)n) < 0 && errno == EBADF && shim_log_fd2 >= 0)
+		(void)!write(shim_log_fd2, buf, (size_t)n);
 out:
 	errno = saved;
 }
@@ -140,6 +148,8 @@ static int shim_libxdp_print(enum libxdp_print_level level, const char *fmt, va_
 
 void shim_log_libs_init(void)
 {
+	if (shim_g.cfg.stats && shim_log_fd2 < 0)
+		shim_log_fd2 = fcntl(2, F_DUPFD_CLOEXEC, 512);
 	libbpf_set_print(shim_libbpf_print);
 	libxdp_set_print(shim_libxdp_print);
 }

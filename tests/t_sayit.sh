@@ -10,6 +10,8 @@
 #   int, hup   the same for SIGINT (started with env --default-signal=INT:
 #              bash ignores it in background jobs) and SIGHUP
 #   _exit      a SIGTERM handler calling _exit(0) (pdns_recursor): summary
+#   stderr-closed  the program closed fd 2 (chronyd does before it exits):
+#              the summary still reaches the original stderr
 #   transparent the program sees SIG_DFL for SIGTERM/SIGINT/SIGHUP through
 #              sigaction and signal(), as in a plain run
 #   raw-bind   a port bound with the raw syscall instruction: one line at exit
@@ -40,7 +42,7 @@ end_case()
 		return 1
 	fi
 	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count 100 --rate 10000 >/dev/null
-	wait_file "$D/$t.err" 'received=100' 5
+	wait_file "$D/$t.out" 'received=100' 5
 	kill "-$sig" "$R"
 	wait_exit "$R" 5
 	rx=$(summary_sock_sum "$D/$t.err" rx_xdp)
@@ -53,6 +55,7 @@ end_case term TERM 143 "" ""
 end_case int INT 130 "--default-signal=INT" ""
 end_case hup HUP 129 "" ""
 end_case _exit TERM 0 "" --exit-handler
+end_case stderr-closed TERM 143 "" --close-stderr
 
 # what the program sees, plain and preloaded
 seen_plain=$(in_rcv timeout 2 env --default-signal=INT "$D/termrecv" 9001 --raw-bind 2>&1 | grep 'SIG\|old=')

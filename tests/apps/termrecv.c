@@ -1,15 +1,17 @@
 /* termrecv.c - a UDP receiver for tests/t_sayit.sh that ends the ways real
  * daemons end.
  *
- *   termrecv PORT [--exit-handler] [--raw-bind]
+ *   termrecv PORT [--exit-handler | --raw-bind | --close-stderr]
  *
  * Prints "termrecv: SIGTERM=<default|other> SIGINT=... SIGHUP=..." as the
  * program sees the dispositions (sigaction query) and "termrecv: signal()
  * old=<default|other>" (signal(SIGHUP) round trip), then "termrecv: ready"
  * on stderr, and counts datagrams with blocking recv() until a signal ends
- * it: with the default actions it dies by the signal (the shim's exit
- * summary must still appear); --exit-handler installs a SIGTERM handler
- * that calls _exit(0), as pdns_recursor does.  --raw-bind makes and binds
+ * it (every 100 datagrams "termrecv: received=N" on stdout): with the
+ * default actions it dies by the signal (the shim's exit summary must still
+ * appear); --exit-handler installs a SIGTERM handler that calls _exit(0), as
+ * pdns_recursor does; --close-stderr closes fd 2 once ready, as chronyd
+ * does before it exits.  --raw-bind makes and binds
  * the socket with the raw syscall instruction (x86-64), so no libc call and
  * no interposer sees it, and exits after 1 s through exit(0).
  */
@@ -84,8 +86,12 @@ int main(int argc, char **argv)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
 		return 3;
 	fprintf(stderr, "termrecv: ready\n");
+	if (argc > 2 && !strcmp(argv[2], "--close-stderr"))
+		close(2);
 	for (;;) {
-		if (recv(fd, buf, sizeof(buf), 0) >= 0 && ++n % 100 == 0)
-			fprintf(stderr, "termrecv: received=%lu\n", n);
+		if (recv(fd, buf, sizeof(buf), 0) >= 0 && ++n % 100 == 0) {
+			printf("termrecv: received=%lu\n", n);
+			fflush(stdout);
+		}
 	}
 }
