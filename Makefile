@@ -6,6 +6,7 @@ CC        ?= cc
 CLANG     ?= clang
 BPFTOOL   ?= bpftool
 OBJCOPY   ?= objcopy
+NM        ?= nm
 PKGS      := libxdp libbpf libmnl
 ARCH_INC  ?= -I/usr/include/$(shell $(CC) -dumpmachine)
 B         := build
@@ -94,11 +95,34 @@ $(B)/xskshim.wrap: shim/xskshim.wrap.in shim/syms.h
 $(B)/lib%-shim.a:
 	@mkdir -p $(@D)
 	$(OBJCOPY) --redefine-sym stderr=xskshim_lib_stderr $(shell $(CC) -print-file-name=lib$*.a) $@
-SHIM_LIBS := $(B)/libxdp-shim.a $(B)/libbpf-shim.a $(shell $(CC) -print-file-name=libz.a) -lmnl -lelf -ldl -lpthread
+SHIM_LIBS := $(B)/libxdp-shim.a $(B)/libbpf-shim.a $(shell $(CC) -print-file-name=libz.a) \
+	     -Wl,--no-as-needed -lmnl -lelf -Wl,--as-needed -ldl -lpthread
 
-$(LIB): $(SHIM_OBJ) $(RING_OBJ) $(B)/xskshim.map $(B)/xskshim.wrap $(B)/libxdp-shim.a $(B)/libbpf-shim.a
+# ... and what the .so takes from those two shared libraries is bound to
+# their own definitions, not to whatever the program exports under the same
+# name (shim/deps.c): every undefined symbol of the shim's objects and
+# archives that libelf.so.1 or libmnl.so.0 defines is --wrap'ed to a
+# trampoline that jumps through dlsym(<that library's handle>, NAME).
+DEP_SONAMES := libelf.so.1 libmnl.so.0
+DEPS_OBJ    := $(B)/shim/deps.o
+$(B)/xskshim-deps.h: $(filter-out $(DEPS_OBJ),$(SHIM_OBJ)) $(RING_OBJ) $(B)/libxdp-shim.a $(B)/libbpf-shim.a
+	@mkdir -p $(@D)
+	$(NM) -u --format=posix $^ 2>/dev/null | awk 'NF >= 2 && $$2 == "U" {print $$1}' | sort -u > $@.undef
+	echo '#define SHIM_DEPS(D) \' > $@.tmp
+	for so in $(DEP_SONAMES); do \
+		$(NM) -D --defined-only "$$($(CC) -print-file-name=$$so)" | awk 'NF >= 3 && $$2 ~ /^[TtWi]$$/ {print $$3}' | \
+			sed 's/@.*//' | sort -u | comm -12 - $@.undef | sed "s/.*/	D(\"$$so\", &) \\\\/" >> $@.tmp; \
+	done
+	echo >> $@.tmp
+	sed -n 's/^	D("[^"]*", \([A-Za-z0-9_]*\)).*/-Wl,--wrap=\1/p' $@.tmp > $(B)/xskshim-deps.wrap
+	mv $@.tmp $@
+$(B)/xskshim-deps.wrap: $(B)/xskshim-deps.h
+$(DEPS_OBJ): $(B)/xskshim-deps.h
+
+$(LIB): $(SHIM_OBJ) $(RING_OBJ) $(B)/xskshim.map $(B)/xskshim.wrap $(B)/xskshim-deps.wrap $(B)/libxdp-shim.a \
+	$(B)/libbpf-shim.a
 	$(CC) -shared -o $@ $(SHIM_OBJ) $(RING_OBJ) -Wl,--version-script=$(B)/xskshim.map \
-	      @$(B)/xskshim.wrap -Wl,--exclude-libs,ALL -Wl,--as-needed \
+	      @$(B)/xskshim.wrap @$(B)/xskshim-deps.wrap -Wl,--exclude-libs,ALL -Wl,--as-needed \
 	      -Wl,-z,now -Wl,-z,relro -Wl,-z,defs $(SHIM_LIBS)
 
 $(B)/libring.a: $(RING_OBJ)
@@ -147,7 +171,7 @@ bench:
 # little-endian object; its headers come from the host.
 CROSS_ARM64 ?= aarch64-linux-gnu-
 cross-arm64:
-	$(MAKE) B=$(B)/arm64 CC=$(CROSS_ARM64)gcc AR=$(CROSS_ARM64)ar OBJCOPY=$(CROSS_ARM64)objcopy \
+	$(MAKE) B=$(B)/arm64 CC=$(CROSS_ARM64)gcc AR=$(CROSS_ARM64)ar OBJCOPY=$(CROSS_ARM64)objcopy NM=$(CROSS_ARM64)nm \
 		ARCH_INC=-I/usr/include/$(shell cc -dumpmachine) \
 		PKG_CONFIG_LIBDIR=/usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig \
 		$(B)/arm64/libxskshim.so

@@ -296,17 +296,19 @@ tsan_build()
 	cc -O1 -g -fsanitize=thread -std=gnu11 -D_GNU_SOURCE -o "$o/diff_sock" tests/diff_sock.c -lpthread \
 		>"$o/build.log" 2>&1 || return 1
 	[ -f build/xskshim.skel.h ] && [ -f build/xskshim.map ] || return 1
-	for f in shim/*.c ring/*.c; do
+	for f in shim/*.c ring/*.c ctl/*.c; do
 		grep -q '^int main' "$f" && continue
 		cc -O1 -g -fsanitize=thread -std=gnu11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -I. -Ibuild \
 			$(pkg-config --cflags libxdp libbpf 2>/dev/null) -c "$f" -o "$o/$(tr / _ <<<"$f").o" \
 			>>"$o/build.log" 2>&1 || return 1
 	done
 	# linked as the Makefile links build/libxskshim.so (symbol isolation)
-	[ -f build/xskshim.wrap ] && [ -f build/libbpf-shim.a ] && [ -f build/libxdp-shim.a ] || return 1
+	[ -f build/xskshim.wrap ] && [ -f build/xskshim-deps.wrap ] && [ -f build/libbpf-shim.a ] &&
+		[ -f build/libxdp-shim.a ] || return 1
 	cc -shared -fsanitize=thread -o "$o/libxskshim.so" "$o"/*.o -Wl,--version-script=build/xskshim.map \
-		@build/xskshim.wrap -Wl,--exclude-libs,ALL build/libxdp-shim.a build/libbpf-shim.a \
-		"$(cc -print-file-name=libz.a)" -lelf -ldl -lpthread >>"$o/build.log" 2>&1
+		@build/xskshim.wrap @build/xskshim-deps.wrap -Wl,--exclude-libs,ALL build/libxdp-shim.a \
+		build/libbpf-shim.a "$(cc -print-file-name=libz.a)" -Wl,--no-as-needed -lmnl -lelf -Wl,--as-needed \
+		-ldl -lpthread >>"$o/build.log" 2>&1
 }
 
 if [ "${DIFF_TSAN:-1}" = 1 ] && [ -z "${DIFF_CASES:-}" ]; then

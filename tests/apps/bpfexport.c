@@ -20,7 +20,8 @@ __attribute__((destructor)) static void bpfexport_report(void)
 	(void)!write(2, buf, (size_t)n);
 }
 
-/* Names libbpf 1.1 and libxdp 1.3 define and call internally. */
+/* Names libbpf 1.1 and libxdp 1.3 define and call internally, and libelf
+ * and libmnl functions the shim's libbpf and ctl/ call. */
 #define BPFEXPORT_NAMES(N)                                                       \
 	N(bpf_prog_load) N(bpf_map_create) N(bpf_create_map) N(bpf_load_program) \
 	N(bpf_object__open) N(bpf_object__open_mem) N(bpf_object__load)          \
@@ -31,7 +32,10 @@ __attribute__((destructor)) static void bpfexport_report(void)
 	N(xsk_umem__create) N(xsk_socket__create_shared) N(xsk_socket__fd)       \
 	N(xsk_umem__delete) N(xsk_socket__delete) N(libbpf_set_print)            \
 	N(libxdp_set_print) N(bpf_update_elem) N(bpf_lookup_elem) N(bpf_delete_elem)     \
-	N(bpf_get_next_key)
+	N(bpf_get_next_key) N(elf_version) N(elf_begin) N(elf_memory) N(elf_end)         \
+	N(elf_getscn) N(elf_nextscn) N(elf_getdata) N(elf_strptr) N(gelf_getshdr)        \
+	N(elf_getshdrstrndx) N(mnl_socket_open) N(mnl_socket_bind) N(mnl_socket_sendto)  \
+	N(mnl_socket_recvfrom)
 
 #define BPFEXPORT_DEF(name)                                                      \
 	__attribute__((visibility("default"))) long name(void);                  \
