@@ -412,29 +412,63 @@ static int shim_ep_add_inner(struct shim_sock *s, int ep, int fd, const struct e
 }
 
 /* MOD of a registration through an inner set. */
-static int shim_ep_mod_inner(struct shim_epreg *r, const struct epoll_event *e)
+/* MOD of a registration through an inner set, asked through epoll fd ep
+ * (r->ep, or another fd of the same epoll file: alias).  0 or -errno. */
+static int shim_ep_mod_inner(struct shim_epreg *r, int ep, const struct epoll_event *e, bool alias)
 {
 	struct epoll_event oe;
 	uint32_t old = r->events;
+	uint64_t old_data = r->data;
 
 	if (old & EPOLLEXCLUSIVE)
-		return shim_ep_ret(-EINVAL);
+		return -EINVAL;
 	__atomic_store_n(&r->events, e->events, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->data, e->data.u64, __ATOMIC_RELAXED);
 	oe = shim_epreg_outer(r);
-	if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_MOD, r->ifd, &oe)) {
+	if (REAL(epoll_ctl)(ep, EPOLL_CTL_MOD, r->ifd, &oe)) {
 		int err = -errno;
 
-		if (err == -ENOENT || err == -EBADF)   /* the set went away */
+		__atomic_store_n(&r->events, old, __ATOMIC_RELAXED);
+		__atomic_store_n(&r->data, old_data, __ATOMIC_RELAXED);
+		if (!alias && (err == -ENOENT || err == -EBADF))   /* the set went away */
 			shim_epreg_free_one(r);
-		else
-			__atomic_store_n(&r->events, old, __ATOMIC_RELAXED);
-		return shim_ep_ret(err);
+		return err;
 	}
+	r->ep = ep;   /* the number that works now (the one it was made under may be closed) */
 	shim_epreg_inner_kernel(r, EPOLL_CTL_MOD);
 	if ((old ^ e->events) & SHIM_EPREG_IN) {
 		shim_epreg_xsks(r, old, false);
 		shim_epreg_xsks(r, e->events, true);
+	}
+	return 0;
+}
+
+/* MOD or DEL through another fd of the epoll file a registration was made
+ * through (a dup: tokio's mio registers through Registry::try_clone and may
+ * change it through either): its inner set is in `ep` exactly when ep is
+ * that file, so the operation on it succeeds there and fails with ENOENT
+ * anywhere else - no probing.  1 with *ret set (0 or -1/errno): done; 0:
+ * no registration of fd behind ep. */
+static int shim_ep_alias_op(struct shim_sock *s, int ep, int fd, int op, const struct epoll_event *e, int *ret)
+{
+	for (uint32_t i = s->epreg_head; i; i = shim_epregs[i - 1].next) {
+		struct shim_epreg *r = &shim_epregs[i - 1];
+		int err;
+
+		if (r->fd != fd || r->ep == ep || r->ifd < 0 || (r->events & EPOLLEXCLUSIVE))
+			continue;
+		if (op == EPOLL_CTL_DEL) {
+			if (REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, r->ifd, NULL))
+				continue;
+			shim_epreg_free_one(r);
+			*ret = 0;
+			return 1;
+		}
+		err = shim_ep_mod_inner(r, ep, e, true);
+		if (err == -ENOENT)
+			continue;
+		*ret = shim_ep_ret(err);
+		return 1;
 	}
 	return 0;
 }
@@ -460,10 +494,12 @@ int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 	}
 	pthread_mutex_lock(&shim_g.lock);
 	r = shim_epreg_find(s, ep, fd);
-	if (op == EPOLL_CTL_ADD && shim_sock_accel(s) && (e->events & SHIM_EPREG_IN)) {
+	if (!r && op != EPOLL_CTL_ADD && shim_ep_alias_op(s, ep, fd, op, e, &ret)) {
+		;   /* done through the epoll file's other fd */
+	} else if (op == EPOLL_CTL_ADD && shim_sock_accel(s) && (e->events & SHIM_EPREG_IN)) {
 		ret = shim_ep_add_inner(s, ep, fd, e);
 	} else if (op == EPOLL_CTL_MOD && r && r->ifd >= 0) {
-		ret = shim_ep_mod_inner(r, e);
+		ret = shim_ep_ret(shim_ep_mod_inner(r, ep, e, false));
 	} else if (op == EPOLL_CTL_DEL && r && r->ifd >= 0) {
 		ret = REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, r->ifd, NULL);
 		if (ret && errno == EBADF)

@@ -2742,6 +2742,19 @@ static void c_epoll_dup(void)
 	ep_wait("epoll-dup/original-registration-on-dup", ep2, 2);
 	t_drain(L, fd2);
 	ep_wait("epoll-dup/drained", ep, 0);
+	/* changed and deleted through the other fd of the same epoll file */
+	ep_ctl(ep, EPOLL_CTL_MOD, fd, EPOLLIN | EPOLLONESHOT, 44);
+	SEND(.dport = P(57), .count = 1, .size = 40, .tag = 573);
+	ep_wait("epoll-dup/modified-through-original", ep2, 0);
+	ep_wait("epoll-dup/oneshot-disarmed", ep, 0);
+	t_drain(L, fd);
+	ep_ctl(ep2, EPOLL_CTL_DEL, fd2, 0, 43);
+	ep_ctl(ep, EPOLL_CTL_DEL, fd, 0, 44);
+	SEND(.dport = P(57), .count = 1, .size = 40, .tag = 574);
+	SEND(.dport = P(58), .count = 1, .size = 40, .tag = 575);
+	ep_wait("epoll-dup/deleted-through-the-other", ep, 0);
+	t_drain(L, fd);
+	t_drain(L, fd2);
 	close(ep2);
 	close(ep);
 	close(fd);
