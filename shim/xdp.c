@@ -552,6 +552,11 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 		goto out_skel;
 	}
 	shim_log_release(true);
+	/* libbpf reads /sys/devices/system/cpu/possible once and caches it:
+	 * read it now, while /sys is visible.  A process that chroots later
+	 * (in.tftpd -s in each forked child) reads the per-CPU counters at its
+	 * exit and would otherwise print libbpf's "Failed to open cpu mask". */
+	(void)libbpf_num_possible_cpus();
 	shim_xdp_locals_refresh();
 	err = shim_xdp_attach(why, why_sz);
 	if (err)

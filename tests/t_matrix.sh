@@ -1,0 +1,594 @@
+#!/bin/bash
+# t_matrix.sh - the compatibility matrix: real, unmodified Debian 12 UDP
+# programs, each run twice in the rcv namespace of the netns pair
+# (scripts/netns.sh) - plain, then under the shim - with the same bounded
+# client workload from the gen namespace.  Per program, one line per check:
+#
+#   answered     every request answered, in both runs (the plain run is the spec)
+#   accelerated  under the shim: a decision line "accelerated" for its port,
+#                rx_xdp > 0 in the process that holds the socket (xskshim-stat
+#                on the live process), and the rcv namespace's UdpInDatagrams
+#                grew by no more than in the plain run less the requests
+#                (spilled datagrams accounted as in t_programs)
+#   stderr       no crash (the same exit status after SIGTERM as plain) and no
+#                output line beyond the plain run's except the shim's own
+#   cleanup      after SIGTERM no process left in the namespace within 5 s and
+#                no /dev/shm/xskshim.PID of any process the program started
+#   fds          the serving process's /proc/PID/fd has the same shape as
+#                plain (kinds of fds counted; the shim's own AF_XDP sockets,
+#                bpf objects and its shm/memfd regions left out)
+#
+# Rows (a missing package gives one SKIP line saying so):
+#   unbound, pdns_server (bind backend), pdns_recursor (auth-zones), ntpd
+#   (ntpsec, unpacked by scripts/deps.sh; setpriv --bounding-set -sys_time,
+#   disable ntp, 5 client source addresses), rsyslogd (imudp), syslog-ng
+#   (unpacked), turnserver (coturn, STUN binding), freeradius (radclient),
+#   snmpd (snmpget), in.tftpd (tftp-hpa), memcached -U, node dgram,
+#   python asyncio, java DatagramChannel, perl IO::Socket::INET.
+#
+# Environment: MATRIX_ONLY="unbound node ..." runs a subset; MATRIX_KEEP=1
+# keeps the temp dir.
+cd "$(dirname "$0")/.." || exit 1
+NETNS_TEST_NAME=t_matrix
+. scripts/netns.sh
+netns_skip_unless_root
+
+SHIM=$PWD/build/libxskshim.so
+STAT=$PWD/build/xskshim-stat
+MC=$PWD/tests/tools/matrixclient.py
+APPS=$PWD/tests/apps
+XDEB=${XSKSHIM_XDEB:-/opt/xskshim-deps}
+if [ ! -f "$SHIM" ] || [ ! -x "$STAT" ]; then
+	echo "SKIP: t_matrix: build/libxskshim.so or xskshim-stat missing (run make)"
+	exit 0
+fi
+for c in python3 jq ss; do
+	if ! command -v "$c" >/dev/null 2>&1; then
+		echo "SKIP: t_matrix: $c not installed"
+		exit 0
+	fi
+done
+PORTS=53,69,123,161,1812,3478,5301-5320,9300-9320,11211
+NETNS_KEEP_TMP=${MATRIX_KEEP:-0}
+netns_test_init
+chmod 755 "$TMP" # daemons that switch user read their configuration here
+fails=0
+netns_setup || { echo "FAIL: t_matrix: netns setup failed"; exit 1; }
+# more client source addresses in gen (ntpd limits the rate per address)
+SRCS=$ADDR_GEN
+for i in 11 12 13 14; do
+	ip -n "$NS_GEN" addr add "198.18.0.$i/24" dev "$IF_GEN"
+	ip -n "$NS_RCV" neigh replace "198.18.0.$i" lladdr "$MAC_GEN" dev "$IF_RCV" nud permanent
+	SRCS="$SRCS,198.18.0.$i"
+done
+
+pass() { echo "PASS: t_matrix: $*"; }
+fail() { echo "FAIL: t_matrix: $*"; fails=$((fails + 1)); }
+skip() { echo "SKIP: t_matrix: $*"; }
+# gap WHAT DETAIL: a known, reported shim gap (SKIP; FAIL with MATRIX_STRICT=1)
+gap()
+{
+	if [ "${MATRIX_STRICT:-0}" = 1 ]; then
+		fail "$1 -- known shim gap: $2"
+	else
+		echo "SKIP: t_matrix: $1 -- KNOWN SHIM GAP (reported; MATRIX_STRICT=1 makes this FAIL): $2"
+	fi
+}
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
+wanted() { [ -z "${MATRIX_ONLY:-}" ] || [[ " $MATRIX_ONLY " == *" $1 "* ]]; }
+pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
+
+# holder_pid PORT: the pid holding the UDP socket bound to PORT in rcv
+holder_pid()
+{
+	in_rcv ss -Hlnup "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2
+}
+
+# wait_bound PORT SECS
+wait_bound()
+{
+	local i
+	for i in $(seq $(($2 * 10))); do
+		[ -n "$(holder_pid "$1")" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# fd_shape PID: one line per kind of fd with its count.  Sockets are told
+# apart by the process's socket tables (an AF_XDP socket is in none of them:
+# "socket:other"); the shim's copy of stderr (fd >= 512) is left out.
+fd_shape()
+{
+	local pid=$1 f t ino udp tcp unx nl
+	udp=" $(awk 'NR > 1 { print $10 }' "/proc/$pid/net/udp" "/proc/$pid/net/udp6" 2>/dev/null | tr '\n' ' ') "
+	tcp=" $(awk 'NR > 1 { print $10 }' "/proc/$pid/net/tcp" "/proc/$pid/net/tcp6" 2>/dev/null | tr '\n' ' ') "
+	unx=" $(awk 'NR > 1 { print $7 }' "/proc/$pid/net/unix" 2>/dev/null | tr '\n' ' ') "
+	nl=" $(awk 'NR > 1 { print $NF }' "/proc/$pid/net/netlink" 2>/dev/null | tr '\n' ' ') "
+	for f in /proc/"$pid"/fd/*; do
+		[ "${f##*/}" -ge 512 ] && continue
+		t=$(readlink "$f" 2>/dev/null) || continue
+		case $t in
+		socket:*)
+			ino=${t//[^0-9]/}
+			if [[ "$udp" == *" $ino "* ]]; then t=socket:udp
+			elif [[ "$tcp" == *" $ino "* ]]; then t=socket:tcp
+			elif [[ "$unx" == *" $ino "* ]]; then t=socket:unix
+			elif [[ "$nl" == *" $ino "* ]]; then t=socket:netlink
+			else t=socket:other
+			fi ;;
+		anon_inode:bpf*) t=anon_inode:bpf ;;
+		pipe:*) t=pipe ;;
+		"$TMP"/*.out | "$TMP"/*.err) t=stdio-file ;;
+		*) t=${t//\[[0-9]*\]/} ;;
+		esac
+		echo "$t"
+	done | sed "s|$TMP|TMP|g" | sort | uniq -c | awk '{ print $2, $1 }'
+}
+
+# fd_compare PLAIN SHIM: the application's fds are all there and nothing
+# else of a kind the shim never opens.  The shim's own kinds (AF_XDP sockets,
+# bpf objects, the address watcher's netlink socket and eventfd, one inner
+# epoll per accelerated socket) may only add.  Prints the extras; status 1
+# when a kind has fewer fds than plain or a non-shim kind has more.
+SHIM_FD_KINDS=" socket:other anon_inode:bpf anon_inode:btf socket:netlink anon_inode:[eventfd] anon_inode:[eventpoll] "
+fd_compare()
+{
+	local k n m bad=0 extra= kinds
+	kinds=$(cut -d' ' -f1 "$1" "$2" | sort -u)
+	for k in $kinds; do
+		n=$(awk -v k="$k" '$1 == k { print $2 }' "$1"); n=${n:-0}
+		m=$(awk -v k="$k" '$1 == k { print $2 }' "$2"); m=${m:-0}
+		if [ "$m" -lt "$n" ]; then
+			echo "MISSING $k: $m, plain $n;"; bad=1
+		elif [ "$m" -gt "$n" ]; then
+			if [[ "$SHIM_FD_KINDS" == *" $k "* ]]; then
+				extra="$extra $k+$((m - n))"
+			else
+				echo "EXTRA $k: $m, plain $n;"; bad=1
+			fi
+		fi
+	done
+	echo "${extra:- none}"
+	return $bad
+}
+
+# norm FILE: output lines with digits and the temp dir neutralised
+norm()
+{
+	sed -e "s|$TMP|TMP|g" -e 's/[0-9a-f]\{8,\}/H/g' -e 's/[0-9]\+/N/g' "$@" 2>/dev/null | sort -u
+}
+
+# run_variant NAME plain|shim: one run of row NAME (R_* set by its row
+# function).  Sets V_SENT V_ANS V_PID V_RC V_UDP V_LEFT V_SHM and the
+# statistics ST_*; files $TMP/NAME.VARIANT.{out,err,fds,client}.
+run_variant()
+{
+	local name=$1 v=$2 env=() b tpid main p j allp=() i rest
+	V_SENT=0 V_ANS=0 V_PID= V_RC=x V_UDP=0 V_LEFT= V_SHM= V_BOUND=0 V_FD2= V_SIGTERM=0
+	ST_ACCEL=0 ST_RX_XDP=0 ST_RX_KERNEL=0 ST_SPILL=0 ST_REDIRECT=0
+	if [ "$v" = shim ]; then
+		env=(XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS="$PORTS" XSKSHIM_STATS=1 LD_PRELOAD="$SHIM" ${MATRIX_SHIM_ENV:-})
+	fi
+	b=$(udp_in_all)
+	ip netns exec "$NS_RCV" timeout -k 3 60 "${R_PRE[@]}" env "${R_ENV[@]}" "${env[@]}" "${R_CMD[@]}" \
+		>"$TMP/$name.$v.out" 2>"$TMP/$name.$v.err" </dev/null &
+	tpid=$!
+	PIDS+=("$tpid")
+	if wait_bound "$R_PORT" "${R_BIND_SECS:-10}"; then
+		V_BOUND=1
+		V_PID=$(holder_pid "$R_PORT")
+		"$R_CLIENT" "$name.$v" >"$TMP/$name.$v.client" 2>&1
+		read -r V_SENT V_ANS < <(tail -1 "$TMP/$name.$v.client")
+		sleep 0.2
+		fd_shape "$V_PID" >"$TMP/$name.$v.fds"
+		V_FD2=$(readlink "/proc/$V_PID/fd/2" 2>/dev/null)
+		# does the program catch SIGTERM itself (SigCgt bit 15)?
+		V_SIGTERM=$(( (16#$(awk '$1 == "SigCgt:" { print $2 }' "/proc/$V_PID/status" 2>/dev/null || echo 0) >> 14) & 1 ))
+		if [ "$v" = shim ] && j=$("$STAT" -j "$V_PID" 2>"$TMP/$name.stat.err"); then
+			read -r ST_REDIRECT ST_SPILL ST_RX_XDP ST_RX_KERNEL ST_ACCEL < <(jq -r '[
+				(.xdp_counters.redirect // 0), (.xdp_counters.pass_spill // 0),
+				([.sockets[].counters.rx_xdp] | add // 0),
+				([.sockets[].counters.rx_kernel] | add // 0),
+				([.sockets[] | select(.accelerated)] | length)] | @tsv' <<<"$j")
+		fi
+	fi
+	# every process in the namespace now is the program's
+	for p in $(ip netns pids "$NS_RCV"); do allp+=("$p"); done
+	main=$(pgrep -P "$tpid" | head -1)
+	[ -n "$main" ] && kill -TERM "$main" 2>/dev/null
+	for i in $(seq 50); do
+		rest=$(ip netns pids "$NS_RCV" | grep -vx "$tpid" | tr '\n' ' ')
+		[ -z "$rest" ] && break
+		sleep 0.1
+	done
+	if [ -n "$rest" ]; then
+		for p in $rest; do
+			V_LEFT="$V_LEFT $p($(cat "/proc/$p/comm" 2>/dev/null))"
+		done
+		# ours: started by this run
+		for p in $rest; do kill -KILL "$p" 2>/dev/null; done
+	fi
+	wait "$tpid" 2>/dev/null
+	V_RC=$?
+	V_UDP=$(($(udp_in_all) - b))
+	for p in "${allp[@]}"; do
+		if [ -e "/dev/shm/xskshim.$p" ]; then
+			V_SHM="$V_SHM /dev/shm/xskshim.$p"
+			[ "$v" = shim ] && rm -f "/dev/shm/xskshim.$p"
+		fi
+	done
+}
+
+# run_row NAME LABEL: both runs and the five checks
+run_row()
+{
+	local name=$1 label=$2 P_SENT P_ANS P_RC P_UDP P_BOUND slack bound noise d dec
+	run_variant "$name" plain
+	P_SENT=$V_SENT P_ANS=$V_ANS P_RC=$V_RC P_UDP=$V_UDP P_BOUND=$V_BOUND
+	if [ "$P_BOUND" != 1 ] || [ "$P_ANS" != "$P_SENT" ] || [ "$P_SENT" = 0 ]; then
+		fail "$label: plain run (the spec) did not work: bound=$P_BOUND answered $P_ANS/$P_SENT: $(tail -q -n 3 "$TMP/$name.plain.err" "$TMP/$name.plain.client" | tr '\n' ' ' | head -c 400)"
+		return
+	fi
+	run_variant "$name" shim
+	# 1. answered
+	if [ "$V_BOUND" = 1 ] && [ "$V_SENT" = "$P_SENT" ] && [ "$V_ANS" = "$V_SENT" ]; then
+		pass "$label: answered: $V_ANS/$V_SENT requests answered under the shim, as plain ($P_ANS/$P_SENT)"
+	else
+		fail "$label: answered: under the shim bound=$V_BOUND answered $V_ANS/$V_SENT, plain $P_ANS/$P_SENT: $(grep -v '^xskshim\[' "$TMP/$name.shim.err" | tail -3 | tr '\n' ' ' | head -c 300)"
+	fi
+	# 2. accelerated
+	slack=$((V_SENT / 100 + 1))
+	bound=$((P_UDP - P_SENT + ST_SPILL + slack))
+	[ "$bound" -lt $((ST_SPILL + slack)) ] && bound=$((ST_SPILL + slack))
+	dec=$(grep -E "accelerated: fd [0-9]* udp port $R_PORT " "$TMP/$name.shim.err" "$TMP/$name.shim.out" | head -1 | cut -c1-160)
+	if [ "$ST_RX_XDP" -gt 0 ] && [ "$V_UDP" -le "$bound" ] && [ $((ST_SPILL * 20)) -le "$V_SENT" ] &&
+		{ [[ "$dec" == *" accelerated: fd"* ]] || [ "$V_FD2" = /dev/null ]; }; then
+		pass "$label: accelerated: pid $V_PID (serving) rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL, XDP redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (plain +$P_UDP for $P_SENT requests)"
+		if [[ "$dec" != *" accelerated: fd"* ]]; then
+			gap "$label: decision line" "none visible: the program points its fd 2 at /dev/null after start-up, and the shim writes its decision lines and exit summary to fd 2 (shim/log.c keeps the starting stderr only for a closed fd 2, and only with XSKSHIM_STATS=1)"
+		fi
+	else
+		fail "$label: accelerated: decision '${dec:-none}', pid $V_PID rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL accelerated sockets $ST_ACCEL redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (at most $bound; plain +$P_UDP) $(head -c 200 "$TMP/$name.stat.err" 2>/dev/null)"
+	fi
+	# 3. exit status and output noise
+	cat "$TMP/$name.plain.out" "$TMP/$name.plain.err" | norm >"$TMP/$name.plain.norm"
+	# the shim's own lines are expected, except warnings passed on from
+	# libbpf/libxdp (nothing the operator asked about)
+	cat "$TMP/$name.shim.out" "$TMP/$name.shim.err" | grep -v '^xskshim\[[0-9]*\]: ' | norm >"$TMP/$name.shim.norm"
+	grep -h '^xskshim\[[0-9]*\]: warn: lib\(bpf\|xdp\): ' "$TMP/$name.shim.out" "$TMP/$name.shim.err" | norm >>"$TMP/$name.shim.norm"
+	noise=$(comm -13 "$TMP/$name.plain.norm" "$TMP/$name.shim.norm" | grep -v "${R_NOISE_OK:-^\$^}")
+	if [ "$V_RC" = "$P_RC" ] && [ -z "$noise" ]; then
+		pass "$label: stderr: exit status $V_RC after SIGTERM as plain, no output beyond plain's but the shim's own lines (no libbpf/libxdp warning among them)"
+	else
+		fail "$label: stderr: exit status $V_RC (plain $P_RC); new output: $(head -3 <<<"$noise" | tr '\n' '|' | head -c 300)"
+	fi
+	# 4. nothing left
+	if [ -z "$V_LEFT" ] && [ -z "$V_SHM" ]; then
+		pass "$label: cleanup: after SIGTERM no process and no /dev/shm/xskshim.PID left"
+	elif [ -z "$V_LEFT" ] && [ "$V_SIGTERM" = 1 ]; then
+		gap "$label: cleanup: left after SIGTERM:$V_SHM" "the program catches SIGTERM itself and dies by re-raising it with the default action (no exit()): the shim's exit path (shim/exit.c, installed only where the program left SIGTERM at SIG_DFL) never runs, so no summary and the region stays (xskshim-stat --clean removes it)"
+	else
+		fail "$label: cleanup: left after SIGTERM: processes${V_LEFT:- none}, shm${V_SHM:- none}"
+	fi
+	# 5. fd shape
+	if [ -s "$TMP/$name.plain.fds" ] && d=$(fd_compare "$TMP/$name.plain.fds" "$TMP/$name.shim.fds"); then
+		pass "$label: fds: pid $V_PID has every fd of the plain run ($(wc -l <"$TMP/$name.plain.fds") kinds), nothing extra but the shim's own: $d"
+	else
+		fail "$label: fds: differ from plain: $(tr '\n' ' ' <<<"$d" | head -c 300)"
+	fi
+}
+
+# ---- clients: each prints "SENT ANSWERED" last --------------------------------
+mc_client() # mode port count [arg...]: matrixclient.py from gen
+{
+	local mode=$1 port=$2 n=$3 out
+	shift 3
+	out=$(in_gen timeout 60 python3 "$MC" "$mode" "$ADDR_RCV" "$port" "$n" "$@" --ready 8)
+	echo "$out"
+	sed -n 's/.* sent=\([0-9]*\) answered=\([0-9]*\).*/\1 \2/p' <<<"$out"
+}
+
+# ---- rows ------------------------------------------------------------------------
+ROW_DIR=
+row_dir() { ROW_DIR=$TMP/$1; rm -rf "$ROW_DIR"; mkdir -p "$ROW_DIR"; chmod 755 "$ROW_DIR"; }
+
+zone_file() # FILE: a tiny example. zone
+{
+	cat >"$1" <<-EOF
+		\$ORIGIN example.
+		\$TTL 300
+		@    IN SOA ns.example. admin.example. 1 3600 600 86400 300
+		@    IN NS  ns.example.
+		ns   IN A   $ADDR_RCV
+		www  IN A   198.18.1.80
+	EOF
+	chmod 644 "$1"
+}
+
+client_dns() { mc_client dns "$R_PORT" 200 www.example.; }
+
+row_unbound()
+{
+	row_dir unbound
+	cat >"$ROW_DIR/unbound.conf" <<-EOF
+		server:
+		    interface: $ADDR_RCV
+		    port: 5301
+		    do-tcp: no
+		    do-ip6: no
+		    chroot: ""
+		    username: "unbound"
+		    directory: "$ROW_DIR"
+		    pidfile: ""
+		    use-syslog: no
+		    logfile: ""
+		    verbosity: 0
+		    access-control: 198.18.0.0/15 allow
+		    module-config: "iterator"
+		    local-zone: "example." static
+		    local-data: "www.example. A 198.18.1.80"
+		remote-control:
+		    control-enable: no
+	EOF
+	R_PORT=5301 R_CLIENT=client_dns R_PRE=() R_ENV=()
+	R_CMD=(unbound -d -p -c "$ROW_DIR/unbound.conf")
+}
+
+row_pdns()
+{
+	row_dir pdns
+	zone_file "$ROW_DIR/example.zone"
+	echo "zone \"example\" { type master; file \"$ROW_DIR/example.zone\"; };" >"$ROW_DIR/named.conf"
+	: >"$ROW_DIR/pdns.conf"
+	chmod 644 "$ROW_DIR"/*
+	R_PORT=5302 R_CLIENT=client_dns R_PRE=() R_ENV=()
+	R_CMD=(pdns_server --config-dir="$ROW_DIR" --socket-dir="$ROW_DIR" --daemon=no --guardian=no
+		--disable-syslog --launch=bind --bind-config="$ROW_DIR/named.conf" --local-address="$ADDR_RCV"
+		--local-port=5302 --setuid=pdns --setgid=pdns --webserver=no --api=no --loglevel=4)
+}
+
+row_pdns_recursor()
+{
+	row_dir pdns_recursor
+	zone_file "$ROW_DIR/example.zone"
+	: >"$ROW_DIR/recursor.conf"
+	chmod 644 "$ROW_DIR"/*
+	R_PORT=5303 R_CLIENT=client_dns R_PRE=() R_ENV=()
+	R_CMD=(pdns_recursor --config-dir="$ROW_DIR" --socket-dir="$ROW_DIR" --daemon=no --disable-syslog
+		--local-address="$ADDR_RCV" --local-port=5303 --allow-from=198.18.0.0/15
+		--auth-zones=example="$ROW_DIR/example.zone" --setuid=pdns --setgid=pdns --threads=1 --loglevel=4)
+}
+
+client_ntp() { mc_client ntp 123 100 --src "$SRCS"; }
+row_ntpd()
+{
+	row_dir ntpd
+	cat >"$ROW_DIR/ntp.conf" <<-EOF
+		disable ntp
+		disable kernel
+		restrict default kod nomodify noquery nopeer
+		driftfile $ROW_DIR/ntp.drift
+	EOF
+	R_PORT=123 R_CLIENT=client_ntp R_ENV=()
+	R_PRE=(setpriv --bounding-set -sys_time)
+	R_CMD=("$NTPD" -n -c "$ROW_DIR/ntp.conf" -I "$IF_RCV" -p "$ROW_DIR/ntpd.pid")
+}
+
+# syslog: COUNT lines sent, then count them in the program's output file
+client_syslog()
+{
+	local n=200 got i out tag=${1%.*} b
+	b=$(grep -c "mx-$tag: " "$ROW_DIR/mx-$tag.log" 2>/dev/null)
+	out=$(in_gen timeout 30 python3 "$MC" syslog "$ADDR_RCV" "$R_PORT" $n "$tag")
+	echo "$out"
+	for i in $(seq 30); do
+		got=$(($(grep -c "mx-$tag: " "$ROW_DIR/mx-$tag.log" 2>/dev/null) - ${b:-0}))
+		[ "$got" -ge $n ] && break
+		sleep 0.1
+	done
+	echo "$n $got"
+}
+row_rsyslogd()
+{
+	row_dir rsyslogd
+	# one log file per run: the variant is the client's argument
+	cat >"$ROW_DIR/rsyslog.conf" <<-EOF
+		global(workDirectory="$ROW_DIR")
+		module(load="imudp")
+		input(type="imudp" address="$ADDR_RCV" port="5304")
+		template(name="mx" type="string" string="$ROW_DIR/%programname%.log")
+		*.* action(type="omfile" dynaFile="mx")
+	EOF
+	R_PORT=5304 R_CLIENT=client_syslog R_PRE=() R_ENV=()
+	R_CMD=(rsyslogd -n -f "$ROW_DIR/rsyslog.conf" -i "$ROW_DIR/rsyslogd.pid")
+}
+row_syslog_ng()
+{
+	local lib=$XDEB/syslog-ng-core/usr/lib/syslog-ng
+	row_dir syslog_ng
+	cat >"$ROW_DIR/syslog-ng.conf" <<-EOF
+		@version: 3.38
+		options { chain_hostnames(off); use_dns(no); };
+		source s_net { network(transport("udp") ip("$ADDR_RCV") port(5305)); };
+		destination d_file { file("$ROW_DIR/\${PROGRAM}.log"); };
+		log { source(s_net); destination(d_file); };
+	EOF
+	R_PORT=5305 R_CLIENT=client_syslog R_PRE=() R_ENV=(LD_LIBRARY_PATH="$lib")
+	R_CMD=("$XDEB/syslog-ng-core/usr/sbin/syslog-ng" -F -f "$ROW_DIR/syslog-ng.conf" --no-caps
+		--module-path="$lib/3.38" -R "$ROW_DIR/persist" -p "$ROW_DIR/pid" -c "$ROW_DIR/ctl")
+}
+
+client_stun()
+{
+	local out
+	# coturn's own client once (its output names the mapped address), then the count
+	out=$(in_gen timeout 10 turnutils_stunclient -p 3478 "$ADDR_RCV" 2>&1)
+	grep -q "UDP reflexive addr: $ADDR_GEN" <<<"$out" || echo "turnutils_stunclient: $out" | tail -3
+	mc_client stun 3478 200
+	grep -q "UDP reflexive addr: $ADDR_GEN" <<<"$out" || echo "200 0"
+}
+row_turnserver()
+{
+	row_dir turnserver
+	R_PORT=3478 R_CLIENT=client_stun R_PRE=() R_ENV=()
+	R_CMD=(turnserver -n --stun-only --listening-ip="$ADDR_RCV" --listening-port=3478 --no-tcp --no-tls
+		--no-dtls --no-cli --log-file=stdout --simple-log --pidfile="$ROW_DIR/turnserver.pid"
+		--proc-user=turnserver --proc-group=turnserver)
+}
+
+client_radius()
+{
+	local out n=100
+	out=$(printf 'User-Name = "mxuser"\nUser-Password = "mxpass"\n' |
+		in_gen timeout 60 radclient -c $n -r 1 -t 1 "$ADDR_RCV:1812" auth testing123 2>&1)
+	echo "$out" >"$TMP/radclient.$1"
+	grep -v '^Received Access-Accept\|^Sent Access-Request' <<<"$out" | tail -3
+	echo "$n $(grep -c 'Received Access-Accept' <<<"$out")"
+}
+row_freeradius()
+{
+	row_dir freeradius
+	cp -a /etc/freeradius/3.0/. "$ROW_DIR/"
+	cat >>"$ROW_DIR/clients.conf" <<-EOF
+		client mxgen {
+		    ipaddr = 198.18.0.0/15
+		    secret = testing123
+		}
+	EOF
+	printf 'mxuser Cleartext-Password := "mxpass"\n' >"$ROW_DIR/mods-config/files/authorize"
+	# only the default virtual server (1812/1813 on all addresses)
+	rm -f "$ROW_DIR/sites-enabled/inner-tunnel"
+	chown -R freerad:freerad "$ROW_DIR"
+	R_PORT=1812 R_CLIENT=client_radius R_PRE=() R_ENV=()
+	R_CMD=(freeradius -f -l stdout -d "$ROW_DIR")
+}
+
+client_snmp()
+{
+	local i ok=0 n=60 a
+	for i in $(seq $n); do
+		a=$(in_gen timeout 5 snmpget -v2c -c mxpublic -r 0 -t 1 -Ovq "$ADDR_RCV:161" .1.3.6.1.2.1.1.6.0 2>&1)
+		[ "$a" = '"mxroom"' ] || [ "$a" = mxroom ] && ok=$((ok + 1))
+	done
+	echo "last answer: $a"
+	echo "$n $ok"
+}
+row_snmpd()
+{
+	row_dir snmpd
+	cat >"$ROW_DIR/snmpd.conf" <<-EOF
+		agentAddress udp:$ADDR_RCV:161
+		rocommunity mxpublic 198.18.0.0/15
+		sysLocation mxroom
+	EOF
+	chmod 644 "$ROW_DIR/snmpd.conf"
+	R_PORT=161 R_CLIENT=client_snmp R_PRE=() R_ENV=(MIBS=)
+	R_CMD=(snmpd -f -Lo -C -c "$ROW_DIR/snmpd.conf" -u Debian-snmp -g Debian-snmp -p "$ROW_DIR/pid" -I -smux)
+}
+
+client_tftp()
+{
+	local i ok=0 n=20
+	for i in $(seq $n); do
+		rm -f "$TMP/tftp.got"
+		in_gen timeout 10 tftp -m binary "$ADDR_RCV" 69 -c get mx.bin "$TMP/tftp.got" 2>&1 | tail -1
+		cmp -s "$TMP/tftp.got" "$ROW_DIR/srv/mx.bin" && ok=$((ok + 1))
+	done
+	echo "$n $ok"
+}
+row_tftpd()
+{
+	row_dir tftpd
+	mkdir -p "$ROW_DIR/srv"
+	head -c 20000 /dev/urandom >"$ROW_DIR/srv/mx.bin"
+	chmod 755 "$ROW_DIR/srv"
+	chmod 644 "$ROW_DIR/srv/mx.bin"
+	R_PORT=69 R_CLIENT=client_tftp R_PRE=() R_ENV=()
+	R_CMD=(in.tftpd -L -s -u tftp -a "$ADDR_RCV:69" "$ROW_DIR/srv")
+}
+
+client_memcache() { mc_client memcache 11211 200; }
+row_memcached()
+{
+	row_dir memcached
+	R_PORT=11211 R_CLIENT=client_memcache R_PRE=() R_ENV=()
+	R_CMD=(memcached -U 11211 -p 0 -l "$ADDR_RCV" -u memcache -t 2 -m 16)
+}
+
+client_echo() { mc_client echo "$R_PORT" 300 200; }
+row_node() { R_PORT=9301 R_CLIENT=client_echo R_PRE=() R_ENV=(); R_CMD=(node "$APPS/echo_dgram.js" "$ADDR_RCV" 9301); }
+row_python() { R_PORT=9302 R_CLIENT=client_echo R_PRE=() R_ENV=(); R_CMD=(python3 "$APPS/echo_asyncio.py" "$ADDR_RCV" 9302); }
+row_java()
+{
+	row_dir java
+	javac -d "$ROW_DIR" "$APPS/EchoChannel.java" || { fail "java: javac failed"; return 1; }
+	R_PORT=9303 R_CLIENT=client_echo R_PRE=() R_ENV=() R_BIND_SECS=20
+	R_CMD=(java -Xshare:auto -XX:TieredStopAtLevel=1 -cp "$ROW_DIR" EchoChannel "$ADDR_RCV" 9303)
+}
+row_perl() { R_PORT=9304 R_CLIENT=client_echo R_PRE=() R_ENV=(); R_CMD=(perl "$APPS/echo_perl.pl" "$ADDR_RCV" 9304); }
+
+# ---- minimal reproducers of what the rows found --------------------------------------
+# chrootfork (tests/apps/chrootfork.c): in.tftpd -s's children chroot, then
+# exit; the shim read the per-CPU XDP counters there for the summary and
+# libbpf printed "Failed to open cpu mask file /sys/devices/system/cpu/possible".
+t_chrootfork()
+{
+	local d=$TMP/chrootfork out
+	mkdir -p "$d/root"
+	if ! cc -O2 -Wall -o "$d/chrootfork" tests/apps/chrootfork.c 2>"$d/cc.log"; then
+		fail "chrootfork: building tests/apps/chrootfork.c: $(head -3 "$d/cc.log")"
+		return
+	fi
+	ip netns exec "$NS_RCV" timeout -k 2 20 env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS="$PORTS" XSKSHIM_STATS=1 \
+		LD_PRELOAD="$SHIM" "$d/chrootfork" 9310 "$d/root" >"$d/out" 2>"$d/err" &
+	PIDS+=($!)
+	local p=$!
+	wait_bound 9310 5
+	# the answer comes from another port (as tftpd's): fire and forget
+	out=$(in_gen timeout 5 python3 "$MC" syslog "$ADDR_RCV" 9310 1 chrootfork)
+	wait "$p"
+	local rc=$?
+	if [ "$rc" = 0 ] && grep -q 'chrootfork: child done' "$d/out" &&
+		grep -q 'accelerated: fd [0-9]* udp port 9310' "$d/err" && ! grep -v '^xskshim\[[0-9]*\]: \(stats\|warn: sock\)' "$d/err" | grep -q .; then
+		pass "chrootfork (in.tftpd -s shape): a child that chroots and exits prints only the shim's decision and summary lines"
+	else
+		fail "chrootfork (in.tftpd -s shape): exit $rc, client '$out', other stderr: $(grep -v '^xskshim\[[0-9]*\]: \(stats\|warn: sock\)' "$d/err" | head -3 | tr '\n' '|')"
+	fi
+}
+
+# ---- run ---------------------------------------------------------------------------
+wanted chrootfork && t_chrootfork
+NTPD=$(command -v ntpd || echo "$XDEB/ntpsec/usr/sbin/ntpd")
+# name  label-with-version  what-must-exist  package
+ROWS=(
+	"unbound|unbound $(pkgver unbound)|unbound|unbound"
+	"pdns|pdns_server $(pkgver pdns-server) (bind backend)|pdns_server|pdns-server pdns-backend-bind"
+	"pdns_recursor|pdns_recursor $(pkgver pdns-recursor)|pdns_recursor|pdns-recursor"
+	"ntpd|ntpd (ntpsec 1.2.2)|$NTPD|ntpsec (unpacked by scripts/deps.sh)"
+	"rsyslogd|rsyslogd $(pkgver rsyslog) imudp|rsyslogd|rsyslog"
+	"syslog_ng|syslog-ng 3.38.1|$XDEB/syslog-ng-core/usr/sbin/syslog-ng|syslog-ng-core (unpacked by scripts/deps.sh)"
+	"turnserver|turnserver $(pkgver coturn) (STUN)|turnserver|coturn"
+	"freeradius|freeradius $(pkgver freeradius)|freeradius|freeradius freeradius-utils"
+	"snmpd|snmpd $(pkgver snmpd)|snmpd|snmpd snmp"
+	"tftpd|in.tftpd $(pkgver tftpd-hpa)|in.tftpd|tftpd-hpa tftp-hpa"
+	"memcached|memcached $(pkgver memcached) -U|memcached|memcached"
+	"node|node $(node --version 2>/dev/null) dgram|node|nodejs"
+	"python|python3 $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) asyncio|python3|python3"
+	"java|java $(java -version 2>&1 | head -1 | grep -o '"[^"]*"' | tr -d '"') DatagramChannel|javac|openjdk-17-jdk-headless"
+	"perl|perl $(perl -e 'printf "%vd", $^V' 2>/dev/null) IO::Socket::INET|perl|perl"
+)
+for r in "${ROWS[@]}"; do
+	IFS='|' read -r name label need pkg <<<"$r"
+	wanted "$name" || continue
+	if ! have "$need"; then
+		skip "$label: $need not installed (package $pkg; scripts/deps.sh installs it)"
+		continue
+	fi
+	R_BIND_SECS=10 R_NOISE_OK=
+	"row_$name" || continue
+	run_row "$name" "$label"
+done
+
+echo "t_matrix: $fails failure(s)"
+[ "$fails" = 0 ]
