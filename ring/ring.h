@@ -33,6 +33,32 @@
  * Thread safety: ring_umem_fill() is thread safe.  A ring_xsk's rx ring has a
  * single consumer: the caller serialises ring_xsk_rx_* per ring_xsk.  Creation
  * and destruction are not thread safe with respect to use.
+ *
+ * Process safety (fork).  Everything a reader or a filler writes lives in
+ * memory shared across fork (ring_shm_alloc: MAP_SHARED|MAP_ANONYMOUS): the
+ * packet area, struct ring_umem (fill ring view, free stack, fill lock,
+ * budget and adaptation state, counters) and struct ring_xsk (rx ring view
+ * with its cached_prod/cached_cons).  fork keeps virtual addresses, so the
+ * pointers stay valid in every descendant, and a child reads the same frames
+ * the kernel writes (a MAP_PRIVATE area would be copied at fork - 34 ms for
+ * a pinned 32 MiB UMEM - while the kernel keeps writing the parent's pages).
+ * The kernel's ring mappings are MAP_SHARED already.  Handles stay per
+ * process: fds, ring mmaps and libxdp's own structs are inherited copies,
+ * and each process drops its own (ring_xsk_forget); the kernel frees the
+ * socket, the rings and the memory with the last reference.  The cost: the
+ * area is shmem, which gets no transparent huge pages unless
+ * /sys/kernel/mm/transparent_hugepage/shmem_enabled allows them (it says
+ * never by default); the adaptive fill depth keeps the working set small.
+ *
+ * Locks shared by processes are ring_lock words (below): a holder killed
+ * (kill -9) while holding one is detected and the lock taken over, and the
+ * taker repairs what the holder may have left half-done.  For the fill lock
+ * that is ring_umem_fill's state: entries reserved on the fill ring but never
+ * submitted are dropped (cached_prod/cached_cons reloaded from the kernel's
+ * words), the stack count is clamped, the budget republished.  Frames the
+ * dead process held (peeked and not returned, or popped for a post that
+ * never happened: at most one batch) are lost to the UMEM for its lifetime;
+ * the accounting check reports them.
  */
 #ifndef XSKSHIM_RING_H
 #define XSKSHIM_RING_H
@@ -45,8 +71,8 @@
 #include <linux/if_xdp.h>
 
 /* ---------------------------------------------------------------------- */
-/* The one spinlock of the project (the UMEM fill lock here, a socket's     */
-/* reader lock in shim/): test-and-test-and-set, held for one batch.        */
+/* A spinlock for state private to one process: test-and-test-and-set,    */
+/* held for one batch.  State shared across fork uses ring_lock (below).   */
 /* ---------------------------------------------------------------------- */
 
 /* Tell the CPU we are spinning: `pause` on x86 (frees the sibling
@@ -77,6 +103,50 @@ static inline void ring_spin_unlock(int *l)
 {
 	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Memory and locks shared across fork.                                    */
+/* ---------------------------------------------------------------------- */
+
+/* sz bytes (rounded up to pages), zeroed, MAP_SHARED|MAP_ANONYMOUS: the same
+ * memory in every process forked after this call.  NULL and errno on
+ * failure.  ring_shm_free unmaps this process's view only. */
+void *ring_shm_alloc(size_t sz);
+void ring_shm_free(void *p, size_t sz);
+
+/* A lock word in shared memory: 0 when free, else the holder's
+ * (pid << 32 | tid).  Taking it is one compare-and-swap; a waiter spins,
+ * then yields, and every RING_LOCK_CHECK_NS asks whether the holder thread
+ * still exists (tgkill(pid, tid, 0), and /proc/pid/stat for a leader left a
+ * zombie by kill -9).  If not, it takes the lock over with a compare-and-swap
+ * from that exact value and ring_lock_take returns true: the caller must then
+ * repair what the lock protects (each user documents what that is).  A lock
+ * held at fork by a parent's thread stays the parent's: the child waits for
+ * that live thread to drop it, it never steals it.  The per-thread id is
+ * cached and reset in a fork child (pthread_atfork). */
+#define RING_LOCK_CHECK_NS 1000000
+extern __thread uint64_t ring_lock_me __attribute__((tls_model("initial-exec")));
+uint64_t ring_lock_self_init(void);
+bool ring_lock_slow(uint64_t *l, uint64_t me);
+
+static inline bool ring_lock_take(uint64_t *l)
+{
+	uint64_t me = ring_lock_me, z = 0;
+
+	if (__builtin_expect(!me, 0))
+		me = ring_lock_self_init();
+	if (__builtin_expect(__atomic_compare_exchange_n(l, &z, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
+		return false;
+	return ring_lock_slow(l, me);
+}
+
+static inline void ring_lock_drop(uint64_t *l)
+{
+	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+/* Whether the thread whose id word is v (a lock holder) is gone. */
+bool ring_lock_holder_dead(uint64_t v);
 
 /* ---------------------------------------------------------------------- */
 /* Rings: our own view of an AF_XDP producer/consumer ring.                */
@@ -289,7 +359,8 @@ struct ring_umem {
 	struct ring_q  fill;
 	struct ring_q  comp;             /* completion ring, under fill_lock (tx.c) */
 	uint32_t       tx_max;           /* frames transmit may hold at once */
-	int            fill_lock;        /* 0/1 spinlock, see ring_umem_fill */
+	uint64_t       fill_lock;        /* ring_lock: ring_umem_lock, see ring_umem_fill */
+	uint64_t       repairs;          /* fill locks taken over from a dead holder */
 	uint32_t       xsk_cnt;          /* application ring_xsk on this UMEM */
 	struct ring_xsk *anchor;         /* binds the queue for the UMEM's life */
 	void          *lib_umem;         /* struct xsk_umem * (libxdp) */
@@ -319,6 +390,9 @@ struct ring_xsk {
 	struct xdp_statistics stats_base; /* see ring_xsk_stats_reset */
 };
 
+/* struct ring_umem, its stack and struct ring_xsk live in ring_shm_alloc
+ * memory (see the design note); the UMEM area too. */
+
 /* Create the UMEM for (ifname, queue): mmap frame_cnt*frame_sz bytes,
  * register them (XDP_UMEM_REG), put every frame on the fill ring, and bind
  * an anchor AF_XDP socket to the queue (EBUSY if another process owns it,
@@ -337,7 +411,21 @@ int ring_umem_destroy(struct ring_umem *umem);
  * loaded (libxdp's default program is inhibited): the caller inserts
  * ring_xsk->fd into its own XSKMAP.  The fd is close-on-exec. */
 struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz);
+/* Drain (ring_xsk_drain), then drop: the end of the socket for every
+ * process.  Only the last user calls it. */
 void ring_xsk_destroy(struct ring_xsk *xsk);
+/* Drop this process's handles of xsk (its fd, ring mapping, libxdp struct,
+ * view of the shared struct) without touching the shared rings: for a
+ * process that stops using a socket others still use (a fork child's copy). */
+void ring_xsk_forget(struct ring_xsk *xsk);
+/* After taking over the reader lock of xsk's rx ring from a dead holder:
+ * entries it peeked but never released become readable again. */
+void ring_xsk_rx_repair(struct ring_xsk *xsk);
+
+/* The UMEM's fill lock (a ring_lock; what it protects and how a takeover
+ * repairs it: ring/xsk.c).  For ring/ itself (xsk.c, tx.c). */
+void ring_umem_lock(struct ring_umem *umem);
+void ring_umem_unlock(struct ring_umem *umem);
 
 /* Return n frames (addresses as seen in rx descriptors; the chunk base is
  * derived) and top the fill ring up to its adaptive depth.  Thread safe: a

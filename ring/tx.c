@@ -31,9 +31,9 @@ uint32_t ring_umem_tx_reap(struct ring_umem *umem)
 {
 	uint32_t n;
 
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	n = ring_comp_reap_locked(umem);
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 	return n;
 }
 
@@ -42,7 +42,7 @@ uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n,
 	uint32_t posted, need, avail, room, i;
 	uint64_t held;
 
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	*reaped = ring_comp_reap_locked(umem);
 	/* leave the stack what the fill ring needs to reach its target */
 	posted = ring_umem_fill_cnt(umem);
@@ -57,17 +57,17 @@ uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n,
 	for (i = 0; i < n; i++)
 		addrs[i] = umem->stack[--umem->stack_cnt];
 	umem->acct.tx_out += n;
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 	return n;
 }
 
 void ring_umem_tx_unalloc(struct ring_umem *umem, const uint64_t *addrs, uint32_t n)
 {
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	for (uint32_t i = 0; i < n && umem->stack_cnt < umem->frame_cnt; i++)
 		umem->stack[umem->stack_cnt++] = addrs[i];
 	umem->acct.tx_done += n;
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 }
 
 uint32_t ring_xsk_tx_room(struct ring_xsk *xsk)

@@ -50,7 +50,8 @@ static void *ring_area_map(uint64_t sz)
 	uint8_t *p, *a;
 	uint64_t head, tail;
 
-	p = mmap(NULL, sz + RING_HUGE_SZ, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* MAP_SHARED: the same frames in every fork child (ring.h) */
+	p = mmap(NULL, sz + RING_HUGE_SZ, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	a = (uint8_t *)(((uintptr_t)p + RING_HUGE_SZ - 1) & ~(uintptr_t)(RING_HUGE_SZ - 1));
@@ -84,7 +85,7 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 		errno = EINVAL;
 		return NULL;
 	}
-	umem = calloc(1, sizeof(*umem));
+	umem = ring_shm_alloc(sizeof(*umem));
 	fill = calloc(1, sizeof(*fill));
 	comp = calloc(1, sizeof(*comp));
 	if (!umem || !fill || !comp) {
@@ -126,7 +127,7 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 
 	/* Every frame starts on the free stack (frame 0 on top); fill_min of
 	 * them go to the kernel now. */
-	umem->stack = malloc(sizeof(*umem->stack) * umem->frame_cnt);
+	umem->stack = ring_shm_alloc(sizeof(*umem->stack) * umem->frame_cnt);
 	if (!umem->stack) {
 		err = -ENOMEM;
 		goto out_umem;
@@ -158,14 +159,14 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 	return umem;
 
 out_umem:
-	free(umem->stack);
+	ring_shm_free(umem->stack, sizeof(*umem->stack) * umem->frame_cnt);
 	xsk_umem__delete(lib);
 out_unmap:
 	munmap(umem->area, umem->area_sz);
 out_free:
 	free(comp);
 	free(fill);
-	free(umem);
+	ring_shm_free(umem, sizeof(*umem));
 	errno = -err;
 	return NULL;
 }
@@ -185,10 +186,10 @@ int ring_umem_destroy(struct ring_umem *umem)
 	if (err)
 		return err;
 	munmap(umem->area, umem->area_sz);
-	free(umem->stack);
+	ring_shm_free(umem->stack, sizeof(*umem->stack) * umem->frame_cnt);
 	free(umem->lib_fill);
 	free(umem->lib_comp);
-	free(umem);
+	ring_shm_free(umem, sizeof(*umem));
 	return 0;
 }
 
@@ -201,7 +202,7 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 	struct xsk_socket *lib;
 	int err;
 
-	xsk = calloc(1, sizeof(*xsk));
+	xsk = ring_shm_alloc(sizeof(*xsk));
 	rx = calloc(1, sizeof(*rx));
 	if (umem->cfg.tx_sz)
 		tx = calloc(1, sizeof(*tx));
@@ -239,7 +240,7 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 out_free:
 	free(tx);
 	free(rx);
-	free(xsk);
+	ring_shm_free(xsk, sizeof(*xsk));
 	errno = -err;
 	return NULL;
 }
@@ -274,11 +275,64 @@ void ring_xsk_destroy(struct ring_xsk *xsk)
 	ring_xsk_drain(xsk);
 	/* and datagrams the application sent go out before the socket does */
 	ring_xsk_tx_flush(xsk, 200);
-	xsk_socket__delete(xsk->lib_xsk);
 	xsk->umem->xsk_cnt--;
-	free(xsk->lib_rx);
-	free(xsk->lib_tx);
-	free(xsk);
+	ring_xsk_forget(xsk);
+}
+
+void ring_xsk_forget(struct ring_xsk *xsk)
+{
+	void *lib_rx, *lib_tx;
+
+	if (!xsk)
+		return;
+	/* libxdp's delete only unmaps this process's rings, closes this
+	 * process's fd and frees its private struct (no program is ours to
+	 * remove: XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD) */
+	lib_rx = xsk->lib_rx;
+	lib_tx = xsk->lib_tx;
+	xsk_socket__delete(xsk->lib_xsk);
+	free(lib_rx);
+	free(lib_tx);
+	ring_shm_free(xsk, sizeof(*xsk));
+}
+
+void ring_xsk_rx_repair(struct ring_xsk *xsk)
+{
+	xsk->rx.cached_cons = __atomic_load_n(xsk->rx.consumer, __ATOMIC_RELAXED);
+	xsk->rx.cached_prod = __atomic_load_n(xsk->rx.producer, __ATOMIC_ACQUIRE);
+}
+
+static void ring_budget_publish(struct ring_umem *umem, uint32_t step);
+
+/* The fill lock protects the fill ring's producer side (cached_prod,
+ * cached_cons, the entries between cached_prod and *producer), the
+ * completion ring's consumer view, the free stack and its count, the
+ * adaptation state, acct and the budget state.  A holder that died may have
+ * reserved entries without submitting them (the frames were already off the
+ * stack: lost), peeked completions without releasing them (reaped again
+ * now), or left fill_target mid-update: reload the ring views from the
+ * kernel's words, clamp the counts and publish the budget again. */
+void ring_umem_lock(struct ring_umem *umem)
+{
+	if (__builtin_expect(!ring_lock_take(&umem->fill_lock), 1))
+		return;
+	umem->repairs++;
+	umem->fill.cached_prod = __atomic_load_n(umem->fill.producer, __ATOMIC_RELAXED);
+	umem->fill.cached_cons = __atomic_load_n(umem->fill.consumer, __ATOMIC_ACQUIRE) + umem->fill.size;
+	if (umem->comp.size) {
+		umem->comp.cached_cons = __atomic_load_n(umem->comp.consumer, __ATOMIC_RELAXED);
+		umem->comp.cached_prod = __atomic_load_n(umem->comp.producer, __ATOMIC_ACQUIRE);
+	}
+	if (umem->stack_cnt > umem->frame_cnt)
+		umem->stack_cnt = umem->frame_cnt;
+	if (umem->fill_target > umem->frame_cnt || !umem->fill_target)
+		umem->fill_target = umem->frame_cnt;
+	ring_budget_publish(umem, 0);
+}
+
+void ring_umem_unlock(struct ring_umem *umem)
+{
+	ring_lock_drop(&umem->fill_lock);
 }
 
 /* Store the fill budget (acct.filled + budget_off) if it has moved by at
@@ -318,13 +372,13 @@ static uint32_t ring_fill_post(struct ring_umem *umem, uint32_t want)
 
 void ring_umem_budget(struct ring_umem *umem, uint64_t *word, int64_t off)
 {
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	umem->budget = word;
 	umem->budget_off = off;
 	umem->budget_pub = umem->acct.filled + (uint64_t)off;
 	if (word)
 		__atomic_store_n(word, umem->budget_pub, __ATOMIC_RELEASE);
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 }
 
 /* Adaptive fill depth.  Every frame on the fill ring is one the kernel will
@@ -387,7 +441,7 @@ void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, i
 
 	if (!n)
 		return;
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	for (i = 0; i < n && umem->stack_cnt < umem->frame_cnt; i++)
 		umem->stack[umem->stack_cnt++] = addrs[i] & base_mask;
 	umem->acct.returned += n;
@@ -396,7 +450,7 @@ void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, i
 	if (posted < umem->fill_target)
 		ring_fill_post(umem, umem->fill_target - posted);
 	kick = umem->cfg.need_wakeup && ring_prod_needs_wakeup(&umem->fill);
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 	if (kick)
 		(void)recvfrom(xsk_fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 }
@@ -407,19 +461,19 @@ void ring_umem_fill_grow(struct ring_umem *umem, uint32_t want)
 
 	while (t < want && t < umem->frame_cnt)
 		t <<= 1;
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	if (t > umem->fill_target) {
 		umem->fill_target = t;
 		umem->win_cnt = 0;
 		umem->win_max = 0;
 		ring_fill_post(umem, umem->fill_target - ring_umem_fill_cnt(umem));
 	}
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 }
 
 void ring_umem_fill_min(struct ring_umem *umem, uint32_t fill_min)
 {
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	if (fill_min > umem->frame_cnt)
 		fill_min = umem->frame_cnt;
 	if (fill_min > umem->fill_min)
@@ -427,16 +481,16 @@ void ring_umem_fill_min(struct ring_umem *umem, uint32_t fill_min)
 	if (umem->fill_target < umem->fill_min)
 		umem->fill_target = umem->fill_min;
 	ring_fill_post(umem, umem->fill_target - ring_umem_fill_cnt(umem));
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 }
 
 void ring_umem_acct_get(struct ring_umem *umem, struct ring_umem_acct *out)
 {
-	ring_spin_lock(&umem->fill_lock);
+	ring_umem_lock(umem);
 	*out = umem->acct;
 	out->idle = umem->stack_cnt;
 	out->fill_target = umem->fill_target;
-	ring_spin_unlock(&umem->fill_lock);
+	ring_umem_unlock(umem);
 	out->rx_seen = __atomic_load_n(&umem->rx_seen_atomic, __ATOMIC_RELAXED);
 }
 

@@ -8,7 +8,7 @@ PKGS=(
 	make gcc clang llvm pkg-config bpftool libbpf-dev libxdp-dev uthash-dev libmnl-dev
 	libelf-dev zlib1g-dev libclang-rt-14-dev
 	iproute2 ethtool util-linux libcap2-bin procps
-	socat iperf sockperf knot knot-dnsutils dnsdist bind9 unbound golang-go
+	socat iperf sockperf knot knot-dnsutils dnsdist bind9 unbound golang-go nginx libnginx-mod-stream nsd
 	python3 python3-matplotlib man-db groff-base valgrind
 	prometheus debhelper lintian fakeroot dpkg-dev
 	cargo librust-quinn-dev librust-tokio-dev librust-rustls-dev librust-tokio-rustls+dangerous-configuration-dev

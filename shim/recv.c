@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -265,29 +266,29 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 	unsigned int got = 0;
 
 	*stop = false;
-	if (!s->ep_done[qi] && !s->ep_wait[qi] && !s->ep_met[qi]) {
+	if (!s->rx->ep_done[qi] && !s->rx->ep_wait[qi] && !s->rx->ep_met[qi]) {
 		/* first look at this episode: if it began long before the
 		 * reader got here, the reader was away (descheduled, busy
 		 * elsewhere) and the fill ring was too shallow for that:
 		 * deepen it by what overflowed, and some */
 		uint32_t away = (uint32_t)(shim_now_ns() / 1000) - e->t_open;
 
-		s->ep_met[qi] = true;
+		s->rx->ep_met[qi] = true;
 		if (away > SHIM_AWAY_US) {
 			struct ring_umem *u = s->xsk[qi]->umem;
 
 			ring_umem_fill_grow(u, 2 * (u->fill_target + (uint32_t)cnt));
 		}
 	}
-	if (s->ep_done[qi] < cnt) {
-		uint64_t left = cnt - s->ep_done[qi];
+	if (s->rx->ep_done[qi] < cnt) {
+		uint64_t left = cnt - s->rx->ep_done[qi];
 		int r = REAL(recvmmsg)(fd, v, left < room ? (unsigned int)left : room, flags | MSG_DONTWAIT, NULL);
 
 		if (r > 0) {
 			got = (unsigned int)r;
-			s->ep_wait[qi] = 0;
+			s->rx->ep_wait[qi] = 0;
 			if (!(flags & MSG_PEEK)) {
-				s->ep_done[qi] += got;
+				s->rx->ep_done[qi] += got;
 				shim_ctr_kernel_add(s, got);
 			}
 			*stop = true;   /* the caller comes back for more */
@@ -305,20 +306,20 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 			socklen_t ml = sizeof(mi);
 
 			if (!getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) && ml >= sizeof(mi)) {
-				uint32_t dropped = mi[SK_MEMINFO_DROPS] - s->kdrops_seen;
+				uint32_t dropped = mi[SK_MEMINFO_DROPS] - s->rx->kdrops_seen;
 
-				s->kdrops_seen = mi[SK_MEMINFO_DROPS];
+				s->rx->kdrops_seen = mi[SK_MEMINFO_DROPS];
 				if (dropped > left)
 					dropped = (uint32_t)left;
-				s->ep_done[qi] += dropped;
+				s->rx->ep_done[qi] += dropped;
 				s->st->spill_unseen += dropped;
 				left -= dropped;
 			}
 		}
 		if (left) {
-			if (!s->ep_wait[qi])
-				s->ep_wait[qi] = shim_now_ns();
-			if (shim_now_ns() - s->ep_wait[qi] < SHIM_SPILL_WAIT_NS) {
+			if (!s->rx->ep_wait[qi])
+				s->rx->ep_wait[qi] = shim_now_ns();
+			if (shim_now_ns() - s->rx->ep_wait[qi] < SHIM_SPILL_WAIT_NS) {
 				*stop = true;
 				return 0;
 			}
@@ -330,9 +331,9 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 	}
 	/* delivered (or given up on): the program may reuse the record */
 	__atomic_store_n(&sp->tail, tail + 1, __ATOMIC_RELEASE);
-	s->ep_done[qi] = 0;
-	s->ep_wait[qi] = 0;
-	s->ep_met[qi] = false;
+	s->rx->ep_done[qi] = 0;
+	s->rx->ep_wait[qi] = 0;
+	s->rx->ep_met[qi] = false;
 	return 0;
 }
 
@@ -372,6 +373,15 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 		shim_rx_unlock(s);
 		return -SHIM_DEMOTED;
 	}
+	if (__builtin_expect(!shim_rx_valid(s), 0)) {
+		/* another process tore it down or demoted it: this process
+		 * follows, and drops its handles at close (shim_sock_put) */
+		snprintf(s->why, sizeof(s->why), "%s", s->rx->live ? "closed in another process" : s->rx->why);
+		s->stale = true;
+		shim_sock_ops_set(s, &shim_ops_kernel);
+		shim_rx_unlock(s);
+		return -SHIM_DEMOTED;
+	}
 	if (s->cmsg & SHIM_CMSG_CLOCK)
 		clock_gettime(CLOCK_REALTIME, &b.now);
 	*spilling = false;
@@ -395,7 +405,7 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 				bool stop;
 
 				*spilling = true;
-				if (s->xseq[xq] >= start) {
+				if (s->rx->xseq[xq] >= start) {
 					g.idx = -1;   /* never coalesce across the kernel's datagrams */
 					if (got == n)
 						break;
@@ -404,8 +414,8 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 						break;
 					continue;
 				}
-				if (start - s->xseq[xq] < want)   /* older frames first */
-					want = (uint32_t)(start - s->xseq[xq]);
+				if (start - s->rx->xseq[xq] < want)   /* older frames first */
+					want = (uint32_t)(start - s->rx->xseq[xq]);
 			}
 			cnt = ring_cons_peek(&x->rx, want, &idx);
 			if (!cnt)
@@ -479,7 +489,7 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 				s->st->rx_xdp_bytes += fi.payload_sz;
 			}
 			if (rel) {
-				s->xseq[xq] += rel - strag;
+				s->rx->xseq[xq] += rel - strag;
 				ring_cons_release(&x->rx, rel);
 				__atomic_add_fetch(&x->umem->rx_seen_atomic, rel, __ATOMIC_RELAXED);
 				ring_umem_fill(x->umem, addrs, rel, x->fd);
@@ -491,6 +501,15 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 	s->q_next++;
 	shim_rx_unlock(s);
 	return (int)got;
+}
+
+void shim_rx_repair(struct shim_sock *s)
+{
+	/* the lock was taken over from a dead holder (struct shim_rx) */
+	s->rx->repairs++;
+	if (shim_sock_accel(s) && shim_rx_valid(s))
+		for (uint32_t i = 0; i < s->q_cnt; i++)
+			ring_xsk_rx_repair(s->xsk[i]);
 }
 
 /* One non-blocking pass over both paths.  Returns messages gathered, or -1

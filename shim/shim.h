@@ -53,10 +53,39 @@
  * signal handler interrupting it).  errno is saved and restored around our
  * work so the application sees exactly the errno of its own call.
  *
- * After fork the child uses the kernel path for every socket (the parent
- * keeps the AF_XDP sockets); the child closes its copies of the bpf_link and
- * AF_XDP fds so the program detaches when the parent exits.  exec starts
- * afresh from the environment (all our fds are close-on-exec).
+ * fork: the data plane is shared, children keep serving accelerated.
+ *   What a reader touches lives in memory shared across fork: the UMEM, the
+ *   fill ring state and the rx ring views (ring.h), and per socket a
+ *   struct shim_rx (reader lock, spill-merge state).  A child keeps every
+ *   inherited fd of ours (bpf_link, maps, AF_XDP sockets: they are its data
+ *   plane too; all close-on-exec, so exec drops them) and never closes,
+ *   reads or writes an fd number it did not get from the kernel in this
+ *   process.  The program stays attached while any process holds the
+ *   bpf_link fd and goes with the last one (kill -9 included): a daemon
+ *   whose launcher exits keeps acceleration.  vfork/posix_spawn children
+ *   run no fork handler and share our memory: the fd-table hooks do nothing
+ *   in them (pid check), so their closes and dup2s before exec change
+ *   nothing of ours.
+ *   Control plane rule: the process that attached the program (the owner)
+ *   is the only one that adds AF_XDP sockets, slots and SO_REUSEPORT group
+ *   members; a fork child that binds a configured port stays on the kernel
+ *   path and says so.  Why: a socket added in a child would have fds in
+ *   that child only, and the group table (shim_group) is the owner's;
+ *   keeping one writer avoids a cross-process mutex on every bind (servers
+ *   bind before they fork).  Tearing down is different: a socket is shared
+ *   by every process that inherited it, and its XSKMAP entries, group
+ *   membership and rings must live exactly as long as some process holds
+ *   it.  Who holds what is kept by the kernel: each holder owns a POSIX
+ *   read lock on byte `slot` of a memfd made at install (not inherited by
+ *   fork: a child takes its own; released by the kernel at any death), and
+ *   "am I the last" is a non-blocking write lock on that byte.  The owner
+ *   closing a socket others hold keeps it as an orphan (xdp.c) and tears it
+ *   down when the others are gone; a child that is last (the owner closed
+ *   or died) takes the socket out of the XSKMAP (its datagrams then go to
+ *   the kernel socket) and drains its rings.  A demotion (an option only
+ *   the kernel path honours, a connect in a child) is global: shim_rx.live
+ *   drops to 0 and every process's next receive moves that socket to the
+ *   kernel path.  Counters are per process (a child starts from zero).
  *
  * Errors: internal int functions return 0 or a negative errno.
  */
@@ -188,6 +217,35 @@ enum {
 /* Every bit that needs the clock read per batch. */
 #define SHIM_CMSG_CLOCK (SHIM_CMSG_TS | SHIM_CMSG_TSING)
 
+/* Per-socket receive state, in memory shared across fork (ring_shm_alloc,
+ * one page, kept for the shim_sock's life in the process that allocated
+ * it).  Everything here is under `lock` (a ring_lock: robust to a holder
+ * killed mid-batch).  On a takeover the taker repairs (shim_rx_repair):
+ * entries the dead reader peeked but never released are readable again (its
+ * buffers died with it, so nothing is delivered twice to a live process);
+ * frames it released but had not yet returned to the fill ring are lost to
+ * the UMEM.  xseq/ep_* are single words, each stored once: at worst one
+ * batch's ordering against a spill episode is off.  live/gen say whether
+ * the socket's rings may still be read: live drops to 0 when any process
+ * tears the socket down or demotes it, gen changes when the owner reuses
+ * the page for another socket; a reader checks both under the lock. */
+struct shim_rx {
+	uint64_t  lock;
+	uint32_t  gen;
+	uint32_t  live;
+	uint64_t  repairs;          /* locks taken over from a dead holder */
+	char      why[160];         /* why it is no longer live */
+	/* per queue slot of xsk[] (recv.c shim_spill_take): frames taken off
+	 * the rx ring in the XDP program's seq numbering, datagrams of the
+	 * current spill episode delivered, and when the wait for its missing
+	 * ones began */
+	uint64_t  xseq[XSKSHIM_QUEUE_MAX];
+	uint64_t  ep_done[XSKSHIM_QUEUE_MAX];
+	int64_t   ep_wait[XSKSHIM_QUEUE_MAX];
+	bool      ep_met[XSKSHIM_QUEUE_MAX];  /* the current episode was looked at */
+	uint32_t  kdrops_seen;      /* the kernel socket's sk_drops when last read */
+};
+
 struct shim_sock {
 	int       refcnt;           /* atomic */
 	int       domain;
@@ -204,20 +262,14 @@ struct shim_sock {
 	uint32_t  q_cnt;
 	uint32_t  rx_sz;            /* rx ring entries per AF_XDP socket */
 	struct ring_xsk *xsk[XSKSHIM_QUEUE_MAX];
-	int       rx_lock;          /* spinlock: one reader of the rx rings at a time */
+	struct shim_rx *rx;         /* shared receive state (rx_local until accelerated) */
+	uint32_t  rx_gen;           /* rx->gen when this socket took rx */
+	int       rx_pid;           /* process that allocated rx (only it reuses it) */
+	bool      stale;            /* demoted by another process; handles not yet dropped */
 	uint32_t  q_next;           /* round-robin start queue */
 	uint32_t  kern_tick;
 	bool      kern_hint;        /* the kernel socket may have data: set by
 				     * readiness results and spills, cleared on EAGAIN */
-	/* per queue slot of xsk[], under rx_lock (recv.c shim_spill_take):
-	 * frames taken off the rx ring in the XDP program's seq numbering,
-	 * datagrams of the current spill episode delivered, and when the
-	 * wait for its missing ones began */
-	uint64_t  xseq[XSKSHIM_QUEUE_MAX];
-	uint64_t  ep_done[XSKSHIM_QUEUE_MAX];
-	int64_t   ep_wait[XSKSHIM_QUEUE_MAX];
-	bool      ep_met[XSKSHIM_QUEUE_MAX];  /* the current episode was looked at */
-	uint32_t  kdrops_seen;      /* the kernel socket's sk_drops when last read */
 	uint32_t  cmsg;             /* SHIM_CMSG_* wanted */
 	uint32_t  tsflags;          /* SO_TIMESTAMPING flags as last set */
 	bool      recverr;          /* IP_RECVERR or IPV6_RECVERR: sk_err may be
@@ -241,6 +293,7 @@ struct shim_sock {
 	uint32_t  epreg_head;       /* its epoll registrations (ready.c), under shim_g.lock */
 	struct shim_tx tx;          /* transmit state (send.c) */
 	struct shim_sock *next;     /* all sockets, under shim_g.lock */
+	struct shim_rx rx_local;    /* rx of a socket never accelerated here */
 };
 
 /* ---- per-socket operations (ops.c) ---------------------------------------
@@ -276,7 +329,8 @@ struct shim_glob {
 	struct shim_sock *socks;    /* every live shim_sock */
 	uint32_t accel_cnt;         /* sockets in state ACCEL */
 	int      inited;            /* 0 no, 1 yes */
-	bool     forked;            /* we are a fork child: kernel path only */
+	bool     forked;            /* a fork child that inherited an install: not
+				     * its owner (no new AF_XDP sockets, no uninstall) */
 	bool     cfg_rejected;      /* shim_cfg_load failed: cfg.why says why */
 	bool     exiting;           /* destructor ran: change nothing any more */
 	struct shim_cfg cfg;
@@ -292,16 +346,24 @@ struct shim_sock *shim_sock_get(int fd);
 struct shim_sock *shim_sock_get_any(int fd);
 void shim_sock_put(struct shim_sock *s);
 void shim_sock_demote_all(const char *why);     /* lock held */
+/* Whether s's rings may be read (rx lock held): no process tore the socket
+ * down or demoted it since it was set up. */
+static inline bool shim_rx_valid(const struct shim_sock *s)
+{
+	return s->rx->live && s->rx->gen == s->rx_gen;
+}
+void shim_rx_repair(struct shim_sock *s);   /* recv.c, see struct shim_rx */
 /* The per-socket reader lock: one reader of a socket's rx rings at a
- * time, taken once per batch (ring/'s spinlock). */
+ * time, in any process, taken once per batch. */
 static inline void shim_rx_lock(struct shim_sock *s)
 {
-	ring_spin_lock(&s->rx_lock);
+	if (__builtin_expect(ring_lock_take(&s->rx->lock), 0))
+		shim_rx_repair(s);
 }
 
 static inline void shim_rx_unlock(struct shim_sock *s)
 {
-	ring_spin_unlock(&s->rx_lock);
+	ring_lock_drop(&s->rx->lock);
 }
 
 /* Datagrams a socket received through its kernel socket.  Readers of one
@@ -337,7 +399,11 @@ static inline bool shim_fd_maybe(int fd)
 int shim_xdp_accel(struct shim_sock *s, int fd);
 /* Undo shim_xdp_accel (lock held).  Datagrams left on its rings are dropped,
  * as the kernel drops a closing socket's queue. */
-void shim_xdp_release(struct shim_sock *s);
+void shim_xdp_release(struct shim_sock *s, bool closing);
+/* The owner closes s while another process still holds it: keep it (its
+ * slot, groups, AF_XDP sockets) as an orphan until the others are gone.
+ * True if kept.  Lock held. */
+bool shim_xdp_orphan(struct shim_sock *s);
 /* connect()/disconnect of an accelerated socket: steer its peer's 4-tuple to
  * it (before any group, as the kernel scores connected sockets higher) and
  * take it out of its port's groups; or undo that.  Lock held. */
@@ -363,7 +429,8 @@ int shim_xdp_prepare(char *why, size_t why_sz);
  * names the call, for the one log line.  Lock held. */
 void shim_xdp_prepare_drop(const char *what);
 void shim_xdp_atexit(void);                 /* detach, keep memory */
-void shim_xdp_atfork_child(void);           /* close our fds in the child */
+void shim_xdp_atfork_child(void);           /* child: drop what is not its own */
+void shim_xdp_atfork_prepare(void);         /* a fork is under way (see xdp.c gate) */
 int  shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT]);  /* sum of per-CPU counters */
 enum ring_csum_mode shim_xdp_csum_mode(void);
 /* The spill episode record of s's AF_XDP socket xsk[qi] (xskshim_bpf.h),
@@ -458,6 +525,8 @@ void shim_stats_global_publish(void);       /* iface, mode, map ids */
 void shim_stats_exit(void);                 /* XSKSHIM_STATS=1 summary on stderr */
 void shim_stats_fini(void);                 /* unmap and unlink (exit), or unmap (fork child) */
 void shim_stats_owner(uid_t uid);           /* the region follows an effective uid switch */
+void shim_stats_atfork_child(void);         /* the child's counters start at zero */
+void shim_sock_recycle(struct shim_sock *s);   /* a reaped orphan (lock held) */
 int  shim_xdp_ids(uint32_t *prog_id, uint32_t *ctrs_map_id);
 
 #endif /* XSKSHIM_SHIM_H */

@@ -36,7 +36,7 @@ static void shim_init_once(void)
 	shim_g.cfg_rejected = shim_cfg_load(&shim_g.cfg) != 0;
 	shim_g.fds = calloc(SHIM_FD_MAX, sizeof(*shim_g.fds));
 	shim_log_libs_init();
-	pthread_atfork(NULL, NULL, shim_atfork_child);
+	pthread_atfork(shim_xdp_atfork_prepare, NULL, shim_atfork_child);
 	if (shim_g.cfg.active)
 		shim_log(SHIM_LOG_INFO, "config", "iface %s, %u port(s), mode %s, frames %u, batch %u",
 			 shim_g.cfg.iface, shim_g.cfg.port_cnt,
@@ -108,22 +108,34 @@ struct shim_sock *shim_sock_get(int fd)
 	return s;
 }
 
-static void shim_sock_unaccel(struct shim_sock *s, const char *why)
+/* Leave the fast path (closing: the fd's last reference in this process
+ * went; else a demotion, which holds for every process).  A socket demoted
+ * by another process (stale) still has this process's handles: drop them. */
+static void shim_sock_unaccel_how(struct shim_sock *s, const char *why, bool closing)
 {
-	/* rx_lock: no reader is inside the rings while they go away; the tx
-	 * lock: nor a sender (send.c) */
+	/* rx lock: no reader (of any process) is inside the rings while they
+	 * go away; the tx lock: nor a sender of this process (send.c; a fork
+	 * child never sends through AF_XDP) */
 	shim_rx_lock(s);
 	ring_spin_lock(&s->tx.lock);
-	if (shim_sock_accel(s)) {
-		shim_sock_ops_set(s, &shim_ops_kernel);
+	if (shim_sock_accel(s) || s->stale) {
+		if (shim_sock_accel(s)) {
+			shim_sock_ops_set(s, &shim_ops_kernel);
+			snprintf(s->why, sizeof(s->why), "%s", why);
+		}
+		s->stale = false;
 		shim_g.accel_cnt--;
-		shim_xdp_release(s);
-		snprintf(s->why, sizeof(s->why), "%s", why);
+		shim_xdp_release(s, closing);
 		if (s->pub)
 			shim_stats_sock_publish(s);
 	}
 	ring_spin_unlock(&s->tx.lock);
 	shim_rx_unlock(s);
+}
+
+static void shim_sock_unaccel(struct shim_sock *s, const char *why)
+{
+	shim_sock_unaccel_how(s, why, false);
 }
 
 /* Move every accelerated socket to the kernel path (the interface went
@@ -143,24 +155,32 @@ void shim_sock_put(struct shim_sock *s)
 		return;
 	shim_enter();
 	pthread_mutex_lock(&shim_g.lock);
-	if (!shim_g.forked) {
+	{
 		bool was_accel = shim_sock_accel(s);
+		bool orphan = was_accel && shim_xdp_orphan(s);
 
-		shim_sock_unaccel(s, "closed");
+		if (!orphan)
+			shim_sock_unaccel_how(s, "closed", true);
 		shim_stats_sock_unpublish(s);
 		shim_stats_sock_retire(s, was_accel);
+		shim_ready_sock_gone(s);
+		for (pp = &shim_g.socks; *pp; pp = &(*pp)->next)
+			if (*pp == s) {
+				*pp = s->next;
+				break;
+			}
+		if (!orphan)
+			shim_sock_recycle(s);
 	}
-	shim_ready_sock_gone(s);
-	for (pp = &shim_g.socks; *pp; pp = &(*pp)->next)
-		if (*pp == s) {
-			*pp = s->next;
-			break;
-		}
-	/* to the free list: see shim_sock_get_any for why never free() */
-	s->next = shim_free_socks;
-	shim_free_socks = s;
 	pthread_mutex_unlock(&shim_g.lock);
 	shim_leave();
+}
+
+/* To the free list: see shim_sock_get_any for why never free().  Lock held. */
+void shim_sock_recycle(struct shim_sock *s)
+{
+	s->next = shim_free_socks;
+	shim_free_socks = s;
 }
 
 /* Point fd at s (taking a reference), or at nothing.  Returns the previous
@@ -192,7 +212,7 @@ void shim_on_socket(int fd, int domain, int type)
 {
 	struct shim_sock *s;
 
-	if (!shim_g.cfg.iface_given || shim_g.forked || fd >= SHIM_FD_MAX)
+	if (!shim_g.cfg.iface_given || fd >= SHIM_FD_MAX)
 		return;
 	pthread_mutex_lock(&shim_g.lock);
 	s = shim_free_socks;
@@ -201,13 +221,23 @@ void shim_on_socket(int fd, int domain, int type)
 	pthread_mutex_unlock(&shim_g.lock);
 	if (s) {
 		/* refcnt is 0 and stays 0 until published: readers never touch
-		 * anything else of an object they could not take a reference on */
+		 * anything else of an object they could not take a reference on.
+		 * Its shared rx page stays with it, if this process made it. */
+		struct shim_rx *rx = s->rx;
+		int rx_pid = s->rx_pid;
+
 		memset((char *)s + sizeof(s->refcnt), 0, sizeof(*s) - sizeof(s->refcnt));
+		if (rx != &s->rx_local && rx_pid == shim_g.pid) {
+			s->rx = rx;
+			s->rx_pid = rx_pid;
+		}
 	} else {
 		s = calloc(1, sizeof(*s));
 	}
 	if (!s)
 		return;
+	if (!s->rx)
+		s->rx = &s->rx_local;
 	s->domain = domain;
 	s->fd_first = fd;
 	shim_sock_ops_set(s, &shim_ops_kernel);
@@ -311,6 +341,14 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 	}
 	r = REAL(bind)(fd, a, al);
 	saved = errno;
+	if (r == 0 && want && port && shim_g.cfg.active && !shim_sock_accel(s) && shim_g.forked) {
+		/* the control-plane rule of shim.h */
+		shim_addr_port(a, al, &s->port);
+		snprintf(s->why, sizeof(s->why), "bound in fork child %d of the process that set up XDP; only "
+			 "that process adds AF_XDP sockets (sockets it bound before fork stay accelerated)",
+			 shim_g.pid);
+		shim_log_decision(s, fd, -EPERM);
+	}
 	if (r == 0 && want && !shim_sock_accel(s) && !shim_g.forked) {
 		int v = 0;
 		socklen_t vl = sizeof(v);
@@ -358,8 +396,17 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 }
 
 void shim_on_close(int fd);
+/* A vfork child (posix_spawn, or vfork then close/dup2 before exec) runs
+ * in our memory without our fork handler: its fd changes are not ours. */
+static bool shim_in_vfork_child(void)
+{
+	return getpid() != shim_g.pid;
+}
+
 void shim_on_close(int fd)
 {
+	if (shim_fd_maybe(fd) && shim_in_vfork_child())
+		return;
 	shim_fd_clear(fd);
 }
 
@@ -369,6 +416,8 @@ void shim_on_dup(int oldfd, int newfd)
 	struct shim_sock *s, *old;
 
 	if (newfd < 0 || oldfd == newfd)
+		return;
+	if ((shim_fd_maybe(oldfd) || shim_fd_maybe(newfd)) && shim_in_vfork_child())
 		return;
 	s = shim_sock_get_any(oldfd);
 	old = shim_fd_set(newfd, s);
@@ -550,25 +599,18 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 
 /* ---- fork --------------------------------------------------------------- */
 
+/* Single-threaded here, and cheap: no fd of the application is touched,
+ * no memory copied (the data plane is MAP_SHARED).  The child keeps its
+ * accelerated sockets (see shim.h "fork"); a reader lock held by one of the
+ * parent's threads at fork stays that live thread's, the child waits for
+ * it.  Locks private to the process (the control-plane mutex) are reset:
+ * their holders do not exist here. */
 static void shim_atfork_child(void)
 {
-	struct shim_sock *s;
-
-	/* Single-threaded here.  The parent keeps the AF_XDP sockets; the
-	 * child receives through the kernel socket it shares. */
 	shim_enter();
 	pthread_mutex_init(&shim_g.lock, NULL);
-	shim_g.forked = true;
 	shim_g.pid = getpid();
 	shim_xdp_atfork_child();
-	for (s = shim_g.socks; s; s = s->next) {
-		s->rx_lock = 0;
-		if (shim_sock_accel(s)) {
-			shim_sock_ops_set(s, &shim_ops_kernel);
-			snprintf(s->why, sizeof(s->why), "fork child: the parent keeps the AF_XDP sockets");
-		}
-	}
-	shim_g.accel_cnt = 0;
-	shim_stats_fini();
+	shim_stats_atfork_child();
 	shim_leave();
 }

@@ -325,8 +325,21 @@ void shim_stats_fini(void)
 			s->st = &s->st_local;
 			s->pub = NULL;
 		}
-	if (!shim_g.forked)
+	/* only the process that made the region removes it (a fork child
+	 * unmaps the parent's) */
+	if (shim_region->pid == (int32_t)getpid())
 		unlink(shim_region_path);
 	munmap(shim_region, sizeof(*shim_region));
 	shim_region = NULL;
+}
+
+/* Counters and the summary are per process: a fork child starts from zero
+ * and reports only what it served. */
+void shim_stats_atfork_child(void)
+{
+	shim_stats_fini();
+	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
+		memset(&s->st_local, 0, sizeof(s->st_local));
+	shim_retired_cnt = 0;
+	shim_retired_lost = 0;
 }

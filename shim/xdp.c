@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,7 +73,15 @@ static struct {
 	bool     linger_running;
 	bool     pinned;            /* prepared for a privilege drop: kept until exit */
 	char     desc[128];
-} X = { .link_fd = -1 };
+	int      hold_fd;           /* memfd: POSIX read lock on byte `slot` per holder (shim.h "fork") */
+	struct shim_sock *orphans;  /* closed by the owner, still held by another process */
+	/* Forks under way (shared by every process of the install): between
+	 * fork() returning in the parent and the child's handler taking its
+	 * slot locks, the child holds the sockets without a lock to show it. */
+	struct { uint32_t in_flight; int64_t last_ns; } *gate;
+} X = { .link_fd = -1, .hold_fd = -1 };
+
+static void shim_xdp_reap(void);
 
 static int shim_xdp_ctrs_now(uint64_t out[XSKSHIM_CTR_CNT]);
 static void shim_xsk_pool_flush(void);
@@ -337,10 +346,19 @@ static void *shim_watch_thread(void *p)
 	for (;;) {
 		bool changed = false;
 
-		if (REAL(poll)(pf, 2, -1) < 0 && errno != EINTR)
+		int pr = REAL(poll)(pf, 2, __atomic_load_n(&X.orphans, __ATOMIC_RELAXED) ? 200 : -1);
+
+		if (pr < 0 && errno != EINTR)
 			break;
 		if (pf[1].revents)
 			break;
+		if (pr == 0) {   /* orphans waiting for their other holders to go */
+			pthread_mutex_lock(&shim_g.lock);
+			if (X.installed && shim_watch_cur == w)
+				shim_xdp_reap();
+			pthread_mutex_unlock(&shim_g.lock);
+			continue;
+		}
 		for (;;) {   /* drain; an overflow (ENOBUFS) just means "changed" */
 			ssize_t r = REAL(recv)(w->nl_fd, buf, sizeof(buf), MSG_DONTWAIT);
 
@@ -423,6 +441,9 @@ static void shim_xdp_uninstall(void)
 	if (X.link_fd >= 0)
 		REAL(close)(X.link_fd);
 	X.link_fd = -1;
+	if (X.hold_fd >= 0)
+		REAL(close)(X.hold_fd);
+	X.hold_fd = -1;
 	shim_watch_stop();
 	shim_send_uninstall();
 	shim_xsk_pool_flush();
@@ -634,6 +655,14 @@ int shim_xdp_prepare(char *why, size_t why_sz)
 			 shim_g.cfg.iface, nq);
 		goto out_umem;
 	}
+	X.hold_fd = memfd_create("xskshim-holders", MFD_CLOEXEC);
+	if (!X.gate)
+		X.gate = ring_shm_alloc(sizeof(*X.gate));   /* kept for the process's life */
+	if (X.hold_fd < 0 || !X.gate) {
+		err = -errno;
+		snprintf(why, why_sz, "memfd_create: %s", strerror(-err));
+		goto out_umem;
+	}
 	if (shim_g.cfg.csum == SHIM_AUTO)
 		X.csum = shim_iface_partial_csum(shim_g.cfg.iface) ? RING_CSUM_OFF : RING_CSUM_VERIFY;
 	else
@@ -673,6 +702,37 @@ static int shim_slot_alloc(void)
 static void shim_slot_free(uint32_t slot)
 {
 	X.slots[slot / 8] &= (uint8_t)~(1u << (slot % 8));
+}
+
+/* This process's hold on a slot (shim.h "fork"): type F_RDLCK (holding),
+ * F_WRLCK (only if no other process holds it: 0, or -EAGAIN), F_UNLCK. */
+static int shim_slot_hold(uint32_t slot, short type)
+{
+	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = slot, .l_len = 1 };
+
+	if (X.hold_fd < 0)
+		return -EBADF;
+	if (REAL(fcntl)(X.hold_fd, F_SETLK, &fl))
+		return errno == EACCES ? -EAGAIN : -errno;
+	return 0;
+}
+
+static bool shim_slot_held_elsewhere(uint32_t slot)
+{
+	/* a fork child that has not yet taken its locks counts as a holder
+	 * (a count left by a child killed that early ages out in 1 s) */
+	if (X.gate && __atomic_load_n(&X.gate->in_flight, __ATOMIC_ACQUIRE) &&
+	    shim_now_ns() - __atomic_load_n(&X.gate->last_ns, __ATOMIC_RELAXED) < 1000000000)
+		return true;
+	return shim_slot_hold(slot, F_WRLCK) == -EAGAIN;
+}
+
+void shim_xdp_atfork_prepare(void)
+{
+	if (!X.gate || (!X.installed && !X.orphans))
+		return;
+	__atomic_store_n(&X.gate->last_ns, shim_now_ns(), __ATOMIC_RELAXED);
+	__atomic_add_fetch(&X.gate->in_flight, 1, __ATOMIC_RELEASE);
 }
 
 static int shim_group_add(const struct xskshim_port_key *k, uint32_t slot, bool reuseport)
@@ -964,12 +1024,34 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 	err = shim_xdp_prepare(s->why, sizeof(s->why));
 	if (err)
 		return err;
+	if (X.orphans)
+		shim_xdp_reap();
 	slot = shim_slot_alloc();
 	if (slot < 0) {
 		snprintf(s->why, sizeof(s->why), "more than %u accelerated sockets", XSKSHIM_SLOT_MAX);
 		return slot;
 	}
 	s->slot = (uint32_t)slot;
+	shim_slot_hold(s->slot, F_RDLCK);
+	/* the shared receive state: this process's page for this shim_sock,
+	 * made once and reused; a new generation for each socket */
+	if (s->rx == &s->rx_local || s->rx_pid != shim_g.pid) {
+		struct shim_rx *rx = ring_shm_alloc(sizeof(*rx));
+
+		if (!rx) {
+			err = -errno;
+			snprintf(s->why, sizeof(s->why), "shared receive state: %s", strerror(-err));
+			shim_slot_hold(s->slot, F_UNLCK);
+			shim_slot_free(s->slot);
+			return err;
+		}
+		s->rx = rx;
+		s->rx_pid = shim_g.pid;
+	}
+	s->rx_gen = s->rx->gen + 1;
+	__atomic_store_n(&s->rx->gen, s->rx_gen, __ATOMIC_RELEASE);
+	s->rx->why[0] = 0;
+	s->rx->lock = 0;
 	shim_xdp_locals_refresh();
 	map = bpf_map__fd(X.skel->maps.xsks);
 	/* Copy mode: every rx ring holds the whole UMEM, so only the fill
@@ -1019,10 +1101,10 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 			 * slot's previous socket is not ours to deliver) */
 			struct xskshim_spill *sp = &X.skel->bss->spill[idx];
 
-			s->xseq[s->q_cnt] = __atomic_load_n(&sp->seq, __ATOMIC_ACQUIRE);
-			s->ep_done[s->q_cnt] = 0;
-			s->ep_wait[s->q_cnt] = 0;
-			s->ep_met[s->q_cnt] = false;
+			s->rx->xseq[s->q_cnt] = __atomic_load_n(&sp->seq, __ATOMIC_ACQUIRE);
+			s->rx->ep_done[s->q_cnt] = 0;
+			s->rx->ep_wait[s->q_cnt] = 0;
+			s->rx->ep_met[s->q_cnt] = false;
 			__atomic_store_n(&sp->tail, __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE), __ATOMIC_RELEASE);
 		}
 		s->xsk[s->q_cnt++] = x;
@@ -1068,6 +1150,7 @@ int shim_xdp_accel(struct shim_sock *s, int fd)
 			 X.zerocopy ? "zero-copy" : "copy", X.q_ids[0],
 			 X.csum == RING_CSUM_VERIFY ? "verify" : "trusted");
 	s->why[0] = 0;
+	__atomic_store_n(&s->rx->live, 1, __ATOMIC_RELEASE);
 	return 0;
 
 out_groups:
@@ -1075,6 +1158,7 @@ out_groups:
 		shim_group_del(&s->keys[k], s->slot);
 out_xsks:
 	shim_sock_xsks_free(s);
+	shim_slot_hold(s->slot, F_UNLCK);
 	shim_slot_free(s->slot);
 	return err;
 }
@@ -1154,8 +1238,96 @@ void shim_xdp_disconnect(struct shim_sock *s)
 			shim_group_add(&s->keys[k], s->slot, s->reuseport);
 }
 
-void shim_xdp_release(struct shim_sock *s)
+/* The socket's data plane ends for every process: readers of other
+ * processes see live 0 (under the rx lock, held here), nothing is
+ * redirected to its AF_XDP sockets any more (an empty XSKMAP entry hands
+ * the packet to the kernel socket), and what its rings hold goes back to
+ * the fill rings (the datagrams are dropped, as the kernel drops a closed
+ * socket's queue).  Any process may do it; it is idempotent. */
+static void shim_xdp_kill(struct shim_sock *s, const char *why)
 {
+	int map = X.skel ? bpf_map__fd(X.skel->maps.xsks) : -1;
+
+	if (!shim_rx_valid(s))
+		return;
+	snprintf(s->rx->why, sizeof(s->rx->why), "%s", why);
+	__atomic_store_n(&s->rx->live, 0, __ATOMIC_RELEASE);
+	for (uint32_t i = 0; i < s->q_cnt; i++) {
+		uint32_t idx = s->slot * XSKSHIM_QUEUE_MAX + s->xsk[i]->queue;
+
+		if (map >= 0)
+			bpf_map_delete_elem(map, &idx);
+		ring_xsk_drain(s->xsk[i]);
+	}
+}
+
+/* A fork child (not the owner) stops using s: the last holder kills it
+ * (the owner closed it or is gone; a demotion always kills); the handles
+ * are this process's either way.  Groups, slots and the pool are the
+ * owner's: an owner that is gone leaves the slot in its group, where the
+ * empty XSKMAP entry passes that slot's share to the kernel. */
+static void shim_xdp_release_child(struct shim_sock *s, bool closing)
+{
+	bool ends = !shim_rx_valid(s) || !closing || !shim_slot_held_elsewhere(s->slot);
+
+	/* (a conns entry stays: its slot's empty XSKMAP entries pass) */
+	if (ends)
+		shim_xdp_kill(s, closing ? "closed" : s->why);
+	s->conn_active = false;
+	/* Take the AF_XDP fds out of epoll sets only when the socket ends for
+	 * everyone: the inner sets of registrations inherited at fork are the
+	 * parent's too (closing our fd copies leaves them registered there). */
+	if (ends)
+		shim_ready_forget(s);
+	for (uint32_t i = 0; i < s->q_cnt; i++) {
+		ring_xsk_forget(s->xsk[i]);
+		s->xsk[i] = NULL;
+	}
+	s->q_cnt = 0;
+	shim_slot_hold(s->slot, F_UNLCK);
+}
+
+bool shim_xdp_orphan(struct shim_sock *s)
+{
+	if (shim_g.forked || X.hold_fd < 0 || !shim_slot_held_elsewhere(s->slot))
+		return false;
+	shim_slot_hold(s->slot, F_RDLCK);   /* (the probe may have upgraded it) */
+	s->next = X.orphans;
+	__atomic_store_n(&X.orphans, s, __ATOMIC_RELEASE);
+	shim_log(SHIM_LOG_DEBUG, "xdp", "fd %d port %u closed here, still used by another process: kept",
+		 s->fd_first, s->port);
+	return true;
+}
+
+/* Orphans no other process holds any more: tear down and recycle.  Lock
+ * held. */
+static void shim_xdp_reap(void)
+{
+	struct shim_sock **pp = &X.orphans, *s;
+
+	while ((s = *pp)) {
+		if (shim_slot_held_elsewhere(s->slot)) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		shim_rx_lock(s);
+		shim_sock_ops_set(s, &shim_ops_kernel);
+		s->stale = false;
+		shim_g.accel_cnt--;
+		shim_xdp_release(s, true);
+		shim_rx_unlock(s);
+		shim_sock_recycle(s);
+	}
+}
+
+void shim_xdp_release(struct shim_sock *s, bool closing)
+{
+	if (shim_g.forked) {
+		shim_xdp_release_child(s, closing);
+		return;
+	}
+	shim_xdp_kill(s, s->why);
 	if (s->conn_active) {
 		s->conn_active = false;
 		if (X.skel) {
@@ -1168,6 +1340,7 @@ void shim_xdp_release(struct shim_sock *s)
 	if (s->reuseport && X.skel)
 		bpf_map_delete_elem(bpf_map__fd(X.skel->maps.rp_socks), &s->slot);
 	shim_sock_xsks_free(s);
+	shim_slot_hold(s->slot, F_UNLCK);
 	shim_slot_free(s->slot);
 	shim_xdp_idle();
 }
@@ -1177,7 +1350,7 @@ void shim_xdp_idle(void)
 	pthread_attr_t at;
 	pthread_t t;
 
-	if (shim_g.accel_cnt || !X.installed || X.pinned)
+	if (shim_g.accel_cnt || !X.installed || X.pinned || shim_g.forked)
 		return;
 	if (!shim_g.cfg.linger_ms) {
 		shim_xdp_uninstall();
@@ -1236,6 +1409,11 @@ void shim_xdp_atexit(void)
 	X.link_fd = -1;
 }
 
+/* In the child of a process with an install: keep every fd (the data
+ * plane is the child's too), hold the inherited sockets (slot locks are not
+ * inherited), and drop only what no socket of the child uses: the idle
+ * AF_XDP sockets of the pool and the owner's orphans (fds the child got
+ * from this very fork, closed once, forgotten at once). */
 void shim_xdp_atfork_child(void)
 {
 	struct shim_sock *s;
@@ -1247,34 +1425,25 @@ void shim_xdp_atfork_child(void)
 		REAL(close)(shim_watch_cur->stop_fd);
 		shim_watch_cur = NULL;   /* (its memory belongs to the parent's thread) */
 	}
-
-	if (X.link_fd >= 0)
-		REAL(close)(X.link_fd);
-	X.link_fd = -1;
-	/* The first AF_XDP socket of a queue is the UMEM's own fd: close each
-	 * fd once. */
-	for (s = shim_g.socks; s; s = s->next)
-		for (uint32_t i = 0; i < s->q_cnt; i++)
-			if (s->xsk[i]->fd != ring_umem_fd(s->xsk[i]->umem))
-				REAL(close)(s->xsk[i]->fd);
-	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++)
-		for (uint32_t i = 0; i < X.pool_cnt[q]; i++)
-			if (X.pool[q][i]->fd != ring_umem_fd(X.pool[q][i]->umem))
-				REAL(close)(X.pool[q][i]->fd);
-	for (uint32_t i = 0; i < X.q_cnt; i++)
-		REAL(close)(ring_umem_fd(X.umem[X.q_ids[i]]));
-	if (X.skel) {
-		REAL(close)(bpf_program__fd(X.skel->progs.xskshim_xdp));
-		REAL(close)(bpf_program__fd(X.skel->progs.xskshim_reuseport));
-		REAL(close)(bpf_map__fd(X.skel->maps.rp_socks));
-		REAL(close)(bpf_map__fd(X.skel->maps.ports));
-		REAL(close)(bpf_map__fd(X.skel->maps.xsks));
-		REAL(close)(bpf_map__fd(X.skel->maps.ctrs));
-		REAL(close)(bpf_map__fd(X.skel->maps.locals));
-		REAL(close)(bpf_map__fd(X.skel->maps.conns));
-		REAL(close)(bpf_map__fd(X.skel->maps.bss));
-		REAL(close)(bpf_map__fd(X.skel->maps.rodata));
+	X.linger_running = false;
+	if (!X.installed && !X.orphans)
+		return;   /* nothing inherited: the child is a process of its own */
+	shim_g.forked = true;
+	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++) {
+		while (X.pool_cnt[q])
+			ring_xsk_forget(X.pool[q][--X.pool_cnt[q]]);
 	}
+	for (s = X.orphans; s; s = s->next) {
+		for (uint32_t i = 0; i < s->q_cnt; i++)
+			ring_xsk_forget(s->xsk[i]);
+		s->q_cnt = 0;
+	}
+	X.orphans = NULL;   /* (their structs stay unused in the child) */
+	for (s = shim_g.socks; s; s = s->next)
+		if (shim_sock_accel(s))
+			shim_slot_hold(s->slot, F_RDLCK);
+	if (X.gate && X.gate->in_flight)
+		__atomic_sub_fetch(&X.gate->in_flight, 1, __ATOMIC_RELEASE);
 }
 
 int shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT])

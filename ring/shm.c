@@ -1,0 +1,129 @@
+/* shm.c - memory shared across fork and the robust lock word that guards it
+ * (design in ring.h: "Process safety"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ring/ring.h"
+
+__thread uint64_t ring_lock_me __attribute__((tls_model("initial-exec")));
+
+static size_t ring_shm_round(size_t sz)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (sz + pg - 1) & ~(pg - 1);
+}
+
+void *ring_shm_alloc(size_t sz)
+{
+	void *p = mmap(NULL, ring_shm_round(sz), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void ring_shm_free(void *p, size_t sz)
+{
+	if (p)
+		munmap(p, ring_shm_round(sz));
+}
+
+/* In a fork child the only thread is the one that forked, and its cached
+ * id names the parent's thread. */
+static void ring_lock_atfork_child(void)
+{
+	ring_lock_me = 0;
+}
+
+static void ring_lock_once(void)
+{
+	pthread_atfork(NULL, NULL, ring_lock_atfork_child);
+}
+
+uint64_t ring_lock_self_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, ring_lock_once);
+	ring_lock_me = (uint64_t)(uint32_t)getpid() << 32 | (uint32_t)syscall(SYS_gettid);
+	return ring_lock_me;
+}
+
+static int64_t ring_now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+bool ring_lock_holder_dead(uint64_t v)
+{
+	int pid = (int)(v >> 32), tid = (int)(uint32_t)v, saved = errno;
+	bool dead = false;
+
+	if (syscall(SYS_tgkill, pid, tid, 0) && errno == ESRCH) {
+		dead = true;
+	} else if (tid == pid) {
+		/* A thread-group leader killed and not yet reaped is a zombie
+		 * that tgkill still finds; its parent may be the very waiter
+		 * (it reaps only after this call returns). */
+		char path[48], buf[512];
+		ssize_t n;
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0) {
+				char *p;
+
+				buf[n] = 0;
+				p = strrchr(buf, ')');
+				dead = p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+			}
+		}
+	}
+	errno = saved;
+	return dead;
+}
+
+bool ring_lock_slow(uint64_t *l, uint64_t me)
+{
+	int64_t next_check = 0;
+	uint32_t spins = 0;
+
+	for (;;) {
+		uint64_t cur = __atomic_load_n(l, __ATOMIC_RELAXED);
+
+		if (!cur) {
+			if (__atomic_compare_exchange_n(l, &cur, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				return false;
+			continue;
+		}
+		if (++spins < 4096) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		/* Held for long: the holder may be descheduled (yield to it) or
+		 * dead (check it now and then). */
+		if (!next_check) {
+			next_check = ring_now_ns() + RING_LOCK_CHECK_NS;
+		} else if ((spins & 63) == 0 && ring_now_ns() >= next_check) {
+			if (ring_lock_holder_dead(cur) &&
+			    __atomic_compare_exchange_n(l, &cur, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+				return true;
+			next_check = ring_now_ns() + RING_LOCK_CHECK_NS;
+		}
+		sched_yield();
+	}
+}

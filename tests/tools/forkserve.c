@@ -1,0 +1,522 @@
+/* forkserve.c - fork-heavy receivers for the fork tests (tests/t_fork.sh),
+ * minimal forms of what nsd, nginx, socat and prefork servers do.
+ *
+ *   forkserve gens --port P
+ *       Bind P, fork; the child opens a pipe and forks again; the grandchild
+ *       checks that the pipe works and that every fd the program itself
+ *       made is what it made.  Each generation prints its application fds as
+ *       kinds ("fds gen N: pipe pipe udp:P ...", the shim's own fds - bpf
+ *       objects, AF_XDP sockets, its memfd - left out), so a plain run and a
+ *       preloaded one can be compared.  Exit 0 iff every check held.
+ *
+ *   forkserve prefork --port P --children N --expect C [--parent-close]
+ *                     [--kill-one-after K] [--idle-ms T] [--max-secs S]
+ *       Bind P, fork N children that all recvmmsg(16) the one socket and
+ *       verify udpgen payloads; a bitmap over sequence numbers in memory
+ *       shared by all of them catches duplicates.  --parent-close: the
+ *       parent closes its socket after forking.  --kill-one-after K: the
+ *       parent kills child 0 with SIGKILL once it has taken K datagrams.
+ *       Children stop after T ms without data (once they got any) or when all
+ *       C arrived.  Prints per child "child PID got N" and one line
+ *       "prefork: expected C got G dup D killed_child_got K lost L".
+ *
+ *   forkserve daemon --port P --expect C [--forks LINGER_SECS]
+ *       Bind P, daemon(3) (the launcher exits at once), serve like one
+ *       prefork child, print "daemon: expected C got G dup D", then sleep.
+ *
+ *   forkserve forkcost --port P --forks N
+ *       Bind P, then time N fork + _exit + waitpid; prints the mean.
+ *
+ *   forkserve torture --port P --threads 4 --forks F --gens G [--max-secs S]
+ *       Bind P; a reader thread receives while 4 threads fork F children in
+ *       all; each child reads a few datagrams without blocking, forks again
+ *       down to generation G (from whatever thread), and exits.  Prints
+ *       "torture: forks N reaped N received R" and exits 0 iff every child
+ *       exited 0 within the time bound.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <linux/netlink.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/tools/toolutil.h"
+
+#ifndef AF_XDP
+#define AF_XDP 44
+#endif
+
+static int udp_bound(uint16_t port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_DGRAM, 0), big = 4 << 20;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* ---- gens --------------------------------------------------------------- */
+
+/* The kind of fd, or NULL for one of the shim's own. */
+static const char *fd_kind(int fd, char *buf, size_t sz)
+{
+	char path[64], tgt[256];
+	ssize_t n;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, tgt, sizeof(tgt) - 1);
+	if (n < 0 || fstat(fd, &st))
+		return "?";
+	tgt[n] = 0;
+	if (!strncmp(tgt, "anon_inode:bpf", 14) || !strcmp(tgt, "anon_inode:btf") ||
+	    !strncmp(tgt, "/memfd:xskshim", 14))
+		return NULL;
+	if (S_ISFIFO(st.st_mode))
+		return "pipe";
+	if (S_ISSOCK(st.st_mode)) {
+		int dom = 0, type = 0;
+		socklen_t l = sizeof(dom);
+		struct sockaddr_in a;
+
+		getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l);
+		l = sizeof(type);
+		getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l);
+		if (dom == AF_XDP)
+			return NULL;
+		if (dom == AF_NETLINK)
+			return "netlink";
+		l = sizeof(a);
+		if (dom == AF_INET && type == SOCK_DGRAM && !getsockname(fd, (struct sockaddr *)&a, &l)) {
+			snprintf(buf, sz, "udp:%u", ntohs(a.sin_port));
+			return buf;
+		}
+		return "socket";
+	}
+	if (!strcmp(tgt, "anon_inode:[eventfd]"))
+		return "eventfd";
+	if (!strncmp(tgt, "/dev/", 5))
+		return "dev";
+	return "file";
+}
+
+static void fds_print(int gen)
+{
+	char line[1024], kb[32];
+	size_t n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int dfd = d ? dirfd(d) : -1;
+	int fds[256], cnt = 0;
+
+	/* (fds from 512 up are the shim's: its close-on-exec copy of stderr) */
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && atoi(e->d_name) != dfd && atoi(e->d_name) < 512 && cnt < 256)
+			fds[cnt++] = atoi(e->d_name);
+	if (d)
+		closedir(d);
+	/* the kinds, sorted: fd numbers differ when the shim holds some */
+	const char *kinds[256];
+	static char kbufs[256][32];
+	int kc = 0;
+
+	for (int i = 0; i < cnt; i++) {
+		const char *k = fd_kind(fds[i], kbufs[kc], sizeof(kbufs[kc]));
+
+		if (k)
+			kinds[kc++] = k;
+	}
+	for (int i = 0; i < kc; i++)
+		for (int j = i + 1; j < kc; j++)
+			if (strcmp(kinds[j], kinds[i]) < 0) {
+				const char *t = kinds[i];
+				kinds[i] = kinds[j];
+				kinds[j] = t;
+			}
+	(void)kb;
+	n = (size_t)snprintf(line, sizeof(line), "fds gen %d:", gen);
+	for (int i = 0; i < kc && n < sizeof(line) - 40; i++)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, " %s", kinds[i]);
+	printf("%s\n", line);
+	fflush(stdout);
+}
+
+static int gens(uint16_t port)
+{
+	int s = udp_bound(port), st, pp[2];
+	pid_t c, g;
+
+	if (s < 0) {
+		perror("bind");
+		return 1;
+	}
+	fds_print(0);
+	c = fork();
+	if (c == 0) {
+		if (pipe(pp)) {
+			perror("pipe");
+			_exit(1);
+		}
+		fds_print(1);
+		g = fork();
+		if (g == 0) {
+			char b = 0;
+			int ok = fcntl(pp[0], F_GETFD) >= 0 && fcntl(pp[1], F_GETFD) >= 0 &&
+				 write(pp[1], "x", 1) == 1 && read(pp[0], &b, 1) == 1 && b == 'x' &&
+				 dup2(pp[0], 0) == 0;
+			int t = -1;
+			socklen_t tl = sizeof(t);
+
+			ok = ok && !getsockopt(s, SOL_SOCKET, SO_TYPE, &t, &tl) && t == SOCK_DGRAM;
+			printf("gen 2: pipe fds %d %d %s, socket fd %d %s\n", pp[0], pp[1], ok ? "intact" : "BROKEN",
+			       s, t == SOCK_DGRAM ? "intact" : "BROKEN");
+			fds_print(2);
+			/* one more generation after the fds moved around */
+			if (fork() == 0) {
+				fds_print(3);
+				_exit(fcntl(pp[1], F_GETFD) >= 0 ? 0 : 1);
+			}
+			wait(&st);
+			_exit(ok && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1);
+		}
+		waitpid(g, &st, 0);
+		_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+	}
+	waitpid(c, &st, 0);
+	printf("gens: %s\n", WIFEXITED(st) && WEXITSTATUS(st) == 0 ? "ok" : "FAILED");
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
+}
+
+/* ---- prefork ------------------------------------------------------------ */
+
+struct shared {
+	uint64_t got[64];        /* per child, updated after each batch */
+	uint64_t total;
+	uint64_t dup;
+	uint64_t bad;
+	uint64_t bitmap[];       /* over sequence numbers */
+};
+
+static bool payload_seq(const uint8_t *p, size_t len, uint64_t *seq)
+{
+	if (len < 12)
+		return false;
+	*seq = get_le(p, 8);
+	for (size_t i = 12; i < len; i++)
+		if (p[i] != (uint8_t)(*seq * 31 + i))
+			return false;
+	return true;
+}
+
+static void child_serve(int s, int idx, struct shared *sh, uint64_t expect, int idle_ms, int max_secs)
+{
+	enum { B = 16 };
+	static uint8_t buf[B][2048];
+	struct mmsghdr mm[B];
+	struct iovec iov[B];
+	struct timeval tv = { 0, 100 * 1000 };
+	uint64_t start = now_ns(), last = 0, mine = 0;
+
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		int r;
+
+		for (int i = 0; i < B; i++) {
+			iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		r = recvmmsg(s, mm, B, MSG_WAITFORONE, NULL);
+		for (int i = 0; i < r; i++) {
+			uint64_t seq, bit;
+
+			if (!payload_seq(buf[i], mm[i].msg_len, &seq) || seq >= expect) {
+				__atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			bit = 1ull << (seq & 63);
+			if (__atomic_fetch_or(&sh->bitmap[seq >> 6], bit, __ATOMIC_RELAXED) & bit)
+				__atomic_add_fetch(&sh->dup, 1, __ATOMIC_RELAXED);
+		}
+		if (r > 0) {
+			mine += (uint64_t)r;
+			__atomic_store_n(&sh->got[idx], mine, __ATOMIC_RELEASE);
+			if (__atomic_add_fetch(&sh->total, (uint64_t)r, __ATOMIC_RELAXED) >= expect)
+				break;
+			last = now_ns();
+		}
+		if (__atomic_load_n(&sh->total, __ATOMIC_RELAXED) >= expect)
+			break;
+		if (last && now_ns() - last > (uint64_t)idle_ms * 1000000)
+			break;
+		if (now_ns() - start > (uint64_t)max_secs * 1000000000ull)
+			break;
+	}
+	printf("child %d got %llu\n", (int)getpid(), (unsigned long long)mine);
+	fflush(stdout);
+}
+
+static int prefork(uint16_t port, int children, uint64_t expect, bool parent_close, uint64_t kill_after,
+		   int idle_ms, int max_secs)
+{
+	size_t sz = sizeof(struct shared) + (expect + 63) / 64 * 8;
+	struct shared *sh = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int s = udp_bound(port), st, fails = 0;
+	pid_t kids[64];
+	uint64_t have = 0, killed_got = 0;
+
+	if (s < 0 || sh == MAP_FAILED || children < 1 || children > 64) {
+		perror("prefork setup");
+		return 1;
+	}
+	fprintf(stderr, "forkserve: ready\n");
+	for (int i = 0; i < children; i++) {
+		kids[i] = fork();
+		if (kids[i] == 0) {
+			child_serve(s, i, sh, expect, idle_ms, max_secs);
+			exit(0);   /* (as servers do: atexit handlers and destructors run) */
+		}
+	}
+	if (parent_close)
+		close(s);
+	if (kill_after) {
+		uint64_t t0 = now_ns();
+
+		while (__atomic_load_n(&sh->got[0], __ATOMIC_ACQUIRE) < kill_after &&
+		       now_ns() - t0 < (uint64_t)max_secs * 1000000000ull)
+			usleep(200);
+		kill(kids[0], SIGKILL);
+	}
+	for (int i = 0; i < children; i++) {
+		waitpid(kids[i], &st, 0);
+		if (kill_after && i == 0)
+			continue;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			fails++;
+	}
+	if (kill_after)
+		killed_got = __atomic_load_n(&sh->got[0], __ATOMIC_ACQUIRE);
+	for (uint64_t k = 0; k < (expect + 63) / 64; k++)
+		have += (uint64_t)__builtin_popcountll(sh->bitmap[k]);
+	printf("prefork: expected %llu got %llu dup %llu bad %llu killed_child_got %llu lost %lld failed_children %d\n",
+	       (unsigned long long)expect, (unsigned long long)have, (unsigned long long)sh->dup,
+	       (unsigned long long)sh->bad, (unsigned long long)killed_got,
+	       (long long)(expect - have), fails);
+	return fails ? 1 : 0;
+}
+
+/* ---- torture ------------------------------------------------------------ */
+
+static int t_sock;
+static int t_gens, t_forks_left;
+static uint64_t *t_received;   /* shared */
+
+static void t_child(int gen)
+{
+	uint8_t b[2048];
+	int st;
+
+	for (int i = 0; i < 4; i++)
+		if (recv(t_sock, b, sizeof(b), MSG_DONTWAIT) > 0)
+			__atomic_add_fetch(t_received, 1, __ATOMIC_RELAXED);
+	if (gen < t_gens) {
+		pid_t c = fork();
+
+		if (c == 0) {
+			t_child(gen + 1);
+			_exit(0);
+		}
+		if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+			_exit(1);
+	}
+}
+
+static void *t_reader(void *p)
+{
+	uint8_t b[2048];
+	struct timeval tv = { 0, 50 * 1000 };
+
+	(void)p;
+	setsockopt(t_sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (__atomic_load_n(&t_forks_left, __ATOMIC_RELAXED) > 0)
+		if (recv(t_sock, b, sizeof(b), 0) > 0)
+			__atomic_add_fetch(t_received, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static uint64_t t_forked, t_reaped, t_failed;
+
+static void *t_forker(void *p)
+{
+	(void)p;
+	while (__atomic_sub_fetch(&t_forks_left, 1, __ATOMIC_RELAXED) >= 0) {
+		pid_t c = fork();
+		int st;
+
+		if (c == 0) {
+			t_child(1);
+			_exit(0);
+		}
+		if (c < 0) {
+			__atomic_add_fetch(&t_failed, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		__atomic_add_fetch(&t_forked, 1, __ATOMIC_RELAXED);
+		if (waitpid(c, &st, 0) == c) {
+			__atomic_add_fetch(&t_reaped, 1, __ATOMIC_RELAXED);
+			if (!WIFEXITED(st) || WEXITSTATUS(st))
+				__atomic_add_fetch(&t_failed, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+static int torture(uint16_t port, int threads, int forks, int gens_)
+{
+	pthread_t rd, th[16];
+	uint64_t t0 = now_ns();
+
+	t_sock = udp_bound(port);
+	t_received = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (t_sock < 0 || t_received == MAP_FAILED || threads < 1 || threads > 16) {
+		perror("torture setup");
+		return 1;
+	}
+	fprintf(stderr, "forkserve: ready\n");
+	t_gens = gens_;
+	t_forks_left = forks;
+	pthread_create(&rd, NULL, t_reader, NULL);
+	for (int i = 0; i < threads; i++)
+		pthread_create(&th[i], NULL, t_forker, NULL);
+	for (int i = 0; i < threads; i++)
+		pthread_join(th[i], NULL);
+	pthread_join(rd, NULL);
+	printf("torture: forks %llu reaped %llu failed %llu received %llu secs %.1f\n",
+	       (unsigned long long)t_forked, (unsigned long long)t_reaped, (unsigned long long)t_failed,
+	       (unsigned long long)*t_received, (double)(now_ns() - t0) / 1e9);
+	return t_failed || t_reaped != t_forked ? 1 : 0;
+}
+
+/* ---- daemon -------------------------------------------------------------- */
+
+/* dnsmasq's way: bind, then daemon(3) (fork, setsid, fork; the launcher
+ * exits at once); the grandchild serves, then lingers holding everything. */
+static int daemonize(uint16_t port, uint64_t expect, int idle_ms, int max_secs, int linger_secs)
+{
+	size_t sz = sizeof(struct shared) + (expect + 63) / 64 * 8;
+	struct shared *sh = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int s = udp_bound(port);
+	uint64_t have = 0;
+
+	if (s < 0 || sh == MAP_FAILED) {
+		perror("daemon setup");
+		return 1;
+	}
+	fflush(stdout);
+	if (daemon(1, 1))
+		return 1;
+	printf("daemon pid %d\n", (int)getpid());
+	fprintf(stderr, "forkserve: ready\n");
+	child_serve(s, 0, sh, expect, idle_ms, max_secs);
+	for (uint64_t k = 0; k < (expect + 63) / 64; k++)
+		have += (uint64_t)__builtin_popcountll(sh->bitmap[k]);
+	printf("daemon: expected %llu got %llu dup %llu\n", (unsigned long long)expect, (unsigned long long)have,
+	       (unsigned long long)sh->dup);
+	sleep((unsigned)linger_secs);
+	return 0;
+}
+
+/* ---- forkcost ------------------------------------------------------------ */
+
+static int forkcost(uint16_t port, int forks)
+{
+	int s = udp_bound(port), st;
+	uint64_t t0;
+
+	if (s < 0) {
+		perror("bind");
+		return 1;
+	}
+	t0 = now_ns();
+	for (int i = 0; i < forks; i++) {
+		pid_t c = fork();
+
+		if (c == 0)
+			_exit(0);
+		if (c < 0 || waitpid(c, &st, 0) != c)
+			return 1;
+	}
+	printf("forkcost: %d forks, %.0f us each (fork + exit + wait)\n", forks,
+	       (double)(now_ns() - t0) / 1000.0 / forks);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "port", 1, NULL, 'p' }, { "children", 1, NULL, 'c' }, { "expect", 1, NULL, 'e' },
+		{ "parent-close", 0, NULL, 'C' }, { "kill-one-after", 1, NULL, 'k' },
+		{ "idle-ms", 1, NULL, 'i' }, { "max-secs", 1, NULL, 'm' }, { "threads", 1, NULL, 't' },
+		{ "forks", 1, NULL, 'f' }, { "gens", 1, NULL, 'g' }, { NULL, 0, NULL, 0 },
+	};
+	int port = 0, children = 4, idle_ms = 1000, max_secs = 30, threads = 4, forks = 1000, g = 4, o;
+	uint64_t expect = 1000, kill_after = 0;
+	bool parent_close = false;
+	const char *mode = argc > 1 ? argv[1] : "";
+
+	optind = 2;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'p': port = atoi(optarg); break;
+		case 'c': children = atoi(optarg); break;
+		case 'e': expect = strtoull(optarg, NULL, 0); break;
+		case 'C': parent_close = true; break;
+		case 'k': kill_after = strtoull(optarg, NULL, 0); break;
+		case 'i': idle_ms = atoi(optarg); break;
+		case 'm': max_secs = atoi(optarg); break;
+		case 't': threads = atoi(optarg); break;
+		case 'f': forks = atoi(optarg); break;
+		case 'g': g = atoi(optarg); break;
+		default: return 2;
+		}
+	}
+	if (!port) {
+		fprintf(stderr, "usage: forkserve gens|prefork|torture --port P [options] (see the source)\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!strcmp(mode, "gens"))
+		return gens((uint16_t)port);
+	if (!strcmp(mode, "prefork"))
+		return prefork((uint16_t)port, children, expect, parent_close, kill_after, idle_ms, max_secs);
+	if (!strcmp(mode, "daemon"))
+		return daemonize((uint16_t)port, expect, idle_ms, max_secs, forks);
+	if (!strcmp(mode, "forkcost"))
+		return forkcost((uint16_t)port, forks);
+	if (!strcmp(mode, "torture"))
+		return torture((uint16_t)port, threads, forks, g);
+	fprintf(stderr, "forkserve: unknown mode '%s'\n", mode);
+	return 2;
+}
