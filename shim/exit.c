@@ -17,7 +17,13 @@
  * wrappers report SIG_DFL where ours is installed, and a program installing
  * its own action simply replaces ours (setting SIG_DFL reinstalls ours).  It
  * has SA_RESTART, so it changes no restart decision (recv.c
- * shim_restartable).  In a signal handler the report only takes shim_g.lock
+ * shim_restartable).  A one-shot handler of the program (SA_RESETHAND:
+ * node resets the terminal, then raise()s the signal again with the action
+ * the kernel reset to SIG_DFL on delivery) would end the process with no
+ * report; so the shim installs it without SA_RESETHAND behind a trampoline
+ * that does the reset itself, to our invisible default, before calling the
+ * program's handler: the re-raised signal then reaches our handler.  The
+ * program reads its own action back from sigaction/signal.  In a signal handler the report only takes shim_g.lock
  * if it is free (the interrupted thread may hold it): otherwise it says the
  * summary was skipped.  A signal that kills without running anything
  * (SIGKILL, or a default action the program restored itself later) leaves
@@ -181,6 +187,41 @@ static bool shim_exit_is_ours(const struct sigaction *sa)
 	return !(sa->sa_flags & SA_SIGINFO) && sa->sa_handler == shim_exit_on_signal;
 }
 
+/* the program's one-shot (SA_RESETHAND) actions behind shim_exit_oneshot */
+static struct sigaction shim_exit_app[SHIM_EXIT_SIG_CNT];
+
+static size_t shim_exit_sig_idx(int sig)
+{
+	size_t i = 0;
+
+	while (i < SHIM_EXIT_SIG_CNT - 1 && shim_exit_sigs[i] != sig)
+		i++;
+	return i;
+}
+
+static void shim_exit_oneshot(int sig, siginfo_t *si, void *uc)
+{
+	struct sigaction a = shim_exit_app[shim_exit_sig_idx(sig)];
+
+	/* what SA_RESETHAND does on delivery, with our default for SIG_DFL */
+	shim_exit_hook(sig);
+	if (a.sa_flags & SA_SIGINFO)
+		a.sa_sigaction(sig, si, uc);
+	else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
+		a.sa_handler(sig);
+}
+
+static bool shim_exit_is_oneshot(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == shim_exit_oneshot;
+}
+
+static bool shim_exit_wants_oneshot(const struct sigaction *act)
+{
+	return act && (act->sa_flags & SA_RESETHAND) &&
+	       ((act->sa_flags & SA_SIGINFO) || (act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN));
+}
+
 /* ---- Go ------------------------------------------------------------------ */
 
 static bool shim_exe_is_go(void)
@@ -230,13 +271,15 @@ void shim_exit_init(void)
 
 static int shim_exit_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
-	struct sigaction cur;
-	bool ours;
+	struct sigaction cur, app;
+	bool ours, oneshot;
 	int r;
 
 	if (shim_guard || !shim_exit_sig(sig) || REAL(sigaction)(sig, NULL, &cur))
 		return REAL(sigaction)(sig, act, old);
 	ours = shim_exit_is_ours(&cur);
+	oneshot = shim_exit_is_oneshot(&cur);
+	app = shim_exit_app[shim_exit_sig_idx(sig)];
 	if (act && !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL && shim_g.cfg.iface_given &&
 	    !__atomic_load_n(&shim_exit_done, __ATOMIC_ACQUIRE)) {
 		/* the default again: ours stays (or comes back) in its place */
@@ -245,12 +288,22 @@ static int shim_exit_sigaction(int sig, const struct sigaction *act, struct siga
 		if (!ours)
 			shim_exit_hook(sig);
 		r = 0;
+	} else if (shim_exit_wants_oneshot(act) && shim_g.cfg.iface_given &&
+		   !__atomic_load_n(&shim_exit_done, __ATOMIC_ACQUIRE)) {
+		struct sigaction tramp = *act;
+
+		tramp.sa_sigaction = shim_exit_oneshot;
+		tramp.sa_flags = (act->sa_flags & ~SA_RESETHAND) | SA_SIGINFO;
+		shim_exit_app[shim_exit_sig_idx(sig)] = *act;
+		r = REAL(sigaction)(sig, &tramp, old);
 	} else {
 		r = REAL(sigaction)(sig, act, old);
 	}
 	if (!r && ours && old) {
 		memset(old, 0, sizeof(*old));
 		old->sa_handler = SIG_DFL;
+	} else if (!r && oneshot && old) {
+		*old = app;
 	}
 	return r;
 }
