@@ -98,7 +98,8 @@ series()
 		case $RUN_OK in
 		1) ok=$((ok + 1)) ;;
 		2) ok=$((ok + 1)); nospill=$((nospill + 1)) ;;
-		*) fail "$label: run $i of $RUNS: $RUN_MSG" ;;
+		*) fail "$label: run $i of $RUNS: $RUN_MSG"
+		   grep -h 'summary: xdp:' "$TMP/sr.err" | head -2 | sed 's/^/    /' ;;
 		esac
 		[ "$i" = 1 ] && echo "t_reuseport: $label run 1: $RUN_MSG"
 	done
