@@ -118,6 +118,7 @@ fd_shape()
 			else t=socket:other
 			fi ;;
 		anon_inode:bpf*) t=anon_inode:bpf ;;
+		/memfd:xskshim* | /dev/shm/xskshim.*) t=xskshim-region ;;
 		pipe:*) t=pipe ;;
 		"$TMP"/*.out | "$TMP"/*.err) t=stdio-file ;;
 		*) t=${t//\[[0-9]*\]/} ;;
@@ -129,9 +130,9 @@ fd_shape()
 # fd_compare PLAIN SHIM: the application's fds are all there and nothing
 # else of a kind the shim never opens.  The shim's own kinds (AF_XDP sockets,
 # bpf objects, the address watcher's netlink socket and eventfd, one inner
-# epoll per accelerated socket) may only add.  Prints the extras; status 1
+# epoll per accelerated socket, its memfd/shm regions) may only add.  Prints the extras; status 1
 # when a kind has fewer fds than plain or a non-shim kind has more.
-SHIM_FD_KINDS=" socket:other anon_inode:bpf anon_inode:btf socket:netlink anon_inode:[eventfd] anon_inode:[eventpoll] "
+SHIM_FD_KINDS=" socket:other anon_inode:bpf anon_inode:btf socket:netlink anon_inode:[eventfd] anon_inode:[eventpoll] xskshim-region "
 fd_compare()
 {
 	local k n m bad=0 extra= kinds
