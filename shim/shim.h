@@ -346,6 +346,7 @@ struct shim_sock *shim_sock_get(int fd);
 struct shim_sock *shim_sock_get_any(int fd);
 void shim_sock_put(struct shim_sock *s);
 void shim_sock_demote_all(const char *why);     /* lock held */
+void shim_sock_demote(struct shim_sock *s, const char *why);   /* in every process; lock held */
 /* Whether s's rings may be read (rx lock held): no process tore the socket
  * down or demoted it since it was set up. */
 static inline bool shim_rx_valid(const struct shim_sock *s)

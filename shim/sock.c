@@ -138,6 +138,12 @@ static void shim_sock_unaccel(struct shim_sock *s, const char *why)
 	shim_sock_unaccel_how(s, why, false);
 }
 
+void shim_sock_demote(struct shim_sock *s, const char *why)
+{
+	shim_sock_unaccel(s, why);
+	shim_log(SHIM_LOG_WARN, "sock", "fd %d udp port %u moved to the kernel path: %s", s->fd_first, s->port, why);
+}
+
 /* Move every accelerated socket to the kernel path (the interface went
  * away).  Lock held. */
 void shim_sock_demote_all(const char *why)

@@ -1197,6 +1197,10 @@ void shim_xdp_connect(struct shim_sock *s, int fd)
 	const uint8_t *pa = s->peer.sin6_addr.s6_addr;
 	bool v4 = IN6_IS_ADDR_V4MAPPED(&s->peer.sin6_addr);
 
+	if (shim_g.forked) {   /* the groups are the owner's (shim.h "fork") */
+		shim_sock_demote(s, "connect() in a fork child");
+		return;
+	}
 	shim_xdp_disconnect(s);
 	if (!X.skel || getsockname(fd, (struct sockaddr *)&ss, &len))
 		return;
@@ -1228,6 +1232,10 @@ void shim_xdp_disconnect(struct shim_sock *s)
 {
 	if (!s->conn_active)
 		return;
+	if (shim_g.forked) {
+		shim_sock_demote(s, "disconnect in a fork child");
+		return;
+	}
 	s->conn_active = false;
 	if (!X.skel)
 		return;

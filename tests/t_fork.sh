@@ -16,6 +16,9 @@
 #  4. daemon(3) after bind (the launcher exits at once): the daemon is
 #     served through AF_XDP and the program stays attached while it lives,
 #     and goes with it on kill -9.
+#  4b. posix_spawn and vfork children (no fork handler, our memory shared)
+#     that close the socket and dup2 over its fd: the parent's socket is
+#     untouched and still accelerated.
 #  5. torture: 1,000 forks in 4 generations from 4 threads while traffic
 #     flows and a reader thread receives: every child exits 0, in bounded
 #     time; no process and no /dev/shm/xskshim.* entry is left.
@@ -154,13 +157,33 @@ in_gen udpgen --dst "$ADDR_RCV" --port $PORT --count "$N" --rate 100000 --flows 
 wait_file "$D/$tag.out" '^daemon: ' 10
 after=$(udp_in_datagrams)
 line=$(grep '^daemon: ' "$D/$tag.out")
-check "$([ "$line" = "daemon: expected $N got $N dup 0" ] && [ $((after - before)) -le $((N / 100)) ]; echo $?)" \
-	"$tag: the daemon got all $N through AF_XDP (UdpInDatagrams +$((after - before)))" "${line:-no result}"
+# (killed with -9 below, it prints no summary: the namespace's counter is
+# the proof; past the fill budget a burst may spill, as in prefork)
+check "$([ "$line" = "daemon: expected $N got $N dup 0" ] && [ $((after - before)) -le $((N / 20)) ]; echo $?)" \
+	"$tag: the daemon got all $N, through AF_XDP but for spills (UdpInDatagrams +$((after - before)) <= 5%)" "${line:-no result}"
 if [ -n "$dpid" ]; then
 	kill -KILL "$dpid"
 	FL_KILLED9+=("$dpid")
 	for _ in $(seq 40); do [ -z "$(xdp_on_vb)" ] && break; sleep 0.05; done
 	check "$([ -z "$(xdp_on_vb)" ]; echo $?)" "$tag: kill -9 of the last holder: the program is gone within 2 s"
+fi
+
+# ---- 4b. posix_spawn and vfork children ----------------------------------------
+tag=spawn
+FL_OUT=$D/$tag.out FL_ERR=$D/$tag.err fl_bg_rcv P env $(shim_env) forkserve spawn --port $PORT --expect "$N" \
+	--idle-ms 1500 --max-secs 30
+if wait_file "$D/$tag.err" 'forkserve: ready' 10; then
+	in_gen udpgen --dst "$ADDR_RCV" --port $PORT --count "$N" --rate 100000 --flows 4 --size 64 >/dev/null 2>&1
+	wait_exit "$P" 30
+	line=$(grep '^spawn:' "$D/$tag.out")
+	xdp=$(grep -E 'summary: fd [0-9]+ port '$PORT' ' "$D/$tag.err" | grep -oE 'rx_xdp [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+	kern=$(grep -E 'summary: fd [0-9]+ port '$PORT' ' "$D/$tag.err" | grep -oE 'rx_kernel [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+	check "$([ "$WRC" = 0 ] && [[ "$line" == *"(0 failed); then expected $N got $N dup 0" ]] && [ $((xdp + kern)) = "$N" ] && \
+		[ "$kern" -le $((N / 20)) ]; echo $?)" \
+		"$tag: after 20 posix_spawn and 20 vfork children that closed and dup2'ed over the socket's fd, the parent's socket is still accelerated: all $N (rx_xdp $xdp, rx_kernel $kern)" \
+		"rc $WRC; ${line:-no result}; $(grep -v summary "$D/$tag.err" | tail -2)"
+else
+	fail "$tag: not ready: $(head -3 "$D/$tag.err")"
 fi
 
 # ---- 5. torture -------------------------------------------------------------

@@ -14,6 +14,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1334,6 +1337,120 @@ static void test_umem_adapt(void)
 	      ring_umem_fill_cnt(&u));
 }
 
+
+/* ---- locks shared across fork (ring/shm.c) ------------------------------ */
+
+/* A lock held by a live thread of the parent at fork stays that thread's:
+ * the child waits for it (never steals it) and gets it once it is dropped. */
+static void *lock_hold_then_drop(void *p)
+{
+	uint64_t *w = p;
+
+	ring_lock_take(&w[0]);
+	__atomic_store_n(&w[1], 1, __ATOMIC_RELEASE);    /* held */
+	while (!__atomic_load_n(&w[2], __ATOMIC_ACQUIRE)) /* until the child waits */
+		usleep(1000);
+	usleep(50 * 1000);
+	__atomic_store_n(&w[3], 1, __ATOMIC_RELEASE);    /* about to drop */
+	ring_lock_drop(&w[0]);
+	return NULL;
+}
+
+static void test_lock_fork(void)
+{
+	uint64_t *w = ring_shm_alloc(4096);
+	pthread_t t;
+	pid_t c;
+	int st;
+
+	if (!w) {
+		check(false, "ring_shm_alloc: %s", strerror(errno));
+		return;
+	}
+	/* 1. a live holder in the parent, a waiter in the child */
+	pthread_create(&t, NULL, lock_hold_then_drop, w);
+	while (!__atomic_load_n(&w[1], __ATOMIC_ACQUIRE))
+		usleep(1000);
+	c = fork();
+	if (c == 0) {
+		bool took_over;
+
+		__atomic_store_n(&w[2], 1, __ATOMIC_RELEASE);
+		took_over = ring_lock_take(&w[0]);
+		/* exit 0: got it after the holder dropped it, not by takeover */
+		_exit(!took_over && __atomic_load_n(&w[3], __ATOMIC_ACQUIRE) ? 0 : 1);
+	}
+	pthread_join(t, NULL);
+	check(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "ring_lock held by a parent thread at fork: the child waited for it and took it when dropped, no "
+	      "takeover");
+	check(w[0] == 0 || ring_lock_holder_dead(w[0]), "the child's exit leaves the lock free or dead-held");
+	w[0] = 0;
+
+	/* 2. a holder killed with SIGKILL while holding: a waiter takes over
+	 * within a bounded time and is told so */
+	memset(w, 0, 64);
+	c = fork();
+	if (c == 0) {
+		ring_lock_take(&w[0]);
+		__atomic_store_n(&w[1], 1, __ATOMIC_RELEASE);
+		for (;;)
+			pause();
+	}
+	while (!__atomic_load_n(&w[1], __ATOMIC_ACQUIRE))
+		usleep(1000);
+	kill(c, SIGKILL);
+	{
+		struct timespec a, b;
+		bool took_over;
+
+		/* not reaped yet: the holder is a zombie (its parent is the
+		 * waiter), which must count as dead */
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		took_over = ring_lock_take(&w[0]);
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		check(took_over && w[0] == ring_lock_me,
+		      "ring_lock held by a process killed with SIGKILL (unreaped zombie): taken over and reported "
+		      "(after %.1f ms)", (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6);
+		ring_lock_drop(&w[0]);
+	}
+	waitpid(c, &st, 0);
+	check(!ring_lock_holder_dead(ring_lock_me), "this thread's own id does not look dead");
+	ring_shm_free(w, 4096);
+}
+
+/* The fill lock taken over from a holder that died between reserving fill
+ * ring entries and submitting them: the reservation is dropped, the ring
+ * view matches the kernel's words again, posting works. */
+static void test_umem_fill_repair(void)
+{
+	enum { F = 256 };
+	static uint64_t ring_mem[F], stack[F];
+	uint32_t prod = 0, cons = 0, flags = 0, idx;
+	struct ring_umem u;
+	uint64_t addr = 0;
+	pid_t c;
+	int st;
+
+	fake_umem(&u, F, &prod, &cons, &flags, ring_mem, stack);
+	ring_umem_fill_min(&u, 64);
+	check(prod == 64, "repair setup: 64 frames posted (%u)", prod);
+	/* the dead holder: reserved 8 entries, popped 8 frames, never submitted */
+	check(ring_prod_reserve(&u.fill, 8, &idx) == 8, "repair setup: 8 entries reserved");
+	u.stack_cnt -= 8;
+	c = fork();
+	if (c == 0)
+		_exit(0);
+	waitpid(c, &st, 0);
+	u.fill_lock = (uint64_t)(uint32_t)c << 32 | (uint32_t)c;   /* held by a process now gone */
+	ring_umem_fill(&u, &addr, 1, -1);
+	check(u.repairs == 1 && u.fill_lock == 0, "fill lock of a dead holder taken over once and released (repairs %llu)",
+	      (unsigned long long)u.repairs);
+	check(u.fill.cached_prod == prod && prod == 64,
+	      "the dead holder's unsubmitted reservation was dropped: ring view = kernel producer (%u = %u)",
+	      u.fill.cached_prod, prod);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--write-corpus"))
@@ -1359,6 +1476,8 @@ int main(int argc, char **argv)
 	test_frame_src();
 	test_umem_fill();
 	test_umem_adapt();
+	test_umem_fill_repair();
+	test_lock_fork();
 
 	printf("test_ring: %d passed, %d failed\n", pass_cnt, fail_cnt);
 	return fail_cnt ? 1 : 0;

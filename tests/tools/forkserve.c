@@ -24,6 +24,11 @@
  *       Bind P, daemon(3) (the launcher exits at once), serve like one
  *       prefork child, print "daemon: expected C got G dup D", then sleep.
  *
+ *   forkserve spawn --port P --expect C
+ *       Bind P; 20 posix_spawn(/bin/true) and 20 vfork children that
+ *       close the socket and dup2 over its number before _exit; then serve
+ *       C datagrams in this process: "spawn: ... got G dup D".
+ *
  *   forkserve forkcost --port P --forks N
  *       Bind P, then time N fork + _exit + waitpid; prints the mean.
  *
@@ -48,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -448,6 +454,49 @@ static int daemonize(uint16_t port, uint64_t expect, int idle_ms, int max_secs, 
 	return 0;
 }
 
+/* ---- spawn ----------------------------------------------------------------- */
+
+/* Children that share our memory and run no fork handler: 20 posix_spawn of
+ * /bin/true, and 20 vfork children that close the socket and dup2 another
+ * fd over its number before _exit (what a shell does before exec); then
+ * this process serves like a prefork child: the socket must still be ours,
+ * accelerated. */
+static int spawn(uint16_t port, uint64_t expect, int idle_ms, int max_secs)
+{
+	size_t sz = sizeof(struct shared) + (expect + 63) / 64 * 8;
+	struct shared *sh = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int s = udp_bound(port), st, bad = 0;
+	char *argv[] = { "true", NULL };
+	uint64_t have = 0;
+
+	if (s < 0 || sh == MAP_FAILED) {
+		perror("spawn setup");
+		return 1;
+	}
+	for (int i = 0; i < 20; i++) {
+		pid_t c;
+
+		if (posix_spawn(&c, "/bin/true", NULL, NULL, argv, environ) || waitpid(c, &st, 0) != c ||
+		    !WIFEXITED(st) || WEXITSTATUS(st))
+			bad++;
+		c = vfork();
+		if (c == 0) {
+			close(s);
+			dup2(1, s);
+			_exit(0);
+		}
+		if (c < 0 || waitpid(c, &st, 0) != c || !WIFEXITED(st) || WEXITSTATUS(st))
+			bad++;
+	}
+	fprintf(stderr, "forkserve: ready\n");
+	child_serve(s, 0, sh, expect, idle_ms, max_secs);
+	for (uint64_t k = 0; k < (expect + 63) / 64; k++)
+		have += (uint64_t)__builtin_popcountll(sh->bitmap[k]);
+	printf("spawn: 20 posix_spawn + 20 vfork (%d failed); then expected %llu got %llu dup %llu\n", bad,
+	       (unsigned long long)expect, (unsigned long long)have, (unsigned long long)sh->dup);
+	return bad ? 1 : 0;
+}
+
 /* ---- forkcost ------------------------------------------------------------ */
 
 static int forkcost(uint16_t port, int forks)
@@ -513,6 +562,8 @@ int main(int argc, char **argv)
 		return prefork((uint16_t)port, children, expect, parent_close, kill_after, idle_ms, max_secs);
 	if (!strcmp(mode, "daemon"))
 		return daemonize((uint16_t)port, expect, idle_ms, max_secs, forks);
+	if (!strcmp(mode, "spawn"))
+		return spawn((uint16_t)port, expect, idle_ms, max_secs);
 	if (!strcmp(mode, "forkcost"))
 		return forkcost((uint16_t)port, forks);
 	if (!strcmp(mode, "torture"))
