@@ -24,7 +24,8 @@
 #   disable ntp, 5 client source addresses), rsyslogd (imudp), syslog-ng
 #   (unpacked), turnserver (coturn, STUN binding), freeradius (radclient),
 #   snmpd (snmpget), in.tftpd (tftp-hpa), memcached -U, node dgram,
-#   python asyncio, java DatagramChannel, perl IO::Socket::INET.
+#   python asyncio, java DatagramChannel, perl IO::Socket::INET; node and
+#   python again on the IPv6 address.
 #
 # Environment: MATRIX_ONLY="unbound node ..." runs a subset; MATRIX_KEEP=1
 # keeps the temp dir.
@@ -285,7 +286,7 @@ mc_client() # mode port count [arg...]: matrixclient.py from gen
 {
 	local mode=$1 port=$2 n=$3 out
 	shift 3
-	out=$(in_gen timeout 60 python3 "$MC" "$mode" "$ADDR_RCV" "$port" "$n" "$@" --ready 8)
+	out=$(in_gen timeout 60 python3 "$MC" "$mode" "${R_DST:-$ADDR_RCV}" "$port" "$n" "$@" --ready 8)
 	echo "$out"
 	sed -n 's/.* sent=\([0-9]*\) answered=\([0-9]*\).*/\1 \2/p' <<<"$out"
 }
@@ -530,6 +531,8 @@ row_java()
 	R_PORT=9303 R_CLIENT=client_echo R_PRE=() R_ENV=() R_BIND_SECS=20
 	R_CMD=(java -Xshare:auto -XX:TieredStopAtLevel=1 -cp "$ROW_DIR" EchoChannel "$ADDR_RCV" 9303)
 }
+row_node6() { R_PORT=9305 R_CLIENT=client_echo R_PRE=() R_ENV=() R_DST=$ADDR6_RCV; R_CMD=(node "$APPS/echo_dgram.js" "$ADDR6_RCV" 9305); }
+row_python6() { R_PORT=9306 R_CLIENT=client_echo R_PRE=() R_ENV=() R_DST=$ADDR6_RCV; R_CMD=(python3 "$APPS/echo_asyncio.py" "$ADDR6_RCV" 9306); }
 row_perl() { R_PORT=9304 R_CLIENT=client_echo R_PRE=() R_ENV=(); R_CMD=(perl "$APPS/echo_perl.pl" "$ADDR_RCV" 9304); }
 
 # ---- minimal reproducers of what the rows found --------------------------------------
@@ -611,6 +614,8 @@ ROWS=(
 	"node|node $(node --version 2>/dev/null) dgram|node|nodejs"
 	"python|python3 $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) asyncio|python3|python3"
 	"java|java $(java -version 2>&1 | head -1 | grep -o '"[^"]*"' | tr -d '"') DatagramChannel|javac|openjdk-17-jdk-headless"
+	"node6|node $(node --version 2>/dev/null) dgram udp6 [$ADDR6_RCV]|node|nodejs"
+	"python6|python3 asyncio IPv6 [$ADDR6_RCV]|python3|python3"
 	"perl|perl $(perl -e 'printf "%vd", $^V' 2>/dev/null) IO::Socket::INET|perl|perl"
 )
 for r in "${ROWS[@]}"; do
@@ -620,7 +625,7 @@ for r in "${ROWS[@]}"; do
 		skip "$label: $need not installed (package $pkg; scripts/deps.sh installs it)"
 		continue
 	fi
-	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT=
+	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT= R_DST=
 	"row_$name" || continue
 	run_row "$name" "$label"
 done
