@@ -150,9 +150,12 @@ if ! command -v socat >/dev/null; then
 	skip "socat: Debian package socat not installed (scripts/deps.sh)"
 else
 	# one request at a time (a child per datagram; 16 client ports).  Known
-	# gap F1: now and then one child reads its datagram (its rx_xdp 1) and
-	# no answer comes; plain answers every one
-	GAP_ID=F1 GAP_WHY="now and then a socat child reads its datagram through AF_XDP and no answer comes (plain answers all)" \
+	# gap F1: now and then socat's parent peeks (MSG_PEEK) the datagram a
+	# child has just been forked for a second time, forks another child,
+	# and that one reads the next request (another source port) and drops
+	# it ("recvfrom(): wrong peer address, ignoring packet"); plain answers
+	# every one
+	GAP_ID=F1 GAP_WHY="now and then socat's parent peeks an already-served datagram again; the extra child takes the next request and drops it as from a wrong peer (plain answers all)" \
 		WINDOW=1 run_server socat-fork 9600 echo 2 socat -T 1 UDP4-RECVFROM:9600,fork EXEC:cat
 	# 4 requests in flight: plain answers all; under the shim a run now and
 	# then leaves the last 4 unanswered (being investigated)
