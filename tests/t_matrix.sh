@@ -446,7 +446,7 @@ client_radius()
 {
 	local out n=100
 	out=$(printf 'User-Name = "mxuser"\nUser-Password = "mxpass"\n' |
-		in_gen timeout 60 radclient -c $n -r 1 -t 1 "$ADDR_RCV:1812" auth testing123 2>&1)
+		in_gen timeout 60 radclient -c $n -r 3 -t 2 "$ADDR_RCV:1812" auth testing123 2>&1)
 	echo "$out" >"$TMP/radclient.$1"
 	grep -v '^Received Access-Accept\|^Sent Access-Request' <<<"$out" | tail -3
 	echo "$n $(grep -c 'Received Access-Accept' <<<"$out")"
