@@ -19,7 +19,8 @@
 #                bpf objects and its shm/memfd regions left out)
 #
 # Rows (a missing package gives one SKIP line saying so):
-#   unbound, pdns_server (bind backend), pdns_recursor (auth-zones), ntpd
+#   unbound, pdns_server (bind backend), pdns_recursor (auth-zones), kresd
+#   (knot-resolver: libuv, user() after binding), ntpd
 #   (ntpsec, unpacked by scripts/deps.sh; setpriv --bounding-set -sys_time,
 #   disable ntp, 5 client source addresses), rsyslogd (imudp), syslog-ng
 #   (unpacked), turnserver (coturn, STUN binding), freeradius (radclient),
@@ -101,8 +102,11 @@ wait_bound()
 # "socket:other"); the shim's copy of stderr (fd >= 512) is left out.
 fd_shape()
 {
-	local pid=$1 f t ino udp tcp unx nl
-	udp=" $(awk 'NR > 1 { print $10 }' "/proc/$pid/net/udp" "/proc/$pid/net/udp6" 2>/dev/null | tr '\n' ' ') "
+	local pid=$1 f t ino udp tcp unx nl lport
+	# UDP sockets on the served port are told apart from the others
+	lport=$(printf '%04X' "${R_PORT:-0}")
+	udp=" $(awk -v p="$lport" 'NR > 1 { split($2, a, ":"); print $10 (a[2] == p ? ":served" : "") }' \
+		"/proc/$pid/net/udp" "/proc/$pid/net/udp6" 2>/dev/null | tr '\n' ' ') "
 	tcp=" $(awk 'NR > 1 { print $10 }' "/proc/$pid/net/tcp" "/proc/$pid/net/tcp6" 2>/dev/null | tr '\n' ' ') "
 	unx=" $(awk 'NR > 1 { print $7 }' "/proc/$pid/net/unix" 2>/dev/null | tr '\n' ' ') "
 	nl=" $(awk 'NR > 1 { print $NF }' "/proc/$pid/net/netlink" 2>/dev/null | tr '\n' ' ') "
@@ -112,7 +116,8 @@ fd_shape()
 		case $t in
 		socket:*)
 			ino=${t//[^0-9]/}
-			if [[ "$udp" == *" $ino "* ]]; then t=socket:udp
+			if [[ "$udp" == *" $ino:served "* ]]; then t=socket:udp:$R_PORT
+			elif [[ "$udp" == *" $ino "* ]]; then t=socket:udp
 			elif [[ "$tcp" == *" $ino "* ]]; then t=socket:tcp
 			elif [[ "$unx" == *" $ino "* ]]; then t=socket:unix
 			elif [[ "$nl" == *" $ino "* ]]; then t=socket:netlink
@@ -140,7 +145,7 @@ fd_compare()
 	kinds=$(cut -d' ' -f1 "$1" "$2" | sort -u)
 	for k in $kinds; do
 		if [[ " ${R_FD_TRANSIENT:-} " == *" $k "* ]]; then
-			extra="$extra (${k} not compared: the program's worker threads open and close it)"
+			extra="$extra (${k} not compared: the program opens and closes such fds by itself)"
 			continue
 		fi
 		n=$(awk -v k="$k" '$1 == k { print $2 }' "$1"); n=${n:-0}
@@ -360,6 +365,25 @@ row_pdns_recursor()
 	R_CMD=(pdns_recursor --config-dir="$ROW_DIR" --socket-dir="$ROW_DIR" --daemon=no --disable-syslog
 		--local-address="$ADDR_RCV" --local-port=5303 --allow-from=198.18.0.0/15
 		--auth-zones=example="$ROW_DIR/example.zone" --setuid=pdns --setgid=pdns --threads=1 --loglevel=4)
+}
+
+row_kresd()
+{
+	row_dir kresd
+	cat >"$ROW_DIR/kresd.conf" <<-EOF
+		net.listen('$ADDR_RCV', 5306, { kind = 'dns' })
+		cache.size = 4 * MB
+		modules = { 'hints > iterate' }
+		hints.set('www.example 198.18.1.80')
+		user('knot-resolver', 'knot-resolver')
+	EOF
+	chmod 644 "$ROW_DIR/kresd.conf"
+	chown knot-resolver "$ROW_DIR" 2>/dev/null
+	R_PORT=5306 R_CLIENT=client_dns R_PRE=() R_ENV=()
+	# its iterator primes the root servers (unreachable here) from
+	# ephemeral-port sockets that come and go
+	R_FD_TRANSIENT="socket:udp"
+	R_CMD=(kresd -n -q -c "$ROW_DIR/kresd.conf" "$ROW_DIR")
 }
 
 client_ntp() { mc_client ntp 123 100 --src "$SRCS"; }
@@ -603,6 +627,7 @@ ROWS=(
 	"unbound|unbound $(pkgver unbound)|unbound|unbound"
 	"pdns|pdns_server $(pkgver pdns-server) (bind backend)|pdns_server|pdns-server pdns-backend-bind"
 	"pdns_recursor|pdns_recursor $(pkgver pdns-recursor)|pdns_recursor|pdns-recursor"
+	"kresd|kresd $(pkgver knot-resolver) (knot-resolver, libuv, hints)|kresd|knot-resolver"
 	"ntpd|ntpd (ntpsec 1.2.2)|$NTPD|ntpsec (unpacked by scripts/deps.sh)"
 	"rsyslogd|rsyslogd $(pkgver rsyslog) imudp|rsyslogd|rsyslog"
 	"syslog_ng|syslog-ng 3.38.1|$XDEB/syslog-ng-core/usr/sbin/syslog-ng|syslog-ng-core (unpacked by scripts/deps.sh)"
