@@ -24,7 +24,7 @@
 #   (ntpsec, unpacked by scripts/deps.sh; setpriv --bounding-set -sys_time,
 #   disable ntp, 5 client source addresses), rsyslogd (imudp), syslog-ng
 #   (unpacked), turnserver (coturn, STUN binding), freeradius (radclient),
-#   snmpd (snmpget), in.tftpd (tftp-hpa), memcached -U, node dgram,
+#   snmpd (snmpget), snmptrapd (snmpinform, acknowledged), in.tftpd (tftp-hpa), memcached -U, node dgram,
 #   python asyncio, java DatagramChannel, perl IO::Socket::INET; node and
 #   python again on the IPv6 address.
 #
@@ -50,7 +50,7 @@ for c in python3 jq ss; do
 		exit 0
 	fi
 done
-PORTS=53,69,123,161,1812,3478,5301-5320,9300-9320,11211
+PORTS=53,69,123,161,1162,1812,3478,5301-5320,9300-9320,11211
 NETNS_KEEP_TMP=${MATRIX_KEEP:-0}
 netns_test_init
 chmod 755 "$TMP" # daemons that switch user read their configuration here
@@ -516,6 +516,24 @@ row_snmpd()
 	R_CMD=(snmpd -f -Lo -C -c "$ROW_DIR/snmpd.conf" -u Debian-snmp -g Debian-snmp -p "$ROW_DIR/pid" -I -smux)
 }
 
+client_inform()
+{
+	local i ok=0 n=40
+	for i in $(seq $n); do
+		in_gen timeout 5 snmpinform -v2c -c mxpublic -r 0 -t 1 "$ADDR_RCV:1162" '' .1.3.6.1.6.3.1.1.5.1 \
+			.1.3.6.1.2.1.1.6.0 s "mx-inform-$i" >/dev/null 2>&1 && ok=$((ok + 1))
+	done
+	echo "$n $ok"
+}
+row_snmptrapd()
+{
+	row_dir snmptrapd
+	printf 'authCommunity log mxpublic\n' >"$ROW_DIR/snmptrapd.conf"
+	chmod 644 "$ROW_DIR/snmptrapd.conf"
+	R_PORT=1162 R_CLIENT=client_inform R_PRE=() R_ENV=(MIBS=)
+	R_CMD=(snmptrapd -f -Lo -C -c "$ROW_DIR/snmptrapd.conf" -p "$ROW_DIR/pid" "udp:$ADDR_RCV:1162")
+}
+
 client_tftp()
 {
 	local i ok=0 n=20
@@ -634,6 +652,7 @@ ROWS=(
 	"turnserver|turnserver $(pkgver coturn) (STUN)|turnserver|coturn"
 	"freeradius|freeradius $(pkgver freeradius)|freeradius|freeradius freeradius-utils"
 	"snmpd|snmpd $(pkgver snmpd)|snmpd|snmpd snmp"
+	"snmptrapd|snmptrapd $(pkgver snmptrapd) (INFORMs)|snmptrapd|snmptrapd"
 	"tftpd|in.tftpd $(pkgver tftpd-hpa)|in.tftpd|tftpd-hpa tftp-hpa"
 	"memcached|memcached $(pkgver memcached) -U|memcached|memcached"
 	"node|node $(node --version 2>/dev/null) dgram|node|nodejs"
