@@ -111,7 +111,7 @@ bool ring_lock_slow(uint64_t *l, uint64_t me)
 			continue;
 		}
 		if (++spins < 4096) {
-			__builtin_ia32_pause();
+			ring_cpu_relax();
 			continue;
 		}
 		/* Held for long: the holder may be descheduled (yield to it) or
