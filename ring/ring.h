@@ -483,7 +483,8 @@ uint32_t ring_xsk_drain(struct ring_xsk *xsk);
 /* Frames to send come from the UMEM's free stack, so one pool serves both */
 /* directions.  Transmit never takes the frames the fill ring needs to     */
 /* reach its current target, and holds at most tx_max (a quarter of the    */
-/* UMEM) at once: receive cannot be starved by a sender.  A frame goes     */
+/* UMEM) at once: receive cannot be starved by a sender; the fill ring     */
+/* never holds more than frame_cnt - tx_max: nor can transmit be.  A frame goes     */
 /* stack -> (built) -> tx ring of a ring_xsk -> kernel -> completion ring  */
 /* of the UMEM -> stack.  The completion ring is shared by every ring_xsk  */
 /* of the queue and consumed under fill_lock, always before frames are     */

@@ -136,6 +136,8 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 		umem->stack[i] = (uint64_t)(umem->frame_cnt - 1 - i) * umem->frame_sz;
 	umem->stack_cnt = umem->frame_cnt;
 	umem->fill_min = cfg->fill_min && cfg->fill_min < umem->frame_cnt ? cfg->fill_min : umem->frame_cnt;
+	if (umem->tx_max && umem->fill_min > umem->frame_cnt - umem->tx_max)
+		umem->fill_min = umem->frame_cnt - umem->tx_max;   /* see ring_fill_post */
 	umem->fill_target = umem->fill_min;
 	if (ring_fill_post(umem, umem->fill_target) != umem->fill_target) {
 		err = -ENOSPC;
@@ -355,6 +357,15 @@ static uint32_t ring_fill_post(struct ring_umem *umem, uint32_t want)
 
 	if (want > umem->stack_cnt)
 		want = umem->stack_cnt;
+	if (umem->tx_max) {
+		/* transmit's share (tx.c) never goes to the kernel's fill
+		 * ring, where it could sit unused for as long as no datagram
+		 * arrives (seen: a 64-frame UMEM, every frame posted, a
+		 * sender waiting forever) */
+		uint32_t posted = ring_umem_fill_cnt(umem), cap = umem->frame_cnt - umem->tx_max;
+
+		want = posted >= cap ? 0 : want < cap - posted ? want : cap - posted;
+	}
 	if (!want || ring_prod_reserve(&umem->fill, want, &idx) != want)
 		return 0;
 	for (i = 0; i < want; i++)

@@ -540,6 +540,18 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 		if (got == segs && ring_xsk_tx_room(x) >= segs)
 			break;
 		s->st->tx_full++;
+		if (got < segs) {
+			struct ring_umem_acct a;
+
+			ring_umem_acct_get(u, &a);
+			if (ring_umem_tx_in_flight(&a) <= got) {
+				/* nothing in flight to wait for (a UMEM too small
+				 * for this many segments): the kernel sends it */
+				ring_umem_tx_unalloc(u, addrs, got);
+				*why = CTL_WHY_MTU;
+				return SHIM_TX_KERNEL;
+			}
+		}
 		if (shim_tx_wait(s, x, nonblock, &deadline, &waited)) {
 			ring_umem_tx_unalloc(u, addrs, got);
 			return -EAGAIN;

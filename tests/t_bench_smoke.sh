@@ -39,6 +39,13 @@ else
 fi
 
 run=$(find "$out" -maxdepth 1 -name 'bench-*' -type d | head -1)
+# transmit rows (scripts/bench-tx): a send-rate cell for each sender, filled
+if [ -n "$run" ] && grep -qE '^\| (64|1228) B \| [0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \|$' "$run/tx-table.md" 2>/dev/null &&
+   awk -F, '$1 == "shim-tx" && $8 > 0 && $9 == 0' "$run/tx.csv" | grep -q .; then
+	pass "transmit rows: tx-table.md has plain/shim TX/raw AF_XDP TX send rates, the shim cell sent through the tx ring"
+else
+	fail "transmit rows in tx-table.md/tx.csv: $(head -12 "$run/tx-table.md" 2>/dev/null | tail -3)"
+fi
 if [ -n "$run" ] && [ -s "$run/table.md" ] && grep -q '^| ' "$run/table.md"; then
 	pass "table.md written with a table"
 else
@@ -102,7 +109,7 @@ else
 	bout=$out/base
 	BENCH_QUICK=1 BENCH_OUT="$bout" BENCH_BASE_ENV="XSKSHIM_FILL_MIN=4096" BENCH_SIZES=64 \
 		BENCH_MODES=native BENCH_RECEIVERS="shim-poll base-poll" BENCH_STAT=0 BENCH_LAT_SECS=0 \
-		BENCH_UDPGEN_COUNT=1 timeout 120 scripts/bench > "$bout.log" 2>&1
+		BENCH_UDPGEN_COUNT=1 BENCH_TX=0 timeout 120 scripts/bench > "$bout.log" 2>&1
 	brun=$(find "$bout" -maxdepth 1 -name 'bench-*' -type d 2>/dev/null | head -1)
 	brow=$([ -n "$brun" ] && awk -F, '$1 == "xdpgen" && $4 == "base-poll" && ($18 == "ok" || $18 == "loss")' "$brun/results.csv")
 	bft=$([ -n "$brun" ] && grep -ho 'fill_target [0-9]*' "$brun"/logs/xdpgen-native-64-base-poll-r1.err 2>/dev/null |

@@ -181,7 +181,13 @@ int main(int argc, char **argv)
 		perror("pktcap");
 		return 2;
 	}
-	setvbuf(stdout, NULL, _IOLBF, 0);
+	{
+		/* bursts of thousands of frames must not overflow the socket */
+		int big = 64 << 20;
+
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	}
+	setvbuf(stdout, NULL, _IOFBF, 1 << 20);
 	fprintf(stderr, "pktcap: ready\n");
 	while (got < count && now_s() < end) {
 		struct pollfd p = { fd, POLLIN, 0 };

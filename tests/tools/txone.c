@@ -5,7 +5,9 @@
  *         [--df do|dont|want] [--ipopts] [--bindtodev IF] [--more]
  *
  * --ipopts sets IP_OPTIONS (a NOP option), --bindtodev SO_BINDTODEVICE,
- * --more sends every datagram as two calls, MSG_MORE then the rest.
+ * --more sends every datagram as two calls, MSG_MORE then the rest;
+ * --threads N sends --count datagrams from each of N threads on the one
+ * socket (payload: thread index, sequence).
  * Prints "txone: bound" on stderr once bound (a test may then change the
  * network), and at the end "txone: ok=N err=M errno=NAME" (the first error's name, or -).
  * Exit status 0 (errors are for the caller to judge). */
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,16 +23,43 @@
 #include <time.h>
 #include <unistd.h>
 
+struct thr {
+	int fd, idx, count, size;
+	const struct sockaddr *sa;
+	socklen_t sl;
+	long ok, err;
+	int first_errno;
+};
+
+static void *thr_send(void *p)
+{
+	struct thr *t = p;
+	char buf[2048];
+
+	memset(buf, t->idx, sizeof(buf));
+	for (int i = 0; i < t->count; i++) {
+		memcpy(buf, &t->idx, sizeof(t->idx));
+		memcpy(buf + 4, &i, sizeof(i));
+		if (sendto(t->fd, buf, (size_t)t->size, 0, t->sa, t->sl) < 0) {
+			if (!t->err++)
+				t->first_errno = errno;
+		} else {
+			t->ok++;
+		}
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option o[] = {
 		{ "dst", 1, NULL, 'd' }, { "port", 1, NULL, 'p' }, { "sport", 1, NULL, 's' },
 		{ "count", 1, NULL, 'c' }, { "size", 1, NULL, 'l' }, { "gap-ms", 1, NULL, 'g' },
 		{ "df", 1, NULL, 'f' }, { "ipopts", 0, NULL, 'o' }, { "bindtodev", 1, NULL, 'b' },
-		{ "more", 0, NULL, 'm' }, { NULL, 0, NULL, 0 },
+		{ "more", 0, NULL, 'm' }, { "threads", 1, NULL, 't' }, { NULL, 0, NULL, 0 },
 	};
 	const char *dst = NULL, *dev = NULL, *df = NULL;
-	int port = 0, sport = 0, count = 1, size = 64, gap = 0, ipopts = 0, more = 0, c, fd, fam;
+	int port = 0, sport = 0, count = 1, size = 64, gap = 0, ipopts = 0, more = 0, threads = 0, c, fd, fam;
 	long ok = 0, err = 0;
 	int first_errno = 0;
 	struct sockaddr_storage ss = {0}, bs = {0};
@@ -48,6 +78,7 @@ int main(int argc, char **argv)
 		case 'o': ipopts = 1; break;
 		case 'b': dev = optarg; break;
 		case 'm': more = 1; break;
+		case 't': threads = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -92,6 +123,24 @@ int main(int argc, char **argv)
 	}
 	if (dev && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev)))
 		perror("SO_BINDTODEVICE");
+	if (threads > 0 && threads <= 64 && size >= 8 && size <= 2048) {
+		pthread_t tid[64];
+		struct thr t[64];
+
+		for (int i = 0; i < threads; i++) {
+			t[i] = (struct thr){ .fd = fd, .idx = i, .count = count, .size = size,
+					     .sa = (struct sockaddr *)&ss, .sl = sl };
+			pthread_create(&tid[i], NULL, thr_send, &t[i]);
+		}
+		for (int i = 0; i < threads; i++) {
+			pthread_join(tid[i], NULL);
+			ok += t[i].ok;
+			err += t[i].err;
+			if (!first_errno)
+				first_errno = t[i].first_errno;
+		}
+		count = 0;   /* done */
+	}
 	for (int i = 0; i < size; i++)
 		buf[i] = (char)(i * 3);
 	for (int i = 0; i < count; i++) {
