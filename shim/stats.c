@@ -177,16 +177,19 @@ static struct {
 } shim_retired[SHIM_RETIRED_MAX];
 static uint32_t shim_retired_cnt, shim_retired_lost;
 
+/* Every counter is a u64 (the ABI says so): sum them all, so a counter
+ * added later (the transmit ones were missed here once) is never left out. */
+_Static_assert(sizeof(struct xskshim_stats_ctr) % sizeof(uint64_t) == 0, "counters are u64 words");
 static void shim_ctr_add(struct xskshim_stats_ctr *to, const struct xskshim_stats_ctr *c)
 {
-	to->rx_xdp += c->rx_xdp;
-	to->rx_xdp_bytes += c->rx_xdp_bytes;
-	to->rx_kernel += c->rx_kernel;
-	for (int e = 0; e < RING_FRAME_ERR_CNT; e++)
-		to->drop[e] += c->drop[e];
-	to->drop_peer += c->drop_peer;
-	to->spill_unseen += c->spill_unseen;
-	to->waits += c->waits;
+	uint64_t w, v;
+
+	for (size_t i = 0; i < sizeof(*c) / sizeof(uint64_t); i++) {
+		memcpy(&w, (const char *)to + i * sizeof(w), sizeof(w));
+		memcpy(&v, (const char *)c + i * sizeof(v), sizeof(v));
+		w += v;
+		memcpy((char *)to + i * sizeof(w), &w, sizeof(w));
+	}
 }
 
 void shim_stats_sock_retire(const struct shim_sock *s, bool was_accel)

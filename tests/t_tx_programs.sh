@@ -21,6 +21,7 @@ rc=0
 cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; netns_cleanup; rm -rf "$T"; }
 NETNS_NO_TRAP=1
 trap cleanup EXIT
+KEEP=${KEEP:-}
 netns_setup 1 || { echo "FAIL: netns setup"; exit 1; }
 in_rcv ethtool -K vb tx off >/dev/null 2>&1
 sleep 1
@@ -102,6 +103,7 @@ if have knotd && have kdig; then
 			fail "knotd: $ok/20 answers right, missing name: '$st'"
 		fi
 		check_tx "knotd answers" "$T/knotd.err" 21
+		[ -n "$KEEP" ] && cp "$T/knotd.err" /tmp/knotd.err
 	else
 		fail "knotd did not bind: $(tail -3 "$T/knotd.err")"
 	fi
@@ -137,7 +139,7 @@ fi
 
 # ---- iperf 2 client --------------------------------------------------------------
 if have iperf; then
-	in_gen timeout 30 iperf -s -u -p 9001 -B "$ADDR_GEN" >"$T/iperf.srv" 2>&1 &
+	in_gen timeout 30 iperf -s -u -p 9001 -B "$ADDR_GEN" -w 4M >"$T/iperf.srv" 2>&1 &
 	IP=$!
 	PIDS+=("$IP")
 	wait_bound in_gen 9001 || fail "iperf server did not bind"
