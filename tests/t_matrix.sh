@@ -24,7 +24,8 @@
 #   (ntpsec, unpacked by scripts/deps.sh; setpriv --bounding-set -sys_time,
 #   disable ntp, 5 client source addresses), rsyslogd (imudp), syslog-ng
 #   (unpacked), turnserver (coturn, STUN binding), freeradius (radclient),
-#   snmpd (snmpget), snmptrapd (snmpinform, acknowledged), in.tftpd (tftp-hpa), memcached -U, node dgram,
+#   snmpd (snmpget), snmptrapd (snmpinform, acknowledged), openvpn
+#   (point-to-point tunnel, pings through it), in.tftpd (tftp-hpa), memcached -U, node dgram,
 #   python asyncio, java DatagramChannel, perl IO::Socket::INET; node and
 #   python again on the IPv6 address.
 #
@@ -50,7 +51,7 @@ for c in python3 jq ss; do
 		exit 0
 	fi
 done
-PORTS=53,69,123,161,1162,1812,3478,5301-5320,9300-9320,11211
+PORTS=53,69,123,161,1162,1194,1812,3478,5301-5320,9300-9320,11211
 NETNS_KEEP_TMP=${MATRIX_KEEP:-0}
 netns_test_init
 chmod 755 "$TMP" # daemons that switch user read their configuration here
@@ -534,6 +535,36 @@ row_snmptrapd()
 	R_CMD=(snmptrapd -f -Lo -C -c "$ROW_DIR/snmptrapd.conf" -p "$ROW_DIR/pid" "udp:$ADDR_RCV:1162")
 }
 
+# openvpn: a point-to-point tunnel (static key) between the namespaces; the
+# gen side's openvpn runs plain, the rcv side's is the program under test;
+# 100 pings through the tunnel, every one answered
+OVPN_OPTS=(--dev-type tun --proto udp --disable-dco --cipher AES-256-CBC --auth SHA256 --verb 1)
+client_openvpn()
+{
+	local n=100 out p i
+	ip netns exec "$NS_GEN" timeout -k 2 60 openvpn --dev mxtun "${OVPN_OPTS[@]}" --remote "$ADDR_RCV" 1194 --nobind \
+		--secret "$ROW_DIR/static.key" --ifconfig 198.19.0.1 198.19.0.2 >"$TMP/openvpn.gen.$1" 2>&1 &
+	p=$!
+	PIDS+=("$p")
+	for i in $(seq 40); do
+		in_gen ping -c 1 -W 1 198.19.0.2 >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	out=$(in_gen ping -c $n -i 0.01 -W 1 198.19.0.2 2>&1)
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	tail -2 <<<"$out"
+	echo "$n $(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")"
+}
+row_openvpn()
+{
+	row_dir openvpn
+	openvpn --genkey secret "$ROW_DIR/static.key" >/dev/null 2>&1
+	R_PORT=1194 R_CLIENT=client_openvpn R_PRE=() R_ENV=()
+	R_CMD=(openvpn --dev mxtun "${OVPN_OPTS[@]}" --local "$ADDR_RCV" --lport 1194
+		--secret "$ROW_DIR/static.key" --ifconfig 198.19.0.2 198.19.0.1)
+}
+
 client_tftp()
 {
 	local i ok=0 n=20
@@ -653,6 +684,7 @@ ROWS=(
 	"freeradius|freeradius $(pkgver freeradius)|freeradius|freeradius freeradius-utils"
 	"snmpd|snmpd $(pkgver snmpd)|snmpd|snmpd snmp"
 	"snmptrapd|snmptrapd $(pkgver snmptrapd) (INFORMs)|snmptrapd|snmptrapd"
+	"openvpn|openvpn $(pkgver openvpn) (point-to-point, static key)|openvpn|openvpn"
 	"tftpd|in.tftpd $(pkgver tftpd-hpa)|in.tftpd|tftpd-hpa tftp-hpa"
 	"memcached|memcached $(pkgver memcached) -U|memcached|memcached"
 	"node|node $(node --version 2>/dev/null) dgram|node|nodejs"
