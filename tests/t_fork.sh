@@ -19,6 +19,9 @@
 #  4b. posix_spawn and vfork children (no fork handler, our memory shared)
 #     that close the socket and dup2 over its fd: the parent's socket is
 #     untouched and still accelerated.
+#  4c. socat's scheme (the parent peeks a datagram's source, forks, waits
+#     until the child has read it): each child reads exactly the datagram
+#     its parent peeked, through AF_XDP.
 #  5. torture: 1,000 forks in 4 generations from 4 threads while traffic
 #     flows and a reader thread receives: every child exits 0, in bounded
 #     time; no process and no /dev/shm/xskshim.* entry is left.
@@ -182,6 +185,22 @@ if wait_file "$D/$tag.err" 'forkserve: ready' 10; then
 		[ "$kern" -le $((N / 20)) ]; echo $?)" \
 		"$tag: after 20 posix_spawn and 20 vfork children that closed and dup2'ed over the socket's fd, the parent's socket is still accelerated: all $N (rx_xdp $xdp, rx_kernel $kern)" \
 		"rc $WRC; ${line:-no result}; $(grep -v summary "$D/$tag.err" | tail -2)"
+else
+	fail "$tag: not ready: $(head -3 "$D/$tag.err")"
+fi
+
+# ---- 4c. socat's scheme: peek, fork, the child reads ------------------------
+tag=peekfork
+FL_OUT=$D/$tag.out FL_ERR=$D/$tag.err fl_bg_rcv P env $(shim_env) forkserve peekfork --port $PORT --expect 300 \
+	--idle-ms 2000
+if wait_file "$D/$tag.err" 'forkserve: ready' 10; then
+	out=$(in_gen udpreq --dst "$ADDR_RCV" --port $PORT --count 300 --window 4 --flows 16 --timeout-ms 2000 --mode echo)
+	wait_exit "$P" 15
+	line=$(grep '^peekfork:' "$D/$tag.out")
+	xdp=$(grep -E 'summary: fd [0-9]+ port '$PORT' ' "$D/$tag.err" | grep -oE 'rx_xdp [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+	check "$([ "$WRC" = 0 ] && [ "$out" = "udpreq: sent=300 answered=300" ] && [ "$xdp" -ge 285 ]; echo $?)" \
+		"$tag: the parent peeks (MSG_PEEK) each datagram's source and forks, the child reads exactly that datagram and answers: 300 of 300, rx_xdp $xdp in the children" \
+		"rc $WRC; $out; ${line:-no result}; $(grep 'peeked' "$D/$tag.err" | head -2)"
 else
 	fail "$tag: not ready: $(head -3 "$D/$tag.err")"
 fi

@@ -29,6 +29,13 @@
  *       close the socket and dup2 over its number before _exit; then serve
  *       C datagrams in this process: "spawn: ... got G dup D".
  *
+ *   forkserve peekfork --port P --expect C
+ *       socat UDP4-RECVFROM,fork's scheme: poll, MSG_PEEK the source, fork a
+ *       child per datagram and wait (pipe) until it has read one; the child
+ *       checks it read the peeked source's datagram and echoes it.  Prints
+ *       "peekfork: children N, read another datagram than the parent
+ *       peeked: M" and exits 0 iff M == 0.
+ *
  *   forkserve forkcost --port P --forks N
  *       Bind P, then time N fork + _exit + waitpid; prints the mean.
  *
@@ -46,6 +53,7 @@
 #include <getopt.h>
 #include <netinet/in.h>
 #include <linux/netlink.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -497,6 +505,69 @@ static int spawn(uint16_t port, uint64_t expect, int idle_ms, int max_secs)
 	return bad ? 1 : 0;
 }
 
+/* ---- peekfork ------------------------------------------------------------- */
+
+/* socat UDP4-RECVFROM,fork's scheme: the parent polls, peeks the source of
+ * the next datagram (MSG_PEEK), forks a child per datagram and waits until
+ * the child has read it (a pipe); the child reads one datagram, checks it
+ * came from the peeked source, echoes it, exits.  Stops after C datagrams
+ * or idle-ms without one. */
+static int peekfork(uint16_t port, uint64_t expect, int idle_ms)
+{
+	int s = udp_bound(port), served = 0, mismatch = 0, st;
+	uint64_t last = now_ns();
+
+	if (s < 0) {
+		perror("bind");
+		return 1;
+	}
+	fprintf(stderr, "forkserve: ready\n");
+	while ((uint64_t)served < expect) {
+		struct pollfd p = { s, POLLIN, 0 };
+		struct sockaddr_in pa = { 0 }, ca;
+		socklen_t pl = sizeof(pa), cl = sizeof(ca);
+		char b[1], buf[2048];
+		int pp[2];
+		pid_t c;
+
+		if (poll(&p, 1, 100) <= 0) {
+			if (now_ns() - last > (uint64_t)idle_ms * 1000000)
+				break;
+			continue;
+		}
+		if (recvfrom(s, b, 1, MSG_PEEK | MSG_TRUNC, (struct sockaddr *)&pa, &pl) < 0 || pipe(pp))
+			break;
+		c = fork();
+		if (c == 0) {
+			ssize_t k = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&ca, &cl);
+
+			(void)!write(pp[1], "r", 1);
+			if (k < 0)
+				_exit(2);
+			if (ca.sin_port != pa.sin_port || ca.sin_addr.s_addr != pa.sin_addr.s_addr) {
+				fprintf(stderr, "forkserve: child %d: peeked %u, read %u\n", (int)getpid(),
+					ntohs(pa.sin_port), ntohs(ca.sin_port));
+				exit(3);
+			}
+			sendto(s, buf, (size_t)k, 0, (struct sockaddr *)&ca, cl);
+			exit(0);
+		}
+		close(pp[1]);
+		(void)!read(pp[0], b, 1);
+		close(pp[0]);
+		served++;
+		last = now_ns();
+		while (waitpid(-1, &st, WNOHANG) > 0)
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+				mismatch++;
+	}
+	while (waitpid(-1, &st, 0) > 0)
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 3)
+			mismatch++;
+	printf("peekfork: children %d, read another datagram than the parent peeked: %d\n", served, mismatch);
+	return mismatch ? 1 : 0;
+}
+
 /* ---- forkcost ------------------------------------------------------------ */
 
 static int forkcost(uint16_t port, int forks)
@@ -564,6 +635,8 @@ int main(int argc, char **argv)
 		return daemonize((uint16_t)port, expect, idle_ms, max_secs, forks);
 	if (!strcmp(mode, "spawn"))
 		return spawn((uint16_t)port, expect, idle_ms, max_secs);
+	if (!strcmp(mode, "peekfork"))
+		return peekfork((uint16_t)port, expect, idle_ms);
 	if (!strcmp(mode, "forkcost"))
 		return forkcost((uint16_t)port, forks);
 	if (!strcmp(mode, "torture"))
