@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
@@ -13,11 +15,33 @@
 
 static const char *const lvl_names[] = { "error", "warn", "info", "debug" };
 
-/* With XSKSHIM_STATS=1, a copy of the stderr the program started with
- * (close-on-exec, numbered high): the summary still gets out when the
- * program closed fd 2 before it ends (chronyd does).  Only a closed fd 2
- * falls back to it; a redirected one is respected. */
+/* In a configured process, a copy of the stderr the program started with
+ * (close-on-exec, numbered >= 512): the shim's lines still reach the
+ * operator when the program closed fd 2 (chronyd does before it exits) or
+ * pointed it at /dev/null (freeradius, daemons detaching) - the decision
+ * lines and the exit summary are for whoever started the program.  Any other
+ * redirection of fd 2 (a log file, a pipe) is the program's choice and is
+ * followed. */
 static int shim_log_fd2 = -1;
+static bool shim_log_fd2_null;   /* the copy itself is /dev/null: no use */
+
+static bool shim_log_is_null(int fd)
+{
+	struct stat st;
+
+	return !fstat(fd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+static int shim_log_fd(void)
+{
+	struct stat st;
+
+	if (shim_log_fd2 < 0 || shim_log_fd2_null)
+		return 2;
+	if (fstat(2, &st))
+		return shim_log_fd2;   /* closed */
+	return S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3) ? shim_log_fd2 : 2;
+}
 
 static void shim_vlog_raw(const char *lvl_name, const char *subsys, const char *fmt, va_list ap)
 {
@@ -40,8 +64,7 @@ static void shim_vlog_raw(const char *lvl_name, const char *subsys, const char *
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
 	buf[n++] = '\n';
-	if (write(2, buf, (size_t)n) < 0 && errno == EBADF && shim_log_fd2 >= 0)
-		(void)!write(shim_log_fd2, buf, (size_t)n);
+	(void)!write(shim_log_fd(), buf, (size_t)n);
 out:
 	errno = saved;
 }
@@ -148,8 +171,10 @@ static int shim_libxdp_print(enum libxdp_print_level level, const char *fmt, va_
 
 void shim_log_libs_init(void)
 {
-	if (shim_g.cfg.stats && shim_log_fd2 < 0)
+	if (shim_g.cfg.iface_given && shim_log_fd2 < 0) {
 		shim_log_fd2 = fcntl(2, F_DUPFD_CLOEXEC, 512);
+		shim_log_fd2_null = shim_log_fd2 >= 0 && shim_log_is_null(shim_log_fd2);
+	}
 	libbpf_set_print(shim_libbpf_print);
 	libxdp_set_print(shim_libxdp_print);
 }

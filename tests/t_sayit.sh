@@ -12,6 +12,8 @@
 #   _exit      a SIGTERM handler calling _exit(0) (pdns_recursor): summary
 #   stderr-closed  the program closed fd 2 (chronyd does before it exits):
 #              the summary still reaches the original stderr
+#   stderr-null    the program pointed fd 2 at /dev/null before binding
+#              (freeradius): decision line and summary still reach it
 #   transparent the program sees SIG_DFL for SIGTERM/SIGINT/SIGHUP through
 #              sigaction and signal(), as in a plain run
 #   raw-bind   a port bound with the raw syscall instruction: one line at exit
@@ -37,7 +39,7 @@ end_case()
 	local t=$1 sig=$2 want=$3 pre=$4 extra=$5 rx
 	# shellcheck disable=SC2046,SC2086
 	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env $pre $(shim_env) "$D/termrecv" 9000 $extra
-	if ! wait_file "$D/$t.err" 'termrecv: ready' 5; then
+	if ! wait_file "$D/$t.out" 'termrecv: ready' 5; then
 		fail "$t: receiver did not start: $(head -3 "$D/$t.err")"
 		return 1
 	fi
@@ -56,6 +58,9 @@ end_case int INT 130 "--default-signal=INT" ""
 end_case hup HUP 129 "" ""
 end_case _exit TERM 0 "" --exit-handler
 end_case stderr-closed TERM 143 "" --close-stderr
+end_case stderr-null TERM 143 "" --null-stderr
+check "$(grep -qE 'accelerated: fd [0-9]+ udp port 9000 ' "$D/stderr-null.err"; echo $?)" \
+	"stderr-null: the decision line reaches the stderr the program started with although it pointed fd 2 at /dev/null"
 
 # what the program sees, plain and preloaded
 seen_plain=$(in_rcv timeout 2 env --default-signal=INT "$D/termrecv" 9001 --raw-bind 2>&1 | grep 'SIG\|old=')

@@ -1,7 +1,7 @@
 /* termrecv.c - a UDP receiver for tests/t_sayit.sh that ends the ways real
  * daemons end.
  *
- *   termrecv PORT [--exit-handler | --raw-bind | --close-stderr]
+ *   termrecv PORT [--exit-handler | --raw-bind | --close-stderr | --null-stderr]
  *
  * Prints "termrecv: SIGTERM=<default|other> SIGINT=... SIGHUP=..." as the
  * program sees the dispositions (sigaction query) and "termrecv: signal()
@@ -11,12 +11,14 @@
  * default actions it dies by the signal (the shim's exit summary must still
  * appear); --exit-handler installs a SIGTERM handler that calls _exit(0), as
  * pdns_recursor does; --close-stderr closes fd 2 once ready, as chronyd
- * does before it exits.  --raw-bind makes and binds
+ * does before it exits; --null-stderr points it at /dev/null (freeradius)
+ * before its socket exists.  --raw-bind makes and binds
  * the socket with the raw syscall instruction (x86-64), so no libc call and
  * no interposer sees it, and exits after 1 s through exit(0).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -82,10 +84,18 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && !strcmp(argv[2], "--exit-handler"))
 		signal(SIGTERM, termrecv_exit);
+	if (argc > 2 && !strcmp(argv[2], "--null-stderr")) {
+		int nul = open("/dev/null", O_WRONLY);
+
+		dup2(nul, 2);
+		close(nul);
+	}
 	fd = socket(AF_INET, SOCK_DGRAM, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)))
 		return 3;
 	fprintf(stderr, "termrecv: ready\n");
+	printf("termrecv: ready\n");
+	fflush(stdout);
 	if (argc > 2 && !strcmp(argv[2], "--close-stderr"))
 		close(2);
 	for (;;) {
