@@ -36,7 +36,8 @@
  *
  * Stops when --expect datagrams arrived, after --idle-ms (default 2000) of
  * silence following the first datagram, after --max-secs (default 60), or
- * on SIGINT/SIGTERM (still printing the summary).
+ * on SIGINT/SIGTERM (still printing the summary); after SIGUSR1, once 300 ms
+ * pass without a datagram.
  * Prints "streamrecv: ready ..." on stderr once every socket is bound, then
  * one summary line on stdout:
  *   streamrecv: received=N bad=B dup=D missing=M secs=S pps=X
@@ -158,6 +159,17 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+}
+
+/* SIGUSR1: the senders are done - stop after SR_DRAIN_IDLE_MS of silence
+ * (what is still on its way through the stack arrives first), however
+ * long --idle-ms is. */
+#define SR_DRAIN_IDLE_MS 300
+static int g_drain;
+static void on_drain(int sig)
+{
+	(void)sig;
+	__atomic_store_n(&g_drain, 1, __ATOMIC_RELAXED);
 }
 
 
@@ -284,7 +296,9 @@ static bool sr_should_stop(void)
 	/* Read after now: another thread may have stored a later time, so
 	 * check last < now before subtracting.  0 = nothing arrived yet. */
 	last = __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED);
-	if ((last && now > last && now - last > (uint64_t)conf.idle_ms * 1000000ull) ||
+	if ((last && now > last &&
+	     now - last > (uint64_t)(__atomic_load_n(&g_drain, __ATOMIC_RELAXED) ? SR_DRAIN_IDLE_MS : conf.idle_ms) *
+				  1000000ull) ||
 	    (double)(now - g_start_ns) / 1e9 > conf.max_secs) {
 		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
 		return true;
@@ -583,6 +597,7 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR1, on_drain);
 	g_start_ns = now_ns();
 	for (i = 0; i < conf.threads; i++) {
 		int e = pthread_create(&th[i].th, NULL, sr_thread_main, &th[i]);
