@@ -3036,7 +3036,15 @@ static void tstamping_one(const char *L, int fd, uint16_t port, int flags, const
 static void c_tstamping(void)
 {
 	const char *L = "tstamping";
-	int fd = t_sock(L, 4, 0, NULL, P(54), -1, false);
+	int fd = t_sock(L, 4, 0, NULL, P(54), -1, false), keep = udp_socket(4, 0), one = 1;
+
+	/* The kernel stamps a received skb only while its global netstamp
+	 * switch is on, and turning it on is deferred to a work item: a
+	 * datagram right after SO_TIMESTAMPING enables it for the first time
+	 * may come without SCM_TIMESTAMPING (the shim always stamps).  A
+	 * second socket keeps the switch on for the whole case. */
+	setsockopt(keep, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
+	usleep(SETTLE_US);
 
 	tstamping_one(L, fd, P(54), 0x418, "chrony-rx-sw|sw|opt-cmsg", 540);
 	tstamping_one(L, fd, P(54), 0x18, "rx-sw|sw", 541);
@@ -3053,6 +3061,7 @@ static void c_tstamping(void)
 	tstamping_one(L, fd, P(54), 0x18, "with-tsns-ovfl-origdst-pktinfo-tos", 547);
 	tstamping_one(L, fd, P(54), 0, "off-with-the-rest", 548);
 	close(fd);
+	close(keep);
 
 	fd = t_sock(L, 6, 0, NULL, P(55), 0, false);
 	setopt(L, fd, IPPROTO_IPV6, IPV6_RECVORIGDSTADDR, "IPV6_RECVORIGDSTADDR", 1);
