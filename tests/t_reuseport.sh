@@ -10,8 +10,9 @@
 #     path (AF_XDP or the kernel socket after a spill) carried them;
 #   - reordered=0: no flow's datagram came after a later one on its socket;
 #   - bad=0 dup=0 (loss is allowed: the hog makes the kernel drop too);
-#   - under the shim: the run did spill (pass_spill > 0) and most datagrams
-#     still came through AF_XDP (rx_xdp), else the run proved nothing.
+#   - under the shim with a 512-frame UMEM: most runs did spill (pass_spill
+#     > 0) and took most datagrams through AF_XDP (rx_xdp), else the load
+#     proved nothing; with the default UMEM how many spilled is printed.
 # RP_RUNS runs per shim mode (default 10; plain, the reference, RP_PLAIN_RUNS=3)
 # must all pass, then RP_HEAVY_RUNS (3)
 # with heavy spilling (512 UMEM frames, a receive buffer the kernel socket
@@ -145,8 +146,10 @@ series()
 	if [ "$ok" = "$RUNS" ]; then
 		pass "$label: $RUNS of $RUNS runs: 64 flows over a 4-socket SO_REUSEPORT group with a CPU hog on the receiver's CPU: flows_split=0 reordered=0 bad=0 dup=0 ($(($(date +%s) - t0)) s; last: $RUN_MSG)"
 	fi
-	if [ "$mode" != plain ]; then
-		# the hog's timing varies: most runs must have spilled
+	if [ "$mode" != plain ] && [ "${REQUIRE_SPILL:-0}" = 0 ]; then
+		echo "t_reuseport: $label: $((RUNS - nospill)) of $RUNS runs spilled past the fill budget (the hog's timing decides; the 512-frame series always spills)"
+	elif [ "$mode" != plain ]; then
+		# a 512-frame UMEM: most runs must have spilled
 		if [ $((nospill * 2)) -le "$RUNS" ]; then
 			pass "$label: $((RUNS - nospill)) of $RUNS runs spilled past the fill budget and still took most datagrams through AF_XDP"
 		else
@@ -171,7 +174,7 @@ done
 RUNS=${RP_HEAVY_RUNS:-3}
 for mode in $MODES; do
 	[ "$mode" = plain ] && continue
-	RP_ENV=XSKSHIM_FRAMES=512 RP_RECV_ARGS="--rcvbuf 33554432"
+	RP_ENV=XSKSHIM_FRAMES=512 RP_RECV_ARGS="--rcvbuf 33554432" REQUIRE_SPILL=1
 	series "$mode, 512 frames" "$mode"
 done
 echo "t_reuseport: $fails failure(s)"
