@@ -30,7 +30,8 @@
 #   python again on the IPv6 address.
 #
 # Environment: MATRIX_ONLY="unbound node ..." runs a subset; MATRIX_KEEP=1
-# keeps the temp dir.
+# keeps the temp dir; MATRIX_SHIM_ENV="XSKSHIM_MODE=skb ..." adds settings to
+# the shim runs.
 cd "$(dirname "$0")/.." || exit 1
 NETNS_TEST_NAME=t_matrix
 . scripts/netns.sh
@@ -68,15 +69,6 @@ done
 pass() { echo "PASS: t_matrix: $*"; }
 fail() { echo "FAIL: t_matrix: $*"; fails=$((fails + 1)); }
 skip() { echo "SKIP: t_matrix: $*"; }
-# gap WHAT DETAIL: a known, reported shim gap (SKIP; FAIL with MATRIX_STRICT=1)
-gap()
-{
-	if [ "${MATRIX_STRICT:-0}" = 1 ]; then
-		fail "$1 -- known shim gap: $2"
-	else
-		echo "SKIP: t_matrix: $1 -- KNOWN SHIM GAP (reported; MATRIX_STRICT=1 makes this FAIL): $2"
-	fi
-}
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
 wanted() { [ -z "${MATRIX_ONLY:-}" ] || [[ " $MATRIX_ONLY " == *" $1 "* ]]; }
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "?"; }
@@ -253,13 +245,10 @@ run_row()
 	[ "$bound" -lt $((ST_SPILL + slack)) ] && bound=$((ST_SPILL + slack))
 	dec=$(grep -E "accelerated: fd [0-9]* udp port $R_PORT " "$TMP/$name.shim.err" "$TMP/$name.shim.out" | head -1 | cut -c1-160)
 	if [ "$ST_RX_XDP" -gt 0 ] && [ "$V_UDP" -le "$bound" ] && [ $((ST_SPILL * 20)) -le "$V_SENT" ] &&
-		{ [[ "$dec" == *" accelerated: fd"* ]] || [ "$V_FD2" = /dev/null ]; }; then
-		pass "$label: accelerated: pid $V_PID (serving) rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL, XDP redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (plain +$P_UDP for $P_SENT requests)"
-		if [[ "$dec" != *" accelerated: fd"* ]]; then
-			gap "$label: decision line" "none visible: the program points its fd 2 at /dev/null after start-up, and the shim writes its decision lines and exit summary to fd 2 (shim/log.c keeps the starting stderr only for a closed fd 2, and only with XSKSHIM_STATS=1)"
-		fi
+		[[ "$dec" == *" accelerated: fd"* ]]; then
+		pass "$label: accelerated: decision line for port $R_PORT, pid $V_PID (serving) rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL, XDP redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (plain +$P_UDP for $P_SENT requests)"
 	else
-		fail "$label: accelerated: decision '${dec:-none}', pid $V_PID rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL accelerated sockets $ST_ACCEL redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (at most $bound; plain +$P_UDP) $(head -c 200 "$TMP/$name.stat.err" 2>/dev/null)"
+		fail "$label: accelerated: decision '${dec:-none}' (the program's fd 2: ${V_FD2:-?}), pid $V_PID rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL accelerated sockets $ST_ACCEL redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (at most $bound; plain +$P_UDP) $(head -c 200 "$TMP/$name.stat.err" 2>/dev/null)"
 	fi
 	# 3. exit status and output noise
 	cat "$TMP/$name.plain.out" "$TMP/$name.plain.err" | norm >"$TMP/$name.plain.norm"
