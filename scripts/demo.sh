@@ -54,6 +54,10 @@ NETNS_NO_TRAP=1
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 netns_setup 1 || exit 1
+# IPv4 only: no IPv6 neighbour discovery or MLD frame may cross (or be
+# dropped on) the veth pair while datagrams are being accounted
+in_gen sysctl -qw "net.ipv6.conf.$IF_GEN.disable_ipv6=1" >/dev/null 2>&1
+in_rcv sysctl -qw "net.ipv6.conf.$IF_RCV.disable_ipv6=1" >/dev/null 2>&1
 in_rcv ethtool -K "$IF_RCV" gro on >/dev/null 2>&1   # NAPI on vb for the plain receiver
 
 # Where vb's receive work runs.  receiver (default): vb's NAPI in a kernel
