@@ -21,6 +21,7 @@
 cd "$(dirname "$0")/.." || exit 1
 NETNS_TEST_NAME=t_programs
 . scripts/netns.sh
+. scripts/knot.sh
 netns_skip_unless_root
 
 SHIM=$PWD/build/libxskshim.so
@@ -254,32 +255,7 @@ t_knot()
 {
 	local mode=$1 port=5353 label="$1: knotd" d=$TMP/knot b udp ok=0 bad=0 i a q=0 st
 	rm -rf "$d"
-	mkdir -p "$d/run" "$d/storage"
-	cat >"$d/example.zone" <<-EOF
-		\$ORIGIN example.
-		\$TTL 300
-		@    IN SOA ns.example. admin.example. 1 3600 600 86400 300
-		@    IN NS  ns.example.
-		ns   IN A   $ADDR_RCV
-		www  IN A   198.18.1.80
-		www  IN AAAA 2001:2::80
-	EOF
-	cat >"$d/knot.conf" <<-EOF
-		server:
-		    rundir: "$d/run"
-		    listen: [ $ADDR_RCV@$port, $ADDR6_RCV@$port ]
-		    udp-workers: 1
-		    tcp-workers: 1
-		    background-workers: 1
-		database:
-		    storage: "$d/storage"
-		log:
-		  - target: stderr
-		    any: info
-		zone:
-		  - domain: example.
-		    file: "$d/example.zone"
-	EOF
+	knot_setup "$d" "[ $ADDR_RCV@$port, $ADDR6_RCV@$port ]"
 	b=$(udp_in_all)
 	start_server knotd "$mode" knotd -c "$d/knot.conf"
 	if ! wait_bound u "$port"; then

@@ -11,6 +11,7 @@
 # none through the kernel (the fixture's neighbours are permanent).
 cd "$(dirname "$0")/.." || exit 1
 . scripts/netns.sh
+. scripts/knot.sh
 NETNS_TEST_NAME=t_tx_programs netns_skip_unless_root
 [ -f build/libxskshim.so ] || { echo "FAIL: build/libxskshim.so missing (run make)"; exit 1; }
 
@@ -55,32 +56,7 @@ check_tx() {
 # ---- knotd ------------------------------------------------------------------
 if have knotd && have kdig; then
 	d=$T/knot
-	mkdir -p "$d/run" "$d/storage"
-	cat >"$d/example.zone" <<-EOF
-		\$ORIGIN example.
-		\$TTL 300
-		@    IN SOA ns.example. admin.example. 1 3600 600 86400 300
-		@    IN NS  ns.example.
-		ns   IN A   $ADDR_RCV
-		www  IN A   198.18.1.80
-		www  IN AAAA 2001:2::80
-	EOF
-	cat >"$d/knot.conf" <<-EOF
-		server:
-		    rundir: "$d/run"
-		    listen: [ $ADDR_RCV@5353, $ADDR6_RCV@5353 ]
-		    udp-workers: 1
-		    tcp-workers: 1
-		    background-workers: 1
-		database:
-		    storage: "$d/storage"
-		log:
-		  - target: stderr
-		    any: info
-		zone:
-		  - domain: example.
-		    file: "$d/example.zone"
-	EOF
+	knot_setup "$d" "[ $ADDR_RCV@5353, $ADDR6_RCV@5353 ]"
 	# shellcheck disable=SC2086
 	ip netns exec "$NS_RCV" timeout -k 5 60 env $SHIMENV knotd -c "$d/knot.conf" >"$T/knotd.out" 2>"$T/knotd.err" &
 	KP=$!
