@@ -109,7 +109,7 @@ def cell(rows, g, rx):
 
 
 def pps_of(r):
-    if not r or r["status"] not in ("ok", "loss"):
+    if not r or r["status"] not in ("ok", "loss", "reordered"):
         return None
     return num(r["pps"])
 
