@@ -66,7 +66,7 @@ $(B)/ring/%.o: ring/%.c ring/ring.h
 	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
 
 # ctl/: the route/neighbour mirror (in libring.a too, for its unit test)
-$(B)/ctl/%.o: ctl/%.c $(wildcard ctl/*.h)
+$(B)/ctl/%.o: ctl/%.c $(wildcard ctl/*.h) ring/ring.h bpf/xskshim_bpf.h $(B)/xskshim.skel.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fvisibility=hidden -c $< -o $@
 

@@ -30,6 +30,10 @@
  * Errors: int functions return 0 or a negative errno; pointer-returning
  * functions return NULL and set errno.
  *
+ * Where a change goes: anything about frames on the wire (parsing,
+ * checksums, copy-out) or the rings belongs here; who gets which frames is
+ * the control plane's (ctl/), what the application sees is the shim's.
+ *
  * Thread safety: ring_umem_fill() is thread safe.  A ring_xsk's rx ring has a
  * single consumer: the caller serialises ring_xsk_rx_* per ring_xsk.  Creation
  * and destruction are not thread safe with respect to use.

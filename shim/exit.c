@@ -155,7 +155,8 @@ void shim_exit_report(bool in_signal)
 	}
 	if (shim_g.cfg.stats)
 		shim_stats_exit();
-	shim_xdp_atexit();
+	shim_send_atexit();
+	ctl_atexit();
 	shim_stats_fini();
 	pthread_mutex_unlock(&shim_g.lock);
 	shim_leave();

@@ -84,6 +84,11 @@ void shim_log_always(const char *subsys, const char *fmt, ...)
 	va_end(ap);
 }
 
+void shim_vlog_list(enum shim_log_lvl lvl, const char *subsys, const char *fmt, va_list ap)
+{
+	shim_vlog(lvl, subsys, fmt, ap);
+}
+
 void shim_log(enum shim_log_lvl lvl, const char *subsys, const char *fmt, ...)
 {
 	va_list ap;

@@ -14,7 +14,7 @@
  * syscall() with those numbers, as libcap may call it) ask here, before the
  * real call and while the caller is still privileged, whether the call takes
  * away an effective capability the install needs.  If it does, and the
- * process has an active configuration, shim_xdp_prepare_drop installs now
+ * process has an active configuration, ctl_prepare_drop installs now
  * (if no bind did yet) and pre-creates SHIM_XSK_POOL AF_XDP sockets per
  * queue, so that later binds of configured ports are accelerated without
  * privilege, up to that many at once; beyond them a bind says visibly why it
@@ -83,7 +83,7 @@ static void shim_priv_prepare(const char *what)
 	shim_enter();
 	pthread_mutex_lock(&shim_g.lock);
 	if (!shim_g.exiting)
-		shim_xdp_prepare_drop(what);
+		ctl_prepare_drop(what);
 	pthread_mutex_unlock(&shim_g.lock);
 	shim_leave();
 }

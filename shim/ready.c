@@ -73,7 +73,7 @@ int shim_poll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset
 			continue;
 		s = shim_sock_get(f[i].fd);
 		if (s) {
-			extra += s->q_cnt;
+			extra += s->b.q_cnt;
 			shim_sock_put(s);
 		}
 	}
@@ -102,8 +102,8 @@ int shim_poll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset
 		if (!s)
 			continue;
 		shim_rx_lock(s);
-		for (uint32_t q = 0; q < s->q_cnt && j < total; q++) {
-			big[j] = (struct pollfd){ .fd = s->xsk[q]->fd, .events = POLLIN };
+		for (uint32_t q = 0; q < s->b.q_cnt && j < total; q++) {
+			big[j] = (struct pollfd){ .fd = s->b.xsk[q]->fd, .events = POLLIN };
 			owner[j++] = (uint32_t)i;
 		}
 		shim_rx_unlock(s);
@@ -127,7 +127,7 @@ int shim_poll(struct pollfd *f, nfds_t n, const struct timespec *t, const sigset
 	} else if (r == 0) {
 		for (i = 0; i < n; i++)
 			f[i].revents = 0;
-		shim_xdp_check_iface();   /* idle: a good moment to look */
+		ctl_check_iface();   /* idle: a good moment to look */
 	}
 	if (big != stack) {
 		free(big);
@@ -313,13 +313,13 @@ static void shim_epreg_xsks(struct shim_epreg *r, uint32_t events, bool add)
 
 	if (r->ifd < 0 || !(events & SHIM_EPREG_IN))
 		return;
-	for (uint32_t q = 0; q < s->q_cnt; q++) {
+	for (uint32_t q = 0; q < s->b.q_cnt; q++) {
 		struct epoll_event xe = { .events = EPOLLIN, .data.u64 = 1 + q };
 
 		if (add)
-			REAL(epoll_ctl)(r->ifd, EPOLL_CTL_ADD, s->xsk[q]->fd, &xe);
+			REAL(epoll_ctl)(r->ifd, EPOLL_CTL_ADD, s->b.xsk[q]->fd, &xe);
 		else
-			REAL(epoll_ctl)(r->ifd, EPOLL_CTL_DEL, s->xsk[q]->fd, NULL);
+			REAL(epoll_ctl)(r->ifd, EPOLL_CTL_DEL, s->b.xsk[q]->fd, NULL);
 	}
 }
 
@@ -644,7 +644,7 @@ int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec 
 		__atomic_or_fetch(&shim_ep_tagged[ep / 8], (uint8_t)(1u << (ep % 8)), __ATOMIC_RELAXED);
 	}
 	if (r == 0) {
-		shim_xdp_check_iface();   /* idle: a good moment to look */
+		ctl_check_iface();   /* idle: a good moment to look */
 		return 0;
 	}
 	{

@@ -97,7 +97,7 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 	if (gso)
 		shim_cmsg_put(m, &used, IPPROTO_UDP /* SOL_UDP */, 104 /* UDP_GRO */, &gso, sizeof(gso));
 	if (s->domain == AF_INET6 && (want & SHIM_CMSG_PKTINFO6)) {
-		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)shim_xdp_ifindex() };
+		struct in6_pktinfo pi = { .ipi6_ifindex = (unsigned)ctl_ifindex() };
 		if (fi->family == 4) {
 			pi.ipi6_addr.s6_addr[10] = 0xff;
 			pi.ipi6_addr.s6_addr[11] = 0xff;
@@ -123,12 +123,12 @@ static void shim_cmsgs(const struct shim_sock *s, const struct ring_frame_info *
 			/* ipv6_iface_scope_id: a link-local destination names
 			 * its interface */
 			if (IN6_IS_ADDR_LINKLOCAL(&d.sin6_addr))
-				d.sin6_scope_id = (uint32_t)shim_xdp_ifindex();
+				d.sin6_scope_id = (uint32_t)ctl_ifindex();
 			shim_cmsg_put(m, &used, IPPROTO_IPV6, IPV6_ORIGDSTADDR, &d, sizeof(d));
 		}
 	} else {
 		if (want & SHIM_CMSG_PKTINFO) {
-			struct in_pktinfo pi = { .ipi_ifindex = shim_xdp_ifindex() };
+			struct in_pktinfo pi = { .ipi_ifindex = ctl_ifindex() };
 			memcpy(&pi.ipi_spec_dst, fi->daddr, 4);
 			memcpy(&pi.ipi_addr, fi->daddr, 4);
 			shim_cmsg_put(m, &used, IPPROTO_IP, IP_PKTINFO, &pi, sizeof(pi));
@@ -275,7 +275,7 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 
 		s->rx->ep_met[qi] = true;
 		if (away > SHIM_AWAY_US) {
-			struct ring_umem *u = s->xsk[qi]->umem;
+			struct ring_umem *u = s->b.xsk[qi]->umem;
 
 			ring_umem_fill_grow(u, 2 * (u->fill_target + (uint32_t)cnt));
 		}
@@ -347,7 +347,7 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 			   bool *spilling)
 {
 	const bool peek = flags & MSG_PEEK;
-	const enum ring_csum_mode csum = shim_xdp_csum_mode();
+	const enum ring_csum_mode csum = ctl_csum_mode();
 	uint64_t addrs[256];
 	struct shim_batch b = { .drops = 0 };
 	struct shim_gro g = { .idx = -1 };
@@ -385,11 +385,11 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 	if (s->cmsg & SHIM_CMSG_CLOCK)
 		clock_gettime(CLOCK_REALTIME, &b.now);
 	*spilling = false;
-	q_cnt = s->q_cnt;
+	q_cnt = s->b.q_cnt;
 	for (qi = 0; qi < q_cnt && got < n; qi++) {
 		uint32_t xq = (s->q_next + qi) % q_cnt;
-		struct ring_xsk *x = s->xsk[xq];
-		struct xskshim_spill *sp = shim_xdp_spill(s, xq);
+		struct ring_xsk *x = s->b.xsk[xq];
+		struct xskshim_spill *sp = ctl_bind_spill(&s->b, xq);
 
 		g.idx = -1;
 		/* with UDP_GRO the last message may still take frames */
@@ -508,8 +508,8 @@ void shim_rx_repair(struct shim_sock *s)
 	/* the lock was taken over from a dead holder (struct shim_rx) */
 	s->rx->repairs++;
 	if (shim_sock_accel(s) && shim_rx_valid(s))
-		for (uint32_t i = 0; i < s->q_cnt; i++)
-			ring_xsk_rx_repair(s->xsk[i]);
+		for (uint32_t i = 0; i < s->b.q_cnt; i++)
+			ring_xsk_rx_repair(s->b.xsk[i]);
 }
 
 /* One non-blocking pass over both paths.  Returns messages gathered, or -1
@@ -536,8 +536,8 @@ static bool shim_busy_poll(struct shim_sock *s, int64_t deadline_ns)
 				return true;
 			ring_cpu_relax();
 		}
-		if ((++turn & 63) == 0 && s->q_cnt)
-			(void)recvfrom(s->xsk[0]->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
+		if ((++turn & 63) == 0 && s->b.q_cnt)
+			(void)recvfrom(s->b.xsk[0]->fd, NULL, 0, MSG_DONTWAIT, NULL, NULL);
 	} while (shim_now_ns() < end && shim_sock_accel(s));
 	return false;
 }
@@ -611,8 +611,8 @@ static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns, bool *rdh
 	p[0] = (struct pollfd){ .fd = fd, .events = POLLIN | POLLRDHUP };
 	shim_rx_lock(s);
 	if (shim_sock_accel(s))
-		for (uint32_t i = 0; i < s->q_cnt; i++)
-			p[cnt++] = (struct pollfd){ .fd = s->xsk[i]->fd, .events = POLLIN };
+		for (uint32_t i = 0; i < s->b.q_cnt; i++)
+			p[cnt++] = (struct pollfd){ .fd = s->b.xsk[i]->fd, .events = POLLIN };
 	s->st->waits++;
 	shim_rx_unlock(s);
 	if (deadline_ns >= 0) {
@@ -621,7 +621,7 @@ static int shim_wait(struct shim_sock *s, int fd, int64_t deadline_ns, bool *rdh
 			return 0;
 		ms = (int)((left + 999999) / 1000000);
 	}
-	shim_xdp_check_iface();
+	ctl_check_iface();
 	r = REAL(poll)(p, cnt, ms);
 	if (r != 0)   /* readable, or an error: let the next pass ask the kernel */
 		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
@@ -685,7 +685,7 @@ static bool shim_sock_error(struct shim_sock *s, int fd)
 		shim_rx_unlock(s);
 		return false;   /* the kernel path answers, error first */
 	}
-	seq = shim_xdp_icmp_seq();
+	seq = ctl_icmp_seq();
 	if (seq != s->icmp_seen) {
 		s->icmp_seen = seq;
 		s->icmp_until = shim_now_ns() + SHIM_ICMP_SETTLE_NS;
@@ -931,9 +931,9 @@ int shim_connect(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_
 		pthread_mutex_lock(&shim_g.lock);
 		if (shim_sock_accel(s)) {
 			if (s->connected)
-				shim_xdp_connect(s, fd);
+				shim_sock_connect_xdp(s, fd, true);
 			else
-				shim_xdp_disconnect(s);
+				shim_sock_connect_xdp(s, -1, false);
 		}
 		pthread_mutex_unlock(&shim_g.lock);
 		shim_leave();
@@ -966,7 +966,7 @@ uint32_t shim_xsk_pending(struct shim_sock *s)
 {
 	uint32_t n = 0;
 
-	for (uint32_t i = 0; i < s->q_cnt; i++)
-		n += ring_cons_avail(&s->xsk[i]->rx);
+	for (uint32_t i = 0; i < s->b.q_cnt; i++)
+		n += ring_cons_avail(&s->b.xsk[i]->rx);
 	return n;
 }

@@ -81,9 +81,9 @@ static void shim_tx_unlock(struct shim_sock *s)
 void shim_send_atexit(void)
 {
 	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
-		if (shim_sock_accel(s) && s->q_cnt && s->xsk[0]->tx.size) {
+		if (shim_sock_accel(s) && s->b.q_cnt && s->b.xsk[0]->tx.size) {
 			shim_tx_lock(s);
-			ring_xsk_tx_flush(s->xsk[0], 200);
+			ring_xsk_tx_flush(s->b.xsk[0], 200);
 			shim_tx_unlock(s);
 		}
 }
@@ -435,7 +435,7 @@ static int shim_tx_wait(struct shim_sock *s, struct ring_xsk *x, bool nonblock, 
  * bytes sent, SHIM_TX_KERNEL with *why set, or -errno (EAGAIN only). */
 static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, int fl, enum ctl_why *why)
 {
-	struct ring_xsk *x = s->xsk[0];
+	struct ring_xsk *x = s->b.xsk[0];
 	struct ring_umem *u = x->umem;
 	struct shim_tx *t = &s->tx;
 	struct shim_tx_req q;
@@ -556,7 +556,7 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 			ring_umem_tx_unalloc(u, addrs, got);
 			return -EAGAIN;
 		}
-		if (!shim_sock_accel(s) || s->xsk[0] != x) {
+		if (!shim_sock_accel(s) || s->b.xsk[0] != x) {
 			/* moved to the kernel path while we slept: its UMEM
 			 * may be gone, so the frames taken are not touched */
 			*why = CTL_WHY_MIRROR;
@@ -613,7 +613,7 @@ static void shim_tx_push(struct ring_xsk *x)
 
 static bool shim_tx_usable(struct shim_sock *s)
 {
-	return shim_g.cfg.tx && shim_mirror_on && !shim_g.forked && s->q_cnt && s->xsk[0]->tx.size;
+	return shim_g.cfg.tx && shim_mirror_on && !shim_g.forked && s->b.q_cnt && s->b.xsk[0]->tx.size;
 }
 
 static ssize_t shim_tx_kernel(struct shim_sock *s, int fd, const struct msghdr *m, int fl, enum ctl_why why)
@@ -636,7 +636,7 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 	bool posted = false;
 
 	shim_tx_lock(s);
-	if (!shim_sock_accel(s) || !s->q_cnt) {
+	if (!shim_sock_accel(s) || !s->b.q_cnt) {
 		shim_tx_unlock(s);
 		return REAL(sendmmsg)(fd, v, n, fl);   /* moved to the kernel path meanwhile */
 	}
@@ -647,7 +647,7 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 		if (r == SHIM_TX_KERNEL) {
 			/* what is posted leaves first */
 			if (posted)
-				shim_tx_push(s->xsk[0]);
+				shim_tx_push(s->b.xsk[0]);
 			posted = false;
 			shim_tx_unlock(s);
 			r = shim_tx_kernel(s, fd, &v[i].msg_hdr, fl, why);
@@ -656,7 +656,7 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 			shim_tx_lock(s);
 			if (r >= 0)
 				s->tx.corked = (fl & MSG_MORE) != 0;
-			if (r >= 0 && (!shim_sock_accel(s) || !s->q_cnt)) {
+			if (r >= 0 && (!shim_sock_accel(s) || !s->b.q_cnt)) {
 				v[i].msg_len = (unsigned int)r;
 				i++;
 				break;
@@ -670,8 +670,8 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 			break;
 		v[i].msg_len = (unsigned int)r;
 	}
-	if (posted && s->q_cnt)
-		shim_tx_push(s->xsk[0]);
+	if (posted && s->b.q_cnt)
+		shim_tx_push(s->b.xsk[0]);
 	shim_tx_unlock(s);
 	if (i)
 		return (int)i;

@@ -88,7 +88,7 @@ struct shim_tx {
 
 struct shim_sock;
 
-/* Install/uninstall hooks (xdp.c, shim_g.lock held): start the mirror on
+/* Install/uninstall hooks (ctl_hooks, from ctl/install.c; shim_g.lock held): start the mirror on
  * ifindex when XSKSHIM_TX=on; stop it.  ring_umem_cfg.tx_sz to use. */
 void shim_send_install(int ifindex);
 void shim_send_uninstall(void);

@@ -32,10 +32,10 @@
  *   shim_sock   one per open file description of a tracked UDP socket; the
  *               fd table holds one reference per fd (dup shares it), every
  *               in-flight call holds one.  Freed when the last goes.
- *   shim_xdp    process-wide: the loaded program, its bpf_link, one ring_umem
- *               per queue.  Installed on the first accelerated bind, removed
- *               SHIM_LINGER after the last accelerated socket closed (so port
- *               probing does not re-attach per probe) and at exit.
+ *   the install the control plane's (ctl/ctl.h): the loaded program, its
+ *               bpf_link, one ring_umem per queue; a socket's binding to it
+ *               (slot, AF_XDP sockets) is s->b, opened at bind and closed
+ *               with the socket or when it moves to the kernel path.
  *
  * Threads: the control plane (socket/bind/close/dup/epoll_ctl bookkeeping,
  * install/uninstall) runs under one mutex, shim_g.lock.  The fd table is an
@@ -79,7 +79,7 @@
  *   read lock on byte `slot` of a memfd made at install (not inherited by
  *   fork: a child takes its own; released by the kernel at any death), and
  *   "am I the last" is a non-blocking write lock on that byte.  The owner
- *   closing a socket others hold keeps it as an orphan (xdp.c) and tears it
+ *   closing a socket others hold keeps it as an orphan (sock.c) and tears it
  *   down when the others are gone; a child that is last (the owner closed
  *   or died) takes the socket out of the XSKMAP (its datagrams then go to
  *   the kernel socket) and drains its rings.  A demotion (an option only
@@ -88,6 +88,12 @@
  *   kernel path.  Counters are per process (a child starts from zero).
  *
  * Errors: internal int functions return 0 or a negative errno.
+ *
+ * Where a change goes (docs/house.md): what an application call does or
+ * returns is here - a new interposed call is one line in syms.h, its
+ * per-socket behaviour the ops tables (ops.c) and recv.c/ready.c; how
+ * sockets are steered or the program installed is ctl/; frames and rings
+ * are ring/; the program is bpf/.
  */
 #ifndef XSKSHIM_SHIM_H
 #define XSKSHIM_SHIM_H
@@ -102,6 +108,7 @@
 
 #include "bpf/xskshim_bpf.h"
 #include "ring/ring.h"
+#include "ctl/ctl.h"
 #include "shim/syms.h"
 #include "shim/send.h"
 #include "shim/stats.h"
@@ -193,6 +200,8 @@ void shim_log_libs_init(void);   /* route libbpf/libxdp output through shim_log 
  * drops it.  Not nested. */
 void shim_log_hold(void);
 void shim_log_release(bool show);
+/* shim_log with a va_list (the control plane's log hook). */
+void shim_vlog_list(enum shim_log_lvl lvl, const char *subsys, const char *fmt, va_list ap);
 
 /* ---- sockets (sock.c) ------------------------------------------------ */
 
@@ -256,12 +265,8 @@ struct shim_sock {
 	bool      nonblock;         /* O_NONBLOCK of the open file description */
 	bool      v6only;
 	uint16_t  port;             /* bound port, host order; 0 if unbound */
-	uint32_t  slot;             /* XSKMAP slot (ACCEL) */
-	uint32_t  key_cnt;
-	struct xskshim_port_key keys[2];
-	uint32_t  q_cnt;
-	uint32_t  rx_sz;            /* rx ring entries per AF_XDP socket */
-	struct ring_xsk *xsk[XSKSHIM_QUEUE_MAX];
+	struct ctl_bind b;          /* its binding to AF_XDP (control plane,
+				     * ctl.h): slot, AF_XDP sockets b.xsk[b.q_cnt] */
 	struct shim_rx *rx;         /* shared receive state (rx_local until accelerated) */
 	uint32_t  rx_gen;           /* rx->gen when this socket took rx */
 	int       rx_pid;           /* process that allocated rx (only it reuses it) */
@@ -284,9 +289,7 @@ struct shim_sock {
 	uint64_t  icmp_seen;        /* icmp_err_seq when last looked at */
 	int64_t   icmp_until;       /* ask SO_ERROR on every call until then */
 	struct sockaddr_in6 peer;   /* IPv4 peers stored v4-mapped */
-	bool      conn_active;      /* in the conns map, out of its groups */
 	bool      reuseport;        /* SO_REUSEPORT when it was bound */
-	struct xskshim_conn_key conn_key;
 	struct xskshim_stats_ctr *st;   /* in the shared region, or st_local */
 	struct xskshim_stats_ctr st_local;
 	struct xskshim_stats_sock *pub; /* our record in the region, or NULL */
@@ -379,10 +382,7 @@ static inline void shim_ctr_kernel_add(struct shim_sock *s, uint64_t n)
 /* CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall). */
 static inline int64_t shim_now_ns(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+	return ctl_now_ns();
 }
 
 static inline bool shim_fd_maybe(int fd)
@@ -391,72 +391,28 @@ static inline bool shim_fd_maybe(int fd)
 	       __atomic_load_n(&shim_g.fds[fd], __ATOMIC_RELAXED) != NULL;
 }
 
-/* ---- XDP program, UMEMs, slots, groups (xdp.c) ------------------------ */
+/* ---- the control plane (ctl/ctl.h) ------------------------------------
+ * The program, UMEMs, slots and groups are the control plane's; a socket's
+ * binding to them is s->b.  The interposer calls ctl_* with shim_g.lock
+ * held and hears back through the hooks installed by shim_init (sock.c):
+ * interface gone (every socket to the kernel path), install changed
+ * (statistics), AF_XDP fds leaving (readiness). */
 
-/* Accelerate a freshly bound socket: install the XDP program and UMEMs if
- * needed, create its AF_XDP sockets, publish its slot.  Called with
- * shim_g.lock held.  On failure s->why explains and a negative errno is
- * returned; the socket keeps working on the kernel path. */
-int shim_xdp_accel(struct shim_sock *s, int fd);
-/* Undo shim_xdp_accel (lock held).  Datagrams left on its rings are dropped,
- * as the kernel drops a closing socket's queue. */
-void shim_xdp_release(struct shim_sock *s, bool closing);
+/* Accelerate a freshly bound socket (lock held): its keys and port, the
+ * configuration's verdict on them, then ctl_bind_open.  On failure s->why
+ * says why and a negative errno is returned (-ENOENT: a port not
+ * configured); the socket keeps working on the kernel path. */
+int shim_sock_bind_xdp(struct shim_sock *s, int fd);
+/* Undo it: the owner closes the binding (ctl_bind_close); a fork child
+ * drops its handles, and ends the socket for everyone if it was the last
+ * holder or this is a demotion (shim.h "fork").  Lock held. */
+void shim_sock_unbind_xdp(struct shim_sock *s, bool closing);
 /* The owner closes s while another process still holds it: keep it (its
- * slot, groups, AF_XDP sockets) as an orphan until the others are gone.
- * True if kept.  Lock held. */
-bool shim_xdp_orphan(struct shim_sock *s);
-/* connect()/disconnect of an accelerated socket: steer its peer's 4-tuple to
- * it (before any group, as the kernel scores connected sockets higher) and
- * take it out of its port's groups; or undo that.  Lock held. */
-void shim_xdp_connect(struct shim_sock *s, int fd);
-void shim_xdp_disconnect(struct shim_sock *s);
-/* The socket's SO_RCVBUF changed after bind: in zero-copy mode (no fill
- * budget) deepen the fill rings to match.  Lock held. */
-void shim_xdp_rcvbuf(struct shim_sock *s, int fd);
-/* No accelerated socket left (or the bind that installed failed): uninstall
- * after XSKSHIM_LINGER_MS unless a socket is accelerated meanwhile.  Lock
- * held. */
-void shim_xdp_idle(void);
-/* Called from slow paths (a blocking wait, a readiness timeout): if the
- * interface was deleted or replaced, say so once and move every socket to
- * the kernel path.  Cheap (rate limited), any thread, lock not held. */
-void shim_xdp_check_iface(void);
-/* Whether the process-wide install can work at all (checked before bind
- * under XSKSHIM_REQUIRE); lock held.  0 or negative errno with *why set. */
-int shim_xdp_prepare(char *why, size_t why_sz);
-/* The process is about to lose the privileges an install needs (priv.c):
- * install now, if not yet, fill the AF_XDP socket pool of every queue so
- * later binds need no privilege, and keep the install until exit.  `what`
- * names the call, for the one log line.  Lock held. */
-void shim_xdp_prepare_drop(const char *what);
-void shim_xdp_atexit(void);                 /* detach, keep memory */
-void shim_xdp_atfork_child(void);           /* child: drop what is not its own */
-void shim_xdp_atfork_prepare(void);         /* a fork is under way (see xdp.c gate) */
-int  shim_xdp_ctrs(uint64_t out[XSKSHIM_CTR_CNT]);  /* sum of per-CPU counters */
-enum ring_csum_mode shim_xdp_csum_mode(void);
-/* The spill episode record of s's AF_XDP socket xsk[qi] (xskshim_bpf.h),
- * or NULL without a fill budget (zero-copy).  Valid while s is ACCEL; the
- * caller holds s's rx lock. */
-struct xskshim_spill *shim_xdp_spill(const struct shim_sock *s, uint32_t qi);
-/* ICMP errors the program has seen on the interface (bpf icmp_err_seq).
- * The caller holds the rx lock of an accelerated socket (so the program
- * stays installed). */
-uint64_t shim_xdp_icmp_seq(void);
-int  shim_xdp_ifindex(void);
-uint32_t shim_xdp_queue_cnt(void);
-uint32_t shim_xdp_group_size(const struct shim_sock *s);
-/* The port's SO_REUSEPORT group has the application's own reuseport
- * program: refuse to accelerate its members from now on.  Lock held. */
-void shim_xdp_rp_app_mark(uint16_t port);
-/* The interface makes hardware receive timestamps (ethtool ts info). */
-bool shim_iface_hw_rx_ts(void);
-const char *shim_xdp_describe(void);        /* "vb native copy queues 0-1" */
-void shim_xdp_linger_check(void);           /* uninstall if lingered long enough */
-/* Frame accounting of queue q: counters, frames on the fill ring, total,
- * frames sitting on the rx rings of every socket of that queue, and the
- * XDP_STATISTICS of those sockets (closed ones included). */
-int  shim_xdp_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uint32_t *frame_cnt,
-			 uint32_t *rx_cnt, struct xdp_statistics *xs);
+ * binding: slot, groups, AF_XDP sockets) as an orphan until the others are
+ * gone.  True if kept.  Lock held. */
+bool shim_sock_orphan(struct shim_sock *s);
+void shim_orphans_atfork_child(void);
+void shim_sock_connect_xdp(struct shim_sock *s, int fd, bool on);   /* lock held */
 
 /* ---- the end of the process (exit.c) ---------------------------------- */
 void shim_exit_init(void);              /* at init: Go notice, terminating-signal hooks */
@@ -467,7 +423,7 @@ void shim_exit_report(bool in_signal);
 /* ---- privilege drops (priv.c) -----------------------------------------
  * Called by the wrappers of capset and the uid calls (and by syscall() for
  * their numbers) before the real call: if the call takes away a capability
- * the install needs, prepare it (shim_xdp_prepare_drop). */
+ * the install needs, prepare it (ctl_prepare_drop). */
 void shim_priv_capset(cap_user_header_t h, const cap_user_data_t d);
 void shim_priv_euid(const char *what, uid_t new_euid);
 
@@ -528,6 +484,5 @@ void shim_stats_fini(void);                 /* unmap and unlink (exit), or unmap
 void shim_stats_owner(uid_t uid);           /* the region follows an effective uid switch */
 void shim_stats_atfork_child(void);         /* the child's counters start at zero */
 void shim_sock_recycle(struct shim_sock *s);   /* a reaped orphan (lock held) */
-int  shim_xdp_ids(uint32_t *prog_id, uint32_t *ctrs_map_id);
 
 #endif /* XSKSHIM_SHIM_H */

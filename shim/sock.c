@@ -25,6 +25,52 @@ static struct shim_sock *shim_free_socks;   /* under shim_g.lock */
 _Static_assert(__builtin_offsetof(struct shim_sock, refcnt) == 0, "refcnt must come first (recycling)");
 
 static void shim_atfork_child(void);
+
+/* ---- the control plane's hooks (ctl.h struct ctl_hooks) ---------------- */
+
+static void shim_ctl_vlog(enum ctl_log_lvl lvl, const char *subsys, const char *fmt, va_list ap)
+{
+	shim_vlog_list((enum shim_log_lvl)lvl, subsys, fmt, ap);
+}
+
+static void shim_sock_reap(void);
+static struct shim_sock *shim_orphans;   /* closed by the owner, still held elsewhere; lock held */
+
+static void shim_ctl_xsks_leaving(struct ctl_bind *b)
+{
+	shim_ready_forget((struct shim_sock *)((char *)b - __builtin_offsetof(struct shim_sock, b)));
+}
+
+static const struct ctl_hooks shim_ctl_hooks = {
+	.vlog = shim_ctl_vlog,
+	.log_hold = shim_log_hold,
+	.log_release = shim_log_release,
+	.iface_gone = shim_sock_demote_all,
+	.changed = shim_stats_global_publish,
+	.xsks_leaving = shim_ctl_xsks_leaving,
+	.installed = shim_send_install,
+	.uninstalling = shim_send_uninstall,
+	.tick = shim_sock_reap,
+};
+
+/* What the control plane needs of the configuration. */
+static void shim_ctl_init(const struct shim_cfg *c)
+{
+	struct ctl_cfg cc = {
+		.mode = c->mode == SHIM_MODE_NATIVE ? CTL_MODE_NATIVE : c->mode == SHIM_MODE_SKB ? CTL_MODE_SKB
+											     : CTL_MODE_AUTO,
+		.zerocopy = c->zerocopy == SHIM_ON ? CTL_ON : c->zerocopy == SHIM_OFF ? CTL_OFF : CTL_AUTO,
+		.csum = c->csum == SHIM_ON ? CTL_ON : c->csum == SHIM_OFF ? CTL_OFF : CTL_AUTO,
+		.queues_all = c->queues_all, .queue_mask = c->queue_mask,
+		.frames = c->frames, .frames_set = c->frames_set,
+		.fill_min = c->fill_min, .fill_min_set = c->fill_min_set,
+		.rx_sz = c->rx_sz, .batch = c->batch, .busy_poll_us = c->busy_poll_us,
+		.linger_ms = c->linger_ms,
+	};
+
+	memcpy(cc.iface, c->iface, sizeof(cc.iface));
+	ctl_init(&cc, &shim_g.lock, &shim_ctl_hooks);
+}
 static void shim_sock_rp_app(struct shim_sock *s);
 
 static void shim_init_once(void)
@@ -35,8 +81,9 @@ static void shim_init_once(void)
 	 * XSKSHIM_REQUIRE=1 binds fail (shim_on_bind). */
 	shim_g.cfg_rejected = shim_cfg_load(&shim_g.cfg) != 0;
 	shim_g.fds = calloc(SHIM_FD_MAX, sizeof(*shim_g.fds));
+	shim_ctl_init(&shim_g.cfg);
 	shim_log_libs_init();
-	pthread_atfork(shim_xdp_atfork_prepare, NULL, shim_atfork_child);
+	pthread_atfork(ctl_atfork_prepare, NULL, shim_atfork_child);
 	if (shim_g.cfg.active)
 		shim_log(SHIM_LOG_INFO, "config", "iface %s, %u port(s), mode %s, frames %u, batch %u",
 			 shim_g.cfg.iface, shim_g.cfg.port_cnt,
@@ -125,7 +172,7 @@ static void shim_sock_unaccel_how(struct shim_sock *s, const char *why, bool clo
 		}
 		s->stale = false;
 		shim_g.accel_cnt--;
-		shim_xdp_release(s, closing);
+		shim_sock_unbind_xdp(s, closing);
 		if (s->pub)
 			shim_stats_sock_publish(s);
 	}
@@ -163,7 +210,7 @@ void shim_sock_put(struct shim_sock *s)
 	pthread_mutex_lock(&shim_g.lock);
 	{
 		bool was_accel = shim_sock_accel(s);
-		bool orphan = was_accel && shim_xdp_orphan(s);
+		bool orphan = was_accel && shim_sock_orphan(s);
 
 		if (!orphan)
 			shim_sock_unaccel_how(s, "closed", true);
@@ -277,6 +324,154 @@ static bool shim_addr_port(const struct sockaddr *a, socklen_t al, uint16_t *por
  * Only a line identical to the previous one (the same fd bound to the same
  * port again with the same outcome: port probing, bind/close churn) drops to
  * info.  Lock held. */
+int shim_sock_bind_xdp(struct shim_sock *s, int fd)
+{
+	int err;
+
+	s->b.v6only = s->v6only;
+	err = ctl_bind_keys(&s->b, fd);
+	if (err) {
+		snprintf(s->why, sizeof(s->why), "getsockname: %s", strerror(-err));
+		return err;
+	}
+	s->port = s->b.port;
+	if (!shim_cfg_port(&shim_g.cfg, s->port)) {
+		snprintf(s->why, sizeof(s->why), "port %u is not in XSKSHIM_PORTS", s->port);
+		return -ENOENT;
+	}
+	if (!shim_g.cfg.active) {
+		snprintf(s->why, sizeof(s->why), "%.*s", (int)sizeof(s->why) - 1, shim_g.cfg.why);
+		return -EINVAL;
+	}
+	if (shim_orphans)
+		shim_sock_reap();
+	/* the shared receive state: this process's page for this shim_sock,
+	 * made once and reused; a new generation for each socket */
+	if (s->rx == &s->rx_local || s->rx_pid != shim_g.pid) {
+		struct shim_rx *rx = ring_shm_alloc(sizeof(*rx));
+
+		if (!rx) {
+			err = -errno;
+			snprintf(s->why, sizeof(s->why), "shared receive state: %s", strerror(-err));
+			return err;
+		}
+		s->rx = rx;
+		s->rx_pid = shim_g.pid;
+	}
+	s->rx_gen = s->rx->gen + 1;
+	__atomic_store_n(&s->rx->gen, s->rx_gen, __ATOMIC_RELEASE);
+	s->rx->why[0] = 0;
+	s->rx->lock = 0;
+	err = ctl_bind_open(&s->b, fd, s->why, sizeof(s->why));
+	if (err)
+		return err;
+	s->reuseport = s->b.reuseport;
+	/* the spill episodes start in step with the program (xskshim_spill) */
+	for (uint32_t q = 0; q < s->b.q_cnt; q++) {
+		s->rx->xseq[q] = s->b.seq0[q];
+		s->rx->ep_done[q] = 0;
+		s->rx->ep_wait[q] = 0;
+		s->rx->ep_met[q] = false;
+	}
+	__atomic_store_n(&s->rx->live, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/* ---- bindings shared across fork (shim.h "fork") ------------------------ */
+
+/* connect()/disconnect of an accelerated socket: steer the peer's 4-tuple
+ * to it, or undo that (ctl_bind_connect).  The groups are the owner's: in
+ * a fork child either demotes the socket in every process. */
+void shim_sock_connect_xdp(struct shim_sock *s, int fd, bool on)
+{
+	if (shim_g.forked && (on || s->b.conn_active)) {
+		shim_sock_demote(s, on ? "connect() in a fork child" : "disconnect in a fork child");
+		return;
+	}
+	if (on)
+		ctl_bind_connect(&s->b, fd, &s->peer);
+	else
+		ctl_bind_disconnect(&s->b, shim_sock_accel(s));
+}
+
+/* The socket's data plane ends for every process: readers of other
+ * processes see live 0 (under the rx lock, held here), nothing is
+ * redirected to its AF_XDP sockets any more, and what its rings hold goes
+ * back to the fill rings.  Any process may do it; it is idempotent. */
+static void shim_sock_kill(struct shim_sock *s, const char *why)
+{
+	if (!shim_rx_valid(s))
+		return;
+	snprintf(s->rx->why, sizeof(s->rx->why), "%s", why);
+	__atomic_store_n(&s->rx->live, 0, __ATOMIC_RELEASE);
+	ctl_bind_kill(&s->b);
+}
+
+void shim_sock_unbind_xdp(struct shim_sock *s, bool closing)
+{
+	if (shim_g.forked) {
+		/* the last holder kills it (the owner closed it or is gone; a
+		 * demotion always kills).  The AF_XDP fds leave epoll sets only
+		 * when the socket ends for everyone: the inner sets of
+		 * registrations inherited at fork are the parent's too. */
+		bool ends = !shim_rx_valid(s) || !closing || !ctl_bind_held_elsewhere(&s->b);
+
+		if (ends) {
+			shim_sock_kill(s, closing ? "closed" : s->why);
+			shim_ready_forget(s);
+		}
+		ctl_bind_forget(&s->b);
+		return;
+	}
+	shim_sock_kill(s, s->why);
+	ctl_bind_close(&s->b);
+}
+
+bool shim_sock_orphan(struct shim_sock *s)
+{
+	if (shim_g.forked || !ctl_bind_held_elsewhere(&s->b))
+		return false;
+	s->next = shim_orphans;
+	__atomic_store_n(&shim_orphans, s, __ATOMIC_RELEASE);
+	ctl_tick_want(true);
+	shim_log(SHIM_LOG_DEBUG, "sock", "fd %d port %u closed here, still used by another process: kept",
+		 s->fd_first, s->port);
+	return true;
+}
+
+/* Orphans no other process holds any more: tear down and recycle (the
+ * control plane's tick, and before a bind).  Lock held. */
+static void shim_sock_reap(void)
+{
+	struct shim_sock **pp = &shim_orphans, *s;
+
+	while ((s = *pp)) {
+		if (ctl_bind_held_elsewhere(&s->b)) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		shim_rx_lock(s);
+		shim_sock_ops_set(s, &shim_ops_kernel);
+		s->stale = false;
+		shim_g.accel_cnt--;
+		shim_sock_unbind_xdp(s, true);
+		shim_rx_unlock(s);
+		shim_sock_recycle(s);
+	}
+	if (!shim_orphans)
+		ctl_tick_want(false);
+}
+
+/* fork child: the parent's orphans are not the child's (it got their fds
+ * from this very fork; the structs stay unused). */
+void shim_orphans_atfork_child(void)
+{
+	for (struct shim_sock *s = shim_orphans; s; s = s->next)
+		ctl_bind_forget(&s->b);
+	shim_orphans = NULL;
+}
+
 static void shim_log_decision(struct shim_sock *s, int fd, int err)
 {
 	static char last[sizeof(((struct shim_sock *)0)->why) + 128];
@@ -288,7 +483,7 @@ static void shim_log_decision(struct shim_sock *s, int fd, int err)
 	}
 	if (!err)
 		snprintf(line, sizeof(line), "accelerated: fd %d udp port %u via AF_XDP on %s", fd, s->port,
-			 shim_xdp_describe());
+			 ctl_describe());
 	else
 		snprintf(line, sizeof(line), "NOT accelerated: fd %d udp port %u stays on the kernel path: %s", fd,
 			 s->port, s->why);
@@ -335,7 +530,7 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 	 * happens before the real bind: once the port is bound the kernel
 	 * socket queues datagrams that nobody reads until bind returns. */
 	if (want && port && shim_g.cfg.active && !shim_g.forked && !s->cmsg_kernel_why[0]) {
-		err = shim_xdp_prepare(s->why, sizeof(s->why));
+		err = ctl_prepare(s->why, sizeof(s->why));
 		if (err && shim_g.cfg.require) {
 			shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s: %s",
 				 fd, port, strerror(-err), s->why);
@@ -374,7 +569,7 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 					shim_sock_rp_app(s);
 			}
 		} else {
-			err = shim_xdp_accel(s, fd);
+			err = shim_sock_bind_xdp(s, fd);
 		}
 		if (!err) {
 			shim_sock_ops_set(s, &shim_ops_accel);
@@ -394,7 +589,7 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 	}
 	/* prepared for a bind that failed or was not accelerated: do not leave
 	 * the program attached for nothing */
-	shim_xdp_idle();
+	ctl_idle();
 	pthread_mutex_unlock(&shim_g.lock);
 	shim_sock_put(s);
 	errno = saved;
@@ -448,10 +643,10 @@ void shim_on_nonblock(int fd, bool on)
  * (bound): its choice of member now decides which socket gets a datagram on
  * the kernel path, which the XDP program cannot follow.  Every accelerated
  * member of the port's groups moves to the kernel path, visibly, and the
- * port stays there (shim_xdp_accel refuses it).  Lock held. */
+ * port stays there (ctl_bind_open refuses it).  Lock held. */
 static void shim_sock_rp_app(struct shim_sock *s)
 {
-	shim_xdp_rp_app_mark(s->port);
+	ctl_rp_app_mark(s->port);
 	for (struct shim_sock *o = shim_g.socks; o; o = o->next) {
 		if (o == s || !shim_sock_accel(o) || o->port != s->port || !o->reuseport)
 			continue;
@@ -481,7 +676,7 @@ static const char *shim_tsflags_set(struct shim_sock *s, uint32_t f)
 	__atomic_store_n(&s->tsflags, f, __ATOMIC_RELAXED);
 	if (sw && !rx && !(f & SOF_TIMESTAMPING_OPT_RX_FILTER))
 		return "SO_TIMESTAMPING (SOFTWARE without RX_SOFTWARE)";
-	if ((f & SOF_TIMESTAMPING_RAW_HARDWARE) && shim_iface_hw_rx_ts())
+	if ((f & SOF_TIMESTAMPING_RAW_HARDWARE) && ctl_iface_hw_rx_ts())
 		return "SO_TIMESTAMPING (hardware receive stamps)";
 	if (sw && rx)
 		__atomic_or_fetch(&s->cmsg, SHIM_CMSG_TSING, __ATOMIC_RELAXED);
@@ -559,7 +754,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		case SO_ATTACH_REUSEPORT_CBPF:
 		case SO_ATTACH_REUSEPORT_EBPF:
 			/* the group's member choice is the application's now: the
-			 * whole group moves to the kernel path (xdp.c) */
+			 * whole group moves to the kernel path (ctl/bind.c) */
 			name = opt == SO_ATTACH_REUSEPORT_CBPF ? "SO_ATTACH_REUSEPORT_CBPF" : "SO_ATTACH_REUSEPORT_EBPF";
 			on = 1;
 			s->rp_app = true;
@@ -579,7 +774,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 		/* buffering asked for after bind: keep that many frames posted */
 		pthread_mutex_lock(&shim_g.lock);
 		if (shim_sock_accel(s))
-			shim_xdp_rcvbuf(s, fd);
+			ctl_bind_rcvbuf(fd);
 		pthread_mutex_unlock(&shim_g.lock);
 	}
 	if (bit) {
@@ -616,7 +811,9 @@ static void shim_atfork_child(void)
 	shim_enter();
 	pthread_mutex_init(&shim_g.lock, NULL);
 	shim_g.pid = getpid();
-	shim_xdp_atfork_child();
+	shim_send_atfork_child();
+	shim_orphans_atfork_child();
+	shim_g.forked = ctl_atfork_child();
 	shim_stats_atfork_child();
 	shim_leave();
 }

@@ -114,9 +114,9 @@ void shim_stats_global_publish(void)
 	if (!shim_region_open())
 		return;
 	shim_gen_begin();
-	snprintf(shim_region->desc, sizeof(shim_region->desc), "%s", shim_xdp_describe());
-	shim_xdp_ids(&shim_region->prog_id, &shim_region->ctrs_map_id);
-	shim_region->q_cnt = shim_xdp_queue_cnt();
+	snprintf(shim_region->desc, sizeof(shim_region->desc), "%s", ctl_describe());
+	ctl_ids(&shim_region->prog_id, &shim_region->ctrs_map_id);
+	shim_region->q_cnt = ctl_queue_cnt();
 	shim_gen_end();
 }
 
@@ -140,12 +140,12 @@ void shim_stats_sock_publish(struct shim_sock *s)
 	r->fd = s->fd_first;
 	r->port = s->port;
 	r->family = s->domain == AF_INET6 ? 6 : 4;
-	r->slot = s->slot;
-	r->reuseport_members = (uint8_t)shim_xdp_group_size(s);
-	r->q_cnt = shim_sock_accel(s) ? s->q_cnt : 0;
+	r->slot = s->b.slot;
+	r->reuseport_members = (uint8_t)ctl_bind_group_size(&s->b);
+	r->q_cnt = shim_sock_accel(s) ? s->b.q_cnt : 0;
 	for (uint32_t q = 0; q < XSKSHIM_STATS_QUEUES; q++) {
-		r->xsk_fd[q] = q < r->q_cnt ? s->xsk[q]->fd : -1;
-		r->xsk_queue[q] = q < r->q_cnt ? s->xsk[q]->queue : 0;
+		r->xsk_fd[q] = q < r->q_cnt ? s->b.xsk[q]->fd : -1;
+		r->xsk_queue[q] = q < r->q_cnt ? s->b.xsk[q]->queue : 0;
 	}
 	snprintf(r->why, sizeof(r->why), "%s", shim_sock_accel(s) ? "" : s->why);
 	r->state = shim_sock_accel(s) ? XSKSHIM_ST_ACCEL : XSKSHIM_ST_KERNEL;
@@ -258,7 +258,7 @@ void shim_stats_exit(void)
 	char line[512];
 	int n;
 
-	shim_log_always("summary", "---- xskshim summary: %s ----", shim_xdp_describe());
+	shim_log_always("summary", "---- xskshim summary: %s ----", ctl_describe());
 	for (uint32_t i = 0; i < shim_retired_cnt; i++) {
 		char state[64];
 
@@ -278,7 +278,7 @@ void shim_stats_exit(void)
 				     shim_sock_accel(s) ? NULL : s->why, s->st);
 	}
 	shim_send_summary();
-	if (!shim_xdp_ctrs(ctrs)) {
+	if (!ctl_ctrs(ctrs)) {
 		n = 0;
 		for (int c = 0; c < XSKSHIM_CTR_CNT && n < (int)sizeof(line); c++)
 			n += snprintf(line + n, sizeof(line) - (size_t)n, "%s%s %llu", c ? " " : "", ctr_names[c],
@@ -290,7 +290,7 @@ void shim_stats_exit(void)
 		struct xdp_statistics xs;
 		uint32_t fill, frames, rx;
 
-		if (shim_xdp_queue_acct(q, &a, &fill, &frames, &rx, &xs))
+		if (ctl_queue_acct(q, &a, &fill, &frames, &rx, &xs))
 			continue;
 		shim_log_always("summary", "queue %u: AF_XDP rx_ring_full %llu rx_fill_ring_empty %llu rx_dropped %llu "
 				"rx_invalid_descs %llu", q, (unsigned long long)xs.rx_ring_full,

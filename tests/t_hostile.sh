@@ -42,7 +42,7 @@ REPEAT=${HOSTILE_REPEAT:-2}    # each case sent this many times
 # G9 (IPv4 options), G10 (foreign MAC, VLAN without a device), G11
 # (non-local, loopback and zero destinations) and G12 (martian sources) are
 # closed by the XDP program - G10 and the non-local part of G11 with the
-# configuration shim/xdp.c gives it (cfg_flags, cfg_mac, cfg_vlan_ids, the
+# configuration ctl/iface.c gives it (cfg_flags, cfg_mac, cfg_vlan_ids, the
 # `locals` map; see bpf/xskshim_bpf.h) - and asserted like every other case.
 # G13 (an IPv4 source that is the interface's own address) is closed by the
 # program's fast_local4 check; an own address of another interface is not
