@@ -396,10 +396,10 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 		bool full = false;
 
 		while (!full && (got < n || g.idx >= 0)) {
-			uint32_t want = peek ? 1 : gro ? shim_g.cfg.batch : n - got, idx, cnt, i, rel = 0, strag = 0;
+			uint32_t want = peek ? 1 : gro ? shim_g.cfg.ctl.batch : n - got, idx, cnt, i, rel = 0, strag = 0;
 
-			if (want > shim_g.cfg.batch)
-				want = shim_g.cfg.batch;
+			if (want > shim_g.cfg.ctl.batch)
+				want = shim_g.cfg.ctl.batch;
 			if (sp && __builtin_expect(sp->tail != __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE), 0)) {
 				uint64_t start = sp->ep[sp->tail & (XSKSHIM_SPILL_EPS - 1)].start;
 				bool stop;
@@ -525,7 +525,7 @@ void shim_rx_repair(struct shim_sock *s)
  * from this thread, every 64th turn.  True if a ring has data. */
 static bool shim_busy_poll(struct shim_sock *s, int64_t deadline_ns)
 {
-	int64_t end = shim_now_ns() + (int64_t)shim_g.cfg.busy_poll_us * 1000;
+	int64_t end = shim_now_ns() + (int64_t)shim_g.cfg.ctl.busy_poll_us * 1000;
 	uint32_t turn = 0;
 
 	if (deadline_ns >= 0 && deadline_ns < end)
@@ -793,7 +793,7 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 		}
 		if (t)
 			shim_mmsg_deadline(&end_ns, t);   /* from before any wait */
-		if (shim_g.cfg.busy_poll_us && shim_busy_poll(s, rcv_deadline))
+		if (shim_g.cfg.ctl.busy_poll_us && shim_busy_poll(s, rcv_deadline))
 			continue;   /* the rings have data: gather it */
 		r = shim_wait(s, fd, rcv_deadline, &rdhup);
 		if (r == 0) {

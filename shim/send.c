@@ -48,7 +48,7 @@ void shim_send_install(int ifindex)
 	}
 	shim_mirror_on = true;
 	shim_log(SHIM_LOG_INFO, "tx", "XSKSHIM_TX=on: sends of accelerated sockets leave through AF_XDP on %s "
-		 "where the route and neighbour allow", shim_g.cfg.iface);
+		 "where the route and neighbour allow", shim_g.cfg.ctl.iface);
 }
 
 void shim_send_uninstall(void)

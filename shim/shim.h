@@ -148,28 +148,17 @@ static inline void shim_leave(void) { shim_guard--; }
 
 /* ---- configuration (config.c) ---------------------------------------- */
 
-enum shim_mode { SHIM_MODE_AUTO, SHIM_MODE_NATIVE, SHIM_MODE_SKB };
-enum shim_tri { SHIM_AUTO, SHIM_ON, SHIM_OFF };
 enum shim_log_lvl { SHIM_LOG_ERROR, SHIM_LOG_WARN, SHIM_LOG_INFO, SHIM_LOG_DEBUG };
 
 struct shim_cfg {
 	bool     active;            /* IFACE set and every value parsed */
 	bool     iface_given;       /* XSKSHIM_IFACE set (even if invalid) */
-	char     iface[IF_NAMESIZE];
 	uint8_t  ports[65536 / 8];  /* bitmap, host byte order */
 	uint32_t port_cnt;
-	enum shim_mode mode;
-	enum shim_tri zerocopy;
-	enum shim_tri csum;         /* AUTO: trust veth/lo, verify otherwise */
-	bool     queues_all;
-	uint64_t queue_mask;        /* when !queues_all */
-	uint32_t frames;            /* UMEM frames per queue */
-	bool     frames_set;        /* XSKSHIM_FRAMES given explicitly */
-	uint32_t fill_min;          /* frames always posted (adaptive above it) */
-	bool     fill_min_set;      /* XSKSHIM_FILL_MIN given: do not follow SO_RCVBUF */
-	uint32_t rx_sz;             /* rx ring per AF_XDP socket */
-	uint32_t batch;             /* descriptors peeked per ring visit */
-	uint32_t busy_poll_us;      /* 0: off */
+	struct ctl_cfg ctl;         /* what the control plane is given (ctl.h):
+				     * iface, mode, zerocopy, csum, queues,
+				     * frames, fill_min, rx_sz, batch,
+				     * busy_poll_us, linger_ms */
 	enum shim_log_lvl log_lvl;
 	bool     stats;
 	bool     require;

@@ -53,24 +53,6 @@ static const struct ctl_hooks shim_ctl_hooks = {
 	.tick = shim_sock_reap,
 };
 
-/* What the control plane needs of the configuration. */
-static void shim_ctl_init(const struct shim_cfg *c)
-{
-	struct ctl_cfg cc = {
-		.mode = c->mode == SHIM_MODE_NATIVE ? CTL_MODE_NATIVE : c->mode == SHIM_MODE_SKB ? CTL_MODE_SKB
-											     : CTL_MODE_AUTO,
-		.zerocopy = c->zerocopy == SHIM_ON ? CTL_ON : c->zerocopy == SHIM_OFF ? CTL_OFF : CTL_AUTO,
-		.csum = c->csum == SHIM_ON ? CTL_ON : c->csum == SHIM_OFF ? CTL_OFF : CTL_AUTO,
-		.queues_all = c->queues_all, .queue_mask = c->queue_mask,
-		.frames = c->frames, .frames_set = c->frames_set,
-		.fill_min = c->fill_min, .fill_min_set = c->fill_min_set,
-		.rx_sz = c->rx_sz, .batch = c->batch, .busy_poll_us = c->busy_poll_us,
-		.linger_ms = c->linger_ms,
-	};
-
-	memcpy(cc.iface, c->iface, sizeof(cc.iface));
-	ctl_init(&cc, &shim_g.lock, &shim_ctl_hooks);
-}
 static void shim_sock_rp_app(struct shim_sock *s);
 
 static void shim_init_once(void)
@@ -81,14 +63,15 @@ static void shim_init_once(void)
 	 * XSKSHIM_REQUIRE=1 binds fail (shim_on_bind). */
 	shim_g.cfg_rejected = shim_cfg_load(&shim_g.cfg) != 0;
 	shim_g.fds = calloc(SHIM_FD_MAX, sizeof(*shim_g.fds));
-	shim_ctl_init(&shim_g.cfg);
+	shim_g.cfg.ctl.tx_sz = shim_send_tx_ring_sz();
+	ctl_init(&shim_g.cfg.ctl, &shim_g.lock, &shim_ctl_hooks);
 	shim_log_libs_init();
 	pthread_atfork(ctl_atfork_prepare, NULL, shim_atfork_child);
 	if (shim_g.cfg.active)
 		shim_log(SHIM_LOG_INFO, "config", "iface %s, %u port(s), mode %s, frames %u, batch %u",
-			 shim_g.cfg.iface, shim_g.cfg.port_cnt,
-			 (const char *[]){ "auto", "native", "skb" }[shim_g.cfg.mode], shim_g.cfg.frames,
-			 shim_g.cfg.batch);
+			 shim_g.cfg.ctl.iface, shim_g.cfg.port_cnt,
+			 (const char *[]){ "auto", "native", "skb" }[shim_g.cfg.ctl.mode], shim_g.cfg.ctl.frames,
+			 shim_g.cfg.ctl.batch);
 	shim_g.pid = getpid();
 	shim_exit_init();
 	__atomic_store_n(&shim_g.inited, 1, __ATOMIC_RELEASE);

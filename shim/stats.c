@@ -97,9 +97,9 @@ static bool shim_region_open(void)
 			REAL(close)(cfd);
 		}
 	}
-	snprintf(h->iface, sizeof(h->iface), "%s", shim_g.cfg.iface);
+	snprintf(h->iface, sizeof(h->iface), "%s", shim_g.cfg.ctl.iface);
 	snprintf(h->config_why, sizeof(h->config_why), "%s", shim_g.cfg.active ? "" : shim_g.cfg.why);
-	h->frame_cnt = shim_g.cfg.frames;
+	h->frame_cnt = shim_g.cfg.ctl.frames;
 	__atomic_store_n(&h->magic, XSKSHIM_STATS_MAGIC, __ATOMIC_RELEASE);
 	shim_region = h;
 	return true;
