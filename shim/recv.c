@@ -343,31 +343,179 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
  * count, or -SHIM_DEMOTED if the socket is no longer accelerated.  *spilling
  * is set while an episode is not yet delivered: the caller must then leave
  * the kernel socket to this function. */
+/* One call's gathering from the rx rings (shim_xsk_gather and its steps). */
+struct shim_gather {
+	struct shim_sock *s;
+	int      fd, flags;
+	struct mmsghdr *v;
+	unsigned int n, got;
+	bool     peek, gro, full;
+	enum ring_csum_mode csum;
+	struct shim_batch b;
+	struct shim_gro g;
+	uint64_t *addrs;        /* frames to return, of the current batch
+				 * (256: the largest XSKSHIM_BATCH) */
+};
+
+/* SO_RXQ_OVFL: what the kernel counts in sk_drops - its own socket's drops
+ * (a full SO_RCVBUF, also of spilled datagrams) plus datagrams the shim
+ * dropped for a bad UDP checksum, which the kernel counts there too.  Read
+ * once per call: the count at read time, not at enqueue time. */
+static uint32_t shim_ovfl_drops(struct shim_sock *s, int fd)
+{
+	uint32_t mi[SK_MEMINFO_VARS], drops = 0;
+	socklen_t ml = sizeof(mi);
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) && ml >= sizeof(mi))
+		drops = mi[SK_MEMINFO_DROPS];
+	return drops + (uint32_t)__atomic_load_n(&s->st->drop[RING_FRAME_BAD_CSUM], __ATOMIC_RELAXED);
+}
+
+/* Parse, check and deliver the cnt frames peeked at idx of x's rx ring.
+ * Returns how many frames to release (G->addrs); *strag counts those that
+ * were not for this socket (a reused AF_XDP socket's stragglers, outside
+ * the program's numbering).  Frames left for later (MSG_PEEK, no message
+ * left for a GRO segment) go back to the ring. */
+static inline __attribute__((always_inline)) uint32_t
+shim_gather_frames(struct shim_gather *G, struct ring_xsk *x, uint32_t idx, uint32_t cnt, uint32_t *strag)
+{
+	struct shim_sock *s = G->s;
+	struct mmsghdr *v = G->v;
+	uint32_t i, rel = 0;
+
+	/* The first touch of a frame the kernel just wrote (on another CPU)
+	 * is a cache miss: start loading the next frames' headers while this
+	 * one is parsed and copied. */
+	for (i = 0; i < cnt && i < SHIM_PREFETCH; i++)
+		__builtin_prefetch(ring_umem_frame(x->umem, ring_rx_desc(&x->rx, idx + i)->addr));
+	for (i = 0; i < cnt; i++) {
+		const struct xdp_desc *d = ring_rx_desc(&x->rx, idx + i);
+		const uint8_t *frame = ring_umem_frame(x->umem, d->addr);
+		struct ring_frame_info fi;
+		int r;
+
+		if (i + SHIM_PREFETCH < cnt) {
+			const uint8_t *nf = ring_umem_frame(x->umem, ring_rx_desc(&x->rx, idx + i + SHIM_PREFETCH)->addr);
+
+			__builtin_prefetch(nf);
+			__builtin_prefetch(nf + 64);
+		}
+		r = ring_frame_parse(frame, d->len, G->csum, &fi);
+
+		G->addrs[rel++] = d->addr;
+		if (r) {
+			s->st->drop[-r]++;
+			continue;
+		}
+		if (__builtin_expect(fi.dport != htons(s->port), 0)) {
+			/* not for this socket (a reused AF_XDP socket's
+			 * straggler): never deliver */
+			s->st->drop[RING_FRAME_NOT_OURS]++;
+			(*strag)++;
+			continue;
+		}
+		if (s->connected && !shim_peer_ok(s, &fi)) {
+			s->st->drop_peer++;
+			continue;
+		}
+		if (G->gro) {
+			size_t ctl;
+
+			if (G->g.idx >= 0 && shim_gro_append(s, &G->g, v, &fi, frame, &G->b)) {
+				s->st->rx_xdp++;
+				s->st->rx_xdp_bytes += fi.payload_sz;
+				continue;
+			}
+			G->g.idx = -1;
+			if (G->got == G->n) {
+				/* no message left for it: it stays on the ring */
+				rel--;
+				ring_cons_cancel(&x->rx, cnt - i);
+				G->full = true;
+				break;
+			}
+			ctl = v[G->got].msg_hdr.msg_controllen;
+			v[G->got].msg_len = shim_deliver(s, &fi, frame, &v[G->got].msg_hdr, G->flags, &G->b);
+			shim_gro_open(&G->g, (int)G->got, &fi, &v[G->got], ctl);
+		} else {
+			v[G->got].msg_len = shim_deliver(s, &fi, frame, &v[G->got].msg_hdr, G->flags, &G->b);
+		}
+		G->got++;
+		if (G->peek) {
+			/* leave the datagram on the ring */
+			rel--;
+			ring_cons_cancel(&x->rx, cnt - i);
+			break;
+		}
+		s->st->rx_xdp++;
+		s->st->rx_xdp_bytes += fi.payload_sz;
+	}
+	return rel;
+}
+
+/* Gather from the rx ring of the socket's queue slot xq, and from its
+ * kernel socket where a spill episode stands in between.  Sets
+ * *spilling while an episode is not yet delivered. */
+static inline __attribute__((always_inline)) void shim_gather_queue(struct shim_gather *G, uint32_t xq,
+								    bool *spilling)
+{
+	struct shim_sock *s = G->s;
+	struct ring_xsk *x = s->b.xsk[xq];
+	struct xskshim_spill *sp = ctl_bind_spill(&s->b, xq);
+
+	G->g.idx = -1;
+	G->full = false;
+	/* with UDP_GRO the last message may still take frames */
+	while (!G->full && (G->got < G->n || G->g.idx >= 0)) {
+		uint32_t want = G->peek ? 1 : G->gro ? shim_g.cfg.ctl.batch : G->n - G->got, idx, cnt, rel, strag = 0;
+
+		if (want > shim_g.cfg.ctl.batch)
+			want = shim_g.cfg.ctl.batch;
+		if (sp && __builtin_expect(sp->tail != __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE), 0)) {
+			uint64_t start = sp->ep[sp->tail & (XSKSHIM_SPILL_EPS - 1)].start;
+			bool stop;
+
+			*spilling = true;
+			if (s->rx->xseq[xq] >= start) {
+				G->g.idx = -1;   /* never coalesce across the kernel's datagrams */
+				if (G->got == G->n)
+					break;
+				G->got += shim_spill_take(s, G->fd, xq, sp, G->v + G->got, G->n - G->got, G->flags, &stop);
+				if (stop)
+					break;
+				continue;
+			}
+			if (start - s->rx->xseq[xq] < want)   /* older frames first */
+				want = (uint32_t)(start - s->rx->xseq[xq]);
+		}
+		cnt = ring_cons_peek(&x->rx, want, &idx);
+		if (!cnt)
+			break;
+		rel = shim_gather_frames(G, x, idx, cnt, &strag);
+		if (rel) {
+			s->rx->xseq[xq] += rel - strag;
+			ring_cons_release(&x->rx, rel);
+			__atomic_add_fetch(&x->umem->rx_seen_atomic, rel, __ATOMIC_RELAXED);
+			ring_umem_fill(x->umem, G->addrs, rel, x->fd);
+		}
+		if (G->peek && G->got)
+			break;
+	}
+}
+
 static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int flags,
 			   bool *spilling)
 {
-	const bool peek = flags & MSG_PEEK;
-	const enum ring_csum_mode csum = ctl_csum_mode();
 	uint64_t addrs[256];
-	struct shim_batch b = { .drops = 0 };
-	struct shim_gro g = { .idx = -1 };
-	const bool gro = !peek && (s->cmsg & SHIM_CMSG_GRO);
-	unsigned int got = 0;
-	uint32_t qi, q_cnt;
+	struct shim_gather G = {
+		.s = s, .fd = fd, .flags = flags, .v = v, .n = n, .peek = (flags & MSG_PEEK) != 0,
+		.csum = ctl_csum_mode(), .g = { .idx = -1 }, .addrs = addrs,
+	};
+	uint32_t q_cnt;
 
-	if (__builtin_expect(s->cmsg & SHIM_CMSG_OVFL, 0)) {
-		/* SO_RXQ_OVFL: what the kernel counts in sk_drops - its own
-		 * socket's drops (a full SO_RCVBUF, also of spilled
-		 * datagrams) plus datagrams the shim dropped for a bad UDP
-		 * checksum, which the kernel counts there too.  Read once per
-		 * call: the count at read time, not at enqueue time. */
-		uint32_t mi[SK_MEMINFO_VARS];
-		socklen_t ml = sizeof(mi);
-
-		if (!getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &ml) && ml >= sizeof(mi))
-			b.drops = mi[SK_MEMINFO_DROPS];
-		b.drops += (uint32_t)__atomic_load_n(&s->st->drop[RING_FRAME_BAD_CSUM], __ATOMIC_RELAXED);
-	}
+	G.gro = !G.peek && (s->cmsg & SHIM_CMSG_GRO);
+	if (__builtin_expect(s->cmsg & SHIM_CMSG_OVFL, 0))
+		G.b.drops = shim_ovfl_drops(s, fd);
 	shim_rx_lock(s);
 	if (!shim_sock_accel(s)) {
 		shim_rx_unlock(s);
@@ -383,124 +531,14 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 		return -SHIM_DEMOTED;
 	}
 	if (s->cmsg & SHIM_CMSG_CLOCK)
-		clock_gettime(CLOCK_REALTIME, &b.now);
+		clock_gettime(CLOCK_REALTIME, &G.b.now);
 	*spilling = false;
 	q_cnt = s->b.q_cnt;
-	for (qi = 0; qi < q_cnt && got < n; qi++) {
-		uint32_t xq = (s->q_next + qi) % q_cnt;
-		struct ring_xsk *x = s->b.xsk[xq];
-		struct xskshim_spill *sp = ctl_bind_spill(&s->b, xq);
-
-		g.idx = -1;
-		/* with UDP_GRO the last message may still take frames */
-		bool full = false;
-
-		while (!full && (got < n || g.idx >= 0)) {
-			uint32_t want = peek ? 1 : gro ? shim_g.cfg.ctl.batch : n - got, idx, cnt, i, rel = 0, strag = 0;
-
-			if (want > shim_g.cfg.ctl.batch)
-				want = shim_g.cfg.ctl.batch;
-			if (sp && __builtin_expect(sp->tail != __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE), 0)) {
-				uint64_t start = sp->ep[sp->tail & (XSKSHIM_SPILL_EPS - 1)].start;
-				bool stop;
-
-				*spilling = true;
-				if (s->rx->xseq[xq] >= start) {
-					g.idx = -1;   /* never coalesce across the kernel's datagrams */
-					if (got == n)
-						break;
-					got += shim_spill_take(s, fd, xq, sp, v + got, n - got, flags, &stop);
-					if (stop)
-						break;
-					continue;
-				}
-				if (start - s->rx->xseq[xq] < want)   /* older frames first */
-					want = (uint32_t)(start - s->rx->xseq[xq]);
-			}
-			cnt = ring_cons_peek(&x->rx, want, &idx);
-			if (!cnt)
-				break;
-			/* The first touch of a frame the kernel just wrote (on
-			 * another CPU) is a cache miss: start loading the next
-			 * frames' headers while this one is parsed and copied. */
-			for (i = 0; i < cnt && i < SHIM_PREFETCH; i++)
-				__builtin_prefetch(ring_umem_frame(x->umem, ring_rx_desc(&x->rx, idx + i)->addr));
-			for (i = 0; i < cnt; i++) {
-				const struct xdp_desc *d = ring_rx_desc(&x->rx, idx + i);
-				const uint8_t *frame = ring_umem_frame(x->umem, d->addr);
-				struct ring_frame_info fi;
-				int r;
-
-				if (i + SHIM_PREFETCH < cnt) {
-					const uint8_t *nf = ring_umem_frame(
-						x->umem, ring_rx_desc(&x->rx, idx + i + SHIM_PREFETCH)->addr);
-
-					__builtin_prefetch(nf);
-					__builtin_prefetch(nf + 64);
-				}
-				r = ring_frame_parse(frame, d->len, csum, &fi);
-
-				addrs[rel++] = d->addr;
-				if (r) {
-					s->st->drop[-r]++;
-					continue;
-				}
-				if (__builtin_expect(fi.dport != htons(s->port), 0)) {
-					/* not for this socket (a reused AF_XDP
-					 * socket's straggler): never deliver */
-					s->st->drop[RING_FRAME_NOT_OURS]++;
-					strag++;
-					continue;
-				}
-				if (s->connected && !shim_peer_ok(s, &fi)) {
-					s->st->drop_peer++;
-					continue;
-				}
-				if (gro) {
-					size_t ctl;
-
-					if (g.idx >= 0 && shim_gro_append(s, &g, v, &fi, frame, &b)) {
-						s->st->rx_xdp++;
-						s->st->rx_xdp_bytes += fi.payload_sz;
-						continue;
-					}
-					g.idx = -1;
-					if (got == n) {
-						/* no message left for it: it stays on the ring */
-						rel--;
-						ring_cons_cancel(&x->rx, cnt - i);
-						full = true;
-						break;
-					}
-					ctl = v[got].msg_hdr.msg_controllen;
-					v[got].msg_len = shim_deliver(s, &fi, frame, &v[got].msg_hdr, flags, &b);
-					shim_gro_open(&g, (int)got, &fi, &v[got], ctl);
-				} else {
-					v[got].msg_len = shim_deliver(s, &fi, frame, &v[got].msg_hdr, flags, &b);
-				}
-				got++;
-				if (peek) {
-					/* leave the datagram on the ring */
-					rel--;
-					ring_cons_cancel(&x->rx, cnt - i);
-					break;
-				}
-				s->st->rx_xdp++;
-				s->st->rx_xdp_bytes += fi.payload_sz;
-			}
-			if (rel) {
-				s->rx->xseq[xq] += rel - strag;
-				ring_cons_release(&x->rx, rel);
-				__atomic_add_fetch(&x->umem->rx_seen_atomic, rel, __ATOMIC_RELAXED);
-				ring_umem_fill(x->umem, addrs, rel, x->fd);
-			}
-			if (peek && got)
-				break;
-		}
-	}
+	for (uint32_t qi = 0; qi < q_cnt && G.got < n; qi++)
+		shim_gather_queue(&G, (s->q_next + qi) % q_cnt, spilling);
 	s->q_next++;
 	shim_rx_unlock(s);
-	return (int)got;
+	return (int)G.got;
 }
 
 void shim_rx_repair(struct shim_sock *s)
@@ -701,6 +739,42 @@ report:
 	return true;
 }
 
+/* A receive found nothing on either path and may block: block until
+ * either may have data (busy polling first under XSKSHIM_BUSY_POLL).
+ * *rcv_deadline is SO_RCVTIMEO's deadline, read on the first call (-2: not
+ * yet; -1: none).  1: look again (data, or a signal the kernel would have
+ * restarted the call for); 0: SO_RCVTIMEO passed; -errno. */
+static int shim_mmsg_block(struct shim_sock *s, int fd, int64_t *rcv_deadline, bool *rdhup)
+{
+	int r;
+
+	if (*rcv_deadline == -2) {
+		struct timeval tv = {0};
+		socklen_t l = sizeof(tv);
+
+		*rcv_deadline = -1;
+		if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
+			*rcv_deadline = shim_now_ns() + tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
+	}
+	if (shim_g.cfg.ctl.busy_poll_us && shim_busy_poll(s, *rcv_deadline))
+		return 1;   /* the rings have data */
+	r = shim_wait(s, fd, *rcv_deadline, rdhup);
+	if (r == -EINTR && shim_restartable(fd))
+		return 1;
+	return r > 0 ? 1 : r;
+}
+
+/* What is left of the recvmmsg timeout, written back as the kernel does. */
+static void shim_mmsg_left(struct timespec *t, int64_t end_ns)
+{
+	int64_t left = end_ns - shim_now_ns();
+
+	if (left < 0)
+		left = 0;
+	t->tv_sec = left / 1000000000;
+	t->tv_nsec = left % 1000000000;
+}
+
 int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl, struct timespec *t)
 {
 	int64_t end_ns = -1, rcv_deadline = -2;
@@ -783,41 +857,18 @@ int shim_recvmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 			got += (unsigned)r;
 			break;
 		}
-		if (rcv_deadline == -2) {
-			struct timeval tv = {0};
-			socklen_t l = sizeof(tv);
-
-			rcv_deadline = -1;
-			if (!getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) && (tv.tv_sec || tv.tv_usec))
-				rcv_deadline = shim_now_ns() + tv.tv_sec * 1000000000LL + tv.tv_usec * 1000LL;
-		}
 		if (t)
 			shim_mmsg_deadline(&end_ns, t);   /* from before any wait */
-		if (shim_g.cfg.ctl.busy_poll_us && shim_busy_poll(s, rcv_deadline))
-			continue;   /* the rings have data: gather it */
-		r = shim_wait(s, fd, rcv_deadline, &rdhup);
-		if (r == 0) {
-			if (got)
-				break;
-			errno = EAGAIN;
-			return -1;
-		}
-		if (r < 0) {
-			if (r == -EINTR && shim_restartable(fd))
-				continue;
-			if (got)
-				break;
-			errno = -r;
-			return -1;
-		}
+		r = shim_mmsg_block(s, fd, &rcv_deadline, &rdhup);
+		if (r > 0)
+			continue;   /* either path may have data: gather it */
+		if (got)
+			break;
+		errno = r ? -r : EAGAIN;
+		return -1;
 	}
-	if (t && end_ns >= 0) {   /* else no time has been measured as passing */
-		int64_t left = end_ns - shim_now_ns();
-		if (left < 0)
-			left = 0;
-		t->tv_sec = left / 1000000000;
-		t->tv_nsec = left % 1000000000;
-	}
+	if (t && end_ns >= 0)   /* else no time has been measured as passing */
+		shim_mmsg_left(t, end_ns);
 	errno = saved;
 	return (int)got;
 }
