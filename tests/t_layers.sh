@@ -16,7 +16,8 @@
 #
 # Two checks per folder, each fails on one edge against the arrows:
 #   includes  every #include "dir/..." of a folder names the folder itself
-#             or one below it (tools/: only shim/stats.h of the others);
+#             or one below it (tools/: only shim/stats.h of the others), and
+#             a folder's private internal.h is included only inside it;
 #   calls     (nm -u on the built objects) ring/ and ctl/ objects reference
 #             no shim_ symbol, ring/ objects no ctl_ symbol, and any libc
 #             name the shim interposes only through the seam: the linker's
@@ -56,6 +57,9 @@ check_includes()
 					[[ $inc == "$a"* ]] && ok=1
 				done
 				[ "$ok" = 1 ] || echo "$dir: ${f#"$root"/} includes \"$inc\""
+				# a folder's private header stays in its folder
+				[[ $inc == */internal.h && $inc != "$dir/"* ]] &&
+					echo "$dir: ${f#"$root"/} includes another folder's private \"$inc\""
 			done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$f")
 		done < <(find "$root/$dir" -name '*.[ch]')
 	done
@@ -127,9 +131,11 @@ mkdir -p "$TMP/tree"
 cp -r bpf ring ctl shim tools "$TMP/tree/" 2>/dev/null
 echo '#include "shim/shim.h"' >>"$TMP/tree/ring/frame.c"
 echo '#include "ring/ring.h"' >>"$TMP/tree/tools/xskshim-stat/main.c"
+[ -d "$TMP/tree/ctl" ] && echo '#include "ctl/internal.h"' >>"$TMP/tree/shim/ops.c"
 v=$(check_includes "$TMP/tree")
-if grep -q 'ring: ring/frame.c includes "shim/shim.h"' <<<"$v" && grep -q 'tools: .*includes "ring/ring.h"' <<<"$v"; then
-	pass "includes check catches a planted ring/ -> shim/ and tools/ -> ring/ include"
+if grep -q 'ring: ring/frame.c includes "shim/shim.h"' <<<"$v" && grep -q 'tools: .*includes "ring/ring.h"' <<<"$v" &&
+   { [ ! -d ctl ] || grep -q 'shim: shim/ops.c includes another folder.s private "ctl/internal.h"' <<<"$v"; }; then
+	pass "includes check catches a planted ring/ -> shim/, tools/ -> ring/ and shim/ -> ctl/internal.h include"
 else
 	fail "includes check missed a planted violation (got: ${v:-nothing})"
 fi
