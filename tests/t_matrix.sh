@@ -342,7 +342,8 @@ row_pdns()
 	R_PORT=5302 R_CLIENT=client_dns R_PRE=() R_ENV=()
 	R_CMD=(pdns_server --config-dir="$ROW_DIR" --socket-dir="$ROW_DIR" --daemon=no --guardian=no
 		--disable-syslog --launch=bind --bind-config="$ROW_DIR/named.conf" --local-address="$ADDR_RCV"
-		--local-port=5302 --setuid=pdns --setgid=pdns --webserver=no --api=no --loglevel=4)
+		--local-port=5302 --setuid=pdns --setgid=pdns --webserver=no --api=no --loglevel=4
+		--security-poll-suffix=)
 }
 
 row_pdns_recursor()
@@ -354,7 +355,8 @@ row_pdns_recursor()
 	R_PORT=5303 R_CLIENT=client_dns R_PRE=() R_ENV=()
 	R_CMD=(pdns_recursor --config-dir="$ROW_DIR" --socket-dir="$ROW_DIR" --daemon=no --disable-syslog
 		--local-address="$ADDR_RCV" --local-port=5303 --allow-from=198.18.0.0/15
-		--auth-zones=example="$ROW_DIR/example.zone" --setuid=pdns --setgid=pdns --threads=1 --loglevel=4)
+		--auth-zones=example="$ROW_DIR/example.zone" --setuid=pdns --setgid=pdns --threads=1 --loglevel=4
+		--security-poll-suffix=)
 }
 
 row_kresd()
