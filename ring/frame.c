@@ -90,14 +90,6 @@ static inline uint16_t ld_ne16(const uint8_t *p)
 
 /* a + b with end-around carry: a + b modulo 2^64-1 (0 and 2^64-1 both
  * represent zero).  Compiles to add + adc $0. */
-static inline uint64_t add_eac(uint64_t a, uint64_t b)
-{
-	uint64_t s;
-	if (__builtin_add_overflow(a, b, &s))
-		s++;        /* cannot overflow: s <= 2^64 - 2 after a wrap */
-	return s;
-}
-
 static inline uint64_t ld64(const uint8_t *p)
 {
 	uint64_t v;
@@ -127,27 +119,27 @@ uint64_t csum_add(const uint8_t *p, size_t len, uint64_t acc)
 	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
 
 	while (len >= 64) {
-		s0 = add_eac(s0, ld64(p));
-		s1 = add_eac(s1, ld64(p + 8));
-		s2 = add_eac(s2, ld64(p + 16));
-		s3 = add_eac(s3, ld64(p + 24));
-		s0 = add_eac(s0, ld64(p + 32));
-		s1 = add_eac(s1, ld64(p + 40));
-		s2 = add_eac(s2, ld64(p + 48));
-		s3 = add_eac(s3, ld64(p + 56));
+		s0 = ring_csum_add(s0, ld64(p));
+		s1 = ring_csum_add(s1, ld64(p + 8));
+		s2 = ring_csum_add(s2, ld64(p + 16));
+		s3 = ring_csum_add(s3, ld64(p + 24));
+		s0 = ring_csum_add(s0, ld64(p + 32));
+		s1 = ring_csum_add(s1, ld64(p + 40));
+		s2 = ring_csum_add(s2, ld64(p + 48));
+		s3 = ring_csum_add(s3, ld64(p + 56));
 		p += 64;
 		len -= 64;
 	}
 	if (len >= 32) {
-		s0 = add_eac(s0, ld64(p));
-		s1 = add_eac(s1, ld64(p + 8));
-		s2 = add_eac(s2, ld64(p + 16));
-		s3 = add_eac(s3, ld64(p + 24));
+		s0 = ring_csum_add(s0, ld64(p));
+		s1 = ring_csum_add(s1, ld64(p + 8));
+		s2 = ring_csum_add(s2, ld64(p + 16));
+		s3 = ring_csum_add(s3, ld64(p + 24));
 		p += 32;
 		len -= 32;
 	}
 	while (len >= 8) {
-		s0 = add_eac(s0, ld64(p));
+		s0 = ring_csum_add(s0, ld64(p));
 		p += 8;
 		len -= 8;
 	}
@@ -173,10 +165,10 @@ uint64_t csum_add(const uint8_t *p, size_t len, uint64_t acc)
 		t += (uint64_t)p[0] << 8;
 #endif
 	}
-	s0 = add_eac(s0, s2);
-	s1 = add_eac(s1, s3);
-	s1 = add_eac(s1, t);
-	return add_eac(acc, add_eac(s0, s1));
+	s0 = ring_csum_add(s0, s2);
+	s1 = ring_csum_add(s1, s3);
+	s1 = ring_csum_add(s1, t);
+	return ring_csum_add(acc, ring_csum_add(s0, s1));
 }
 
 uint64_t ring_csum_partial(const void *buf, size_t len, uint64_t acc)
@@ -312,7 +304,7 @@ int ring_frame_parse(const uint8_t *frame, uint32_t len, enum ring_csum_mode mod
 		if (check != 0 || info->family == 6) {
 			if (check == 0)
 				return -RING_FRAME_BAD_CSUM;
-			acc = add_eac(acc, htons((uint16_t)udp_len));
+			acc = ring_csum_add(acc, htons((uint16_t)udp_len));
 			acc = ring_csum_partial(frame + l4, udp_len, acc);
 			/* A computed checksum of 0 is sent as 0xffff (-0);
 			 * both give a total of -0 here. */

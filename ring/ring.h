@@ -309,6 +309,17 @@ int ring_frame_parse(const uint8_t *frame, uint32_t len, enum ring_csum_mode mod
  * complemented). */
 uint64_t ring_csum_partial(const void *p, size_t len, uint64_t acc);
 uint16_t ring_csum_fold(uint64_t acc);
+/* a + b with the end-around carry of ones'-complement sums: the step both
+ * checksum loops (frame.c, tx.c) accumulate with.  Cannot overflow again:
+ * the sum is at most 2^64 - 2 after a wrap. */
+static inline uint64_t ring_csum_add(uint64_t a, uint64_t b)
+{
+	uint64_t s;
+
+	if (__builtin_add_overflow(a, b, &s))
+		s++;
+	return s;
+}
 
 /* Copy len bytes from src into the iovec array, in order, stopping when the
  * iovecs are full.  Returns the number of bytes copied.  NULL/zero-length

@@ -139,15 +139,6 @@ uint32_t ring_xsk_tx_flush(struct ring_xsk *xsk, int timeout_ms)
 
 /* ---- frames ------------------------------------------------------------- */
 
-static inline uint64_t tx_add(uint64_t a, uint64_t b)
-{
-	uint64_t s;
-
-	if (__builtin_add_overflow(a, b, &s))
-		s++;
-	return s;
-}
-
 static inline uint64_t tx_mv64(uint8_t *d, const uint8_t *s)
 {
 	uint64_t v;
@@ -167,16 +158,16 @@ uint64_t ring_csum_copy(void *dst, const void *src, size_t len, uint64_t acc)
 	uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = 0;
 
 	while (len >= 32) {
-		s0 = tx_add(s0, tx_mv64(d, s));
-		s1 = tx_add(s1, tx_mv64(d + 8, s + 8));
-		s2 = tx_add(s2, tx_mv64(d + 16, s + 16));
-		s3 = tx_add(s3, tx_mv64(d + 24, s + 24));
+		s0 = ring_csum_add(s0, tx_mv64(d, s));
+		s1 = ring_csum_add(s1, tx_mv64(d + 8, s + 8));
+		s2 = ring_csum_add(s2, tx_mv64(d + 16, s + 16));
+		s3 = ring_csum_add(s3, tx_mv64(d + 24, s + 24));
 		s += 32;
 		d += 32;
 		len -= 32;
 	}
 	while (len >= 8) {
-		s0 = tx_add(s0, tx_mv64(d, s));
+		s0 = ring_csum_add(s0, tx_mv64(d, s));
 		s += 8;
 		d += 8;
 		len -= 8;
@@ -207,10 +198,10 @@ uint64_t ring_csum_copy(void *dst, const void *src, size_t len, uint64_t acc)
 		t += (uint64_t)s[0] << 8;
 #endif
 	}
-	s0 = tx_add(s0, s2);
-	s1 = tx_add(s1, s3);
-	s1 = tx_add(s1, t);
-	return tx_add(acc, tx_add(s0, s1));
+	s0 = ring_csum_add(s0, s2);
+	s1 = ring_csum_add(s1, s3);
+	s1 = ring_csum_add(s1, t);
+	return ring_csum_add(acc, ring_csum_add(s0, s1));
 }
 
 /* Copy [off, off+len) of the iovecs to dst, summing; a piece that starts at
@@ -237,7 +228,7 @@ static bool tx_copy_iov(uint8_t *dst, const struct iovec *iov, size_t iov_cnt, s
 		if (done & 1) {
 			uint16_t f = ring_csum_fold(ring_csum_copy(dst + done, (const uint8_t *)iov[i].iov_base + off, n, 0));
 
-			*acc = tx_add(*acc, (uint16_t)((f >> 8) | (f << 8)));
+			*acc = ring_csum_add(*acc, (uint16_t)((f >> 8) | (f << 8)));
 		} else {
 			*acc = ring_csum_copy(dst + done, (const uint8_t *)iov[i].iov_base + off, n, *acc);
 		}
@@ -301,8 +292,8 @@ uint32_t ring_tx_frame_build(uint8_t *frame, uint32_t cap, const struct ring_tx_
 		memcpy(ip + 24, h->daddr, 16);
 		acc = ring_csum_partial(ip + 8, 32, acc);
 	}
-	acc = tx_add(acc, htons(IPPROTO_UDP));
-	acc = tx_add(acc, htons((uint16_t)ulen));
+	acc = ring_csum_add(acc, htons(IPPROTO_UDP));
+	acc = ring_csum_add(acc, htons((uint16_t)ulen));
 	c = (uint16_t)~ring_csum_fold(acc);
 	if (h->family == 4 && h->no_csum)
 		c = 0;
