@@ -356,7 +356,7 @@ row_pdns_recursor()
 	R_CMD=(pdns_recursor --config-dir="$ROW_DIR" --socket-dir="$ROW_DIR" --daemon=no --disable-syslog
 		--local-address="$ADDR_RCV" --local-port=5303 --allow-from=198.18.0.0/15
 		--auth-zones=example="$ROW_DIR/example.zone" --setuid=pdns --setgid=pdns --threads=1 --loglevel=4
-		--security-poll-suffix=)
+		--security-poll-suffix= --hint-file=no)
 }
 
 row_kresd()
