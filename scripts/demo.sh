@@ -60,12 +60,21 @@ in_gen sysctl -qw "net.ipv6.conf.$IF_GEN.disable_ipv6=1" >/dev/null 2>&1
 in_rcv sysctl -qw "net.ipv6.conf.$IF_RCV.disable_ipv6=1" >/dev/null 2>&1
 in_rcv ethtool -K "$IF_RCV" gro on >/dev/null 2>&1   # NAPI on vb for the plain receiver
 
-# Where vb's receive work runs.  receiver (default): vb's NAPI in a kernel
-# thread pinned to the receiver's CPU, as a NIC queue's interrupt work runs
-# on the core that serves it - the generator's CPU then only sends, and the
+# Where vb's receive work runs.  receiver: vb's NAPI in a kernel thread
+# pinned to the receiver's CPU, as a NIC queue's interrupt work runs on the
+# core that serves it - the generator's CPU then only sends, and the
 # receiving core pays for the whole receive path.  sender: the veth default,
-# all of it on the generator's CPU.
-NAPI=${DEMO_NAPI:-receiver}
+# all of it on the generator's CPU, whose offered rate then follows the
+# receive path's cost per frame.  The default follows the generator's
+# engine (a 64-frame probe): with live frames (several Mpps) a receiving
+# core that also runs NAPI is in receive livelock for every receiver and
+# the run measures the scheduler, so NAPI stays with the generator; the
+# AF_XDP TX engine (a few hundred kpps, kernels that refuse live frames)
+# leaves the generator's CPU no room for NAPI, so it goes to the receiver.
+ENGINE=$(in_gen "$BIN/xdpgen" --iface "$IF_GEN" --dst-mac "$MAC_RCV" --src "$ADDR_GEN" --dst "$ADDR_RCV" \
+	--port $PORT --size "$SIZE" --count 64 --flows 1 --duration-max 1 2>/dev/null | grep -o 'engine=[a-z]*' | cut -d= -f2)
+case $ENGINE in live) NAPI=${DEMO_NAPI:-sender} ;; *) NAPI=${DEMO_NAPI:-receiver} ;; esac
+echo "demo: generator engine ${ENGINE:-unknown}; vb's NAPI on the ${NAPI} CPU (DEMO_NAPI=receiver|sender)"
 NAPI_PIDS=
 if [ "$NAPI" = receiver ]; then
 	old_napi=$(pgrep '^napi/' | sort)
@@ -84,15 +93,19 @@ fi
 napi_pin() { local p; for p in $NAPI_PIDS; do taskset -pc "$CPU_RCV" "$p" >/dev/null 2>&1; done; }
 
 # snap: the counters of the path outside the receivers: UDP InErrors and
-# RcvbufErrors of the receiving namespace, vb rx_dropped, and the frames
-# the veth ring refused: va's xdp_xmit_errors (XDP transmit) + tx_dropped
-# (skb transmit, as an AF_XDP TX ring in copy mode uses)
+# RcvbufErrors of the receiving namespace, vb rx_dropped, va tx_dropped and
+# va's xdp_xmit_errors.  The veth ring's refusals are va's tx_dropped: it
+# counts skb transmit drops (an AF_XDP TX ring in copy mode) and, since
+# Linux 5.9, the XDP transmit errors into the peer's ring (live frames).
+# vb's rx_dropped counts those XDP transmit errors too (as its own
+# peer_tq_xdp_xmit_err), besides its own drops: they are taken out of it
+# once, so no frame is counted twice on any kernel.
 snap()
 {
 	echo "$(netns_udp_counter InErrors) $(netns_udp_counter RcvbufErrors)" \
 	     "$(in_rcv cat "/sys/class/net/$IF_RCV/statistics/rx_dropped")" \
-	     "$(( $(in_gen ethtool -S "$IF_GEN" 2>/dev/null | awk '/xdp_xmit_errors/ { s += $2 } END { print s + 0 }') + \
-		  $(in_gen cat "/sys/class/net/$IF_GEN/statistics/tx_dropped") ))"
+	     "$(in_gen cat "/sys/class/net/$IF_GEN/statistics/tx_dropped")" \
+	     "$(in_gen ethtool -S "$IF_GEN" 2>/dev/null | awk '/xdp_xmit_errors/ { s += $2 } END { print s + 0 }')"
 }
 kv() { grep -o "\b$2=[^ ]*" "$1" 2>/dev/null | tail -1 | cut -d= -f2; }
 sum_re() { grep -oE "$2" "$1" 2>/dev/null | awk '{ s += $NF } END { print s + 0 }'; }
@@ -123,8 +136,9 @@ run()
 ACC_OK=1
 account()
 {
-	local tag=$1 sent recv rxx=0 rxk=0 inerr rcvbuf vbdrop xmit xskd=0 val=0 total
-	read -r inerr rcvbuf vbdrop xmit <"$T/$tag.snap"
+	local tag=$1 sent recv rxx=0 rxk=0 inerr rcvbuf vbdrop xmit xmiterr xskd=0 val=0 total
+	read -r inerr rcvbuf vbdrop xmit xmiterr <"$T/$tag.snap"
+	vbdrop=$((vbdrop - xmiterr))   # vb's own drops (see snap)
 	sent=$(kv "$T/$tag.gen" sent); recv=$(kv "$T/$tag.out" received)
 	case $tag in
 	plain*) rxk=$recv ;;
