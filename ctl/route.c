@@ -901,7 +901,12 @@ void ctl_mirror_lookup(struct ctl_mirror *m, int family, const uint8_t *dst, str
 		out->why = CTL_WHY_MIRROR;
 	} else {
 		ctl_tables_lookup(&m->t, family, dst, m->xdp_ifindex, out);
-		if (out->why == CTL_XDP)
+		/* Static entries never expire, so they are not refreshed: an
+		 * NTF_USE update of a PERMANENT entry strips the PERMANENT
+		 * state (6.x __neigh_update with NEIGH_UPDATE_F_USE), and the
+		 * entry went INCOMPLETE one second into a send run, sending
+		 * every later datagram through the kernel to nowhere. */
+		if (out->why == CTL_XDP && !(out->neigh_state & (NUD_PERMANENT | NUD_NOARP)))
 			*use_slot = ctl_use_slot(m, family, out->nexthop);
 	}
 	pthread_mutex_unlock(&m->lock);

@@ -232,6 +232,25 @@ int main(void)
 	addr(AF_INET, "198.18.0.254", a);
 	CHECK(p.why == CTL_XDP && !memcmp(p.dst_mac, mac_gw, 6) && !memcmp(p.nexthop, a, 4) && !p.has_prefsrc,
 	      "default route: next hop is the gateway, its MAC, no prefsrc");
+	{
+		/* the mirror marks only neighbours that can expire for the
+		 * NTF_USE refresh, which would turn a PERMANENT entry
+		 * INCOMPLETE */
+		static struct ctl_mirror m;
+		int slot_perm = 0, slot_gw = -1;
+		uint8_t d[16];
+
+		pthread_mutex_init(&m.lock, NULL);
+		m.t = t;   /* a view for the lookups just below; t stays the owner */
+		m.synced = true;
+		m.xdp_ifindex = XIF;
+		addr(AF_INET, "198.18.0.2", d);
+		ctl_mirror_lookup(&m, AF_INET, d, &p, &g, &slot_perm);
+		ctl_mirror_lookup(&m, AF_INET, a, &p, &g, &slot_gw);
+		CHECK(slot_perm == -1 && slot_gw >= 0,
+		      "a PERMANENT neighbour gets no NTF_USE refresh slot, a REACHABLE one does (%d, %d)", slot_perm,
+		      slot_gw);
+	}
 	route_msg(&t, RTM_NEWROUTE, &(struct rt){ AF_INET, "198.19.0.0", 16, RT_TABLE_MAIN, RTN_UNICAST, OTHER,
 						  NULL, NULL, 0, 0, 0 });
 	EXPECT_WHY(&t, AF_INET, "198.19.0.9", CTL_WHY_OTHER_IF, "longer prefix via another interface wins");
