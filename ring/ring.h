@@ -534,6 +534,11 @@ uint32_t ring_xsk_tx_post(struct ring_xsk *xsk, const uint64_t *addrs, const uin
 uint32_t ring_xsk_tx_room(struct ring_xsk *xsk);
 /* Descriptors posted but not yet taken by the kernel. */
 uint32_t ring_xsk_tx_pending(const struct ring_xsk *xsk);
+/* After taking over the lock that serialises xsk's tx ring producers from
+ * a dead holder: descriptors it reserved but never submitted are dropped
+ * (cached_prod reloaded from the kernel-visible producer); frames it took
+ * for them are lost to the UMEM (the accounting shows them in flight). */
+void ring_xsk_tx_repair(struct ring_xsk *xsk);
 /* Make the kernel transmit what is posted, if it needs telling (copy mode
  * always, zero-copy when the ring says need_wakeup).  0 or -errno of the
  * sendto() (EAGAIN/EBUSY: more to do, call again; ENOBUFS: no memory for

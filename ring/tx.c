@@ -105,6 +105,12 @@ uint32_t ring_xsk_tx_pending(const struct ring_xsk *xsk)
 	       __atomic_load_n(xsk->tx.consumer, __ATOMIC_ACQUIRE);
 }
 
+void ring_xsk_tx_repair(struct ring_xsk *xsk)
+{
+	if (xsk->tx.size)
+		xsk->tx.cached_prod = __atomic_load_n(xsk->tx.producer, __ATOMIC_ACQUIRE);
+}
+
 int ring_xsk_tx_kick(struct ring_xsk *xsk)
 {
 	if (xsk->umem->cfg.zerocopy && !ring_prod_needs_wakeup(&xsk->tx))

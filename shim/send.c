@@ -21,7 +21,8 @@
 #define SHIM_TX_SEGS_MAX 64   /* UDP_MAX_SEGMENTS of older kernels; more go to the kernel */
 
 static struct ctl_mirror shim_mirror;
-static bool shim_mirror_on;     /* started and not stopped (lock held to change) */
+static bool shim_mirror_on;     /* started and not stopped (lock held to change; atomic) */
+static bool shim_mirror_child;  /* a fork child whose parent ran one: start ours at the first send */
 static int shim_tx_ifindex;
 static uint32_t shim_flow_seed;
 
@@ -61,21 +62,57 @@ void shim_send_uninstall(void)
 	shim_mirror_on = false;
 }
 
+/* The child's copies of the per-process transmit state may be mid-update
+ * by a parent thread that does not exist here, and its destination cache
+ * is for the parent's mirror generations: forget both. */
 void shim_send_atfork_child(void)
 {
-	if (shim_mirror_on)
+	if (shim_mirror_on) {
 		ctl_mirror_forget(&shim_mirror);
+		shim_mirror_child = true;
+	}
 	shim_mirror_on = false;
+	for (struct shim_sock *s = shim_g.socks; s; s = s->next) {
+		s->tx.opts_ok = false;
+		memset(s->tx.dest, 0, sizeof(s->tx.dest));
+	}
 }
 
-static void shim_tx_lock(struct shim_sock *s)
+/* A fork child's first send: its own mirror (the parent's thread did not
+ * come along).  If it cannot run, sends are the kernel's, counted as
+ * `mirror`. */
+static void shim_mirror_child_start(void)
 {
-	ring_spin_lock(&s->tx.lock);
+	int err;
+
+	pthread_mutex_lock(&shim_g.lock);
+	if (shim_mirror_child && !shim_mirror_on) {
+		ctl_tables_free(&shim_mirror.t);
+		err = ctl_mirror_start(&shim_mirror, shim_tx_ifindex);
+		if (err)
+			shim_log(SHIM_LOG_WARN, "tx", "fork child: route mirror: %s; its sends go through the kernel",
+				 strerror(-err));
+		else
+			shim_log(SHIM_LOG_INFO, "tx", "fork child: route mirror started, sends leave through AF_XDP");
+		__atomic_store_n(&shim_mirror_on, !err, __ATOMIC_RELEASE);
+		__atomic_store_n(&shim_mirror_child, false, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&shim_g.lock);
 }
 
-static void shim_tx_unlock(struct shim_sock *s)
+void shim_tx_lock(struct shim_sock *s)
 {
-	ring_spin_unlock(&s->tx.lock);
+	if (__builtin_expect(ring_lock_take(&s->rx->tx_lock), 0)) {
+		/* the holder died mid-send (any process) */
+		for (uint32_t q = 0; q < s->b.q_cnt; q++)
+			ring_xsk_tx_repair(s->b.xsk[q]);
+		__atomic_add_fetch(&s->rx->repairs, 1, __ATOMIC_RELAXED);
+	}
+}
+
+void shim_tx_unlock(struct shim_sock *s)
+{
+	ring_lock_drop(&s->rx->tx_lock);
 }
 
 void shim_send_atexit(void)
@@ -108,6 +145,7 @@ void shim_send_sockopt(struct shim_sock *s, int lvl, int opt, const void *v, soc
 	if (lvl == IPPROTO_IPV6 && opt == IPV6_UNICAST_HOPS)
 		s->tx.hops_set = val != -1;
 	__atomic_store_n(&s->tx.opts_ok, false, __ATOMIC_RELEASE);
+	__atomic_add_fetch(&s->rx->tx_opts_gen, 1, __ATOMIC_RELEASE);   /* for the other processes */
 }
 
 /* ---- socket options that shape a datagram (tx lock held) --------------- */
@@ -132,6 +170,7 @@ static void shim_tx_opts(struct shim_sock *s, int fd)
 	char dev[IF_NAMESIZE] = "";
 	bool v6 = s->domain == AF_INET6;
 
+	t->opts_gen = __atomic_load_n(&s->rx->tx_opts_gen, __ATOMIC_ACQUIRE);
 	t->ttl = (uint8_t)shim_gsopt(fd, IPPROTO_IP, IP_TTL, 64);
 	t->tos = (uint8_t)shim_gsopt(fd, IPPROTO_IP, IP_TOS, 0);
 	t->pmtudisc = shim_gsopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, IP_PMTUDISC_WANT);
@@ -169,12 +208,12 @@ static void shim_tx_opts(struct shim_sock *s, int fd)
 			t->has_bound = !IN6_IS_ADDR_UNSPECIFIED(&sa.sin6_addr);
 		}
 	}
-	if (s->connected != t->opts_conn || !t->conn_id) {
+	if (s->connected != t->opts_conn || !s->rx->tx_conn_id) {
 		uint16_t r = 1;
 
 		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 			r = (uint16_t)shim_now_ns();
-		t->conn_id = r ? r : 1;
+		s->rx->tx_conn_id = r ? r : 1;
 	}
 	t->opts_conn = s->connected;
 	__atomic_store_n(&t->opts_ok, true, __ATOMIC_RELEASE);
@@ -452,7 +491,12 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 		*why = CTL_WHY_CMSG;     /* MSG_MORE, MSG_OOB, ...: the kernel's */
 		return SHIM_TX_KERNEL;
 	}
-	if (!__atomic_load_n(&t->opts_ok, __ATOMIC_ACQUIRE) || t->opts_conn != s->connected)
+	if (__builtin_expect(!__atomic_load_n(&shim_mirror_on, __ATOMIC_ACQUIRE), 0)) {
+		*why = CTL_WHY_MIRROR;   /* it did not start (or not in this child) */
+		return SHIM_TX_KERNEL;
+	}
+	if (!__atomic_load_n(&t->opts_ok, __ATOMIC_ACQUIRE) || t->opts_conn != s->connected ||
+	    t->opts_gen != __atomic_load_n(&s->rx->tx_opts_gen, __ATOMIC_ACQUIRE))
 		shim_tx_opts(s, fd);
 	if (t->cork || t->corked) {
 		/* UDP_CORK, or the rest of a MSG_MORE datagram: the kernel
@@ -573,8 +617,8 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 		bool ignore_df = t->pmtudisc < IP_PMTUDISC_DO || t->pmtudisc == IP_PMTUDISC_OMIT;
 
 		if (s->connected) {
-			t->conn_id = (uint16_t)(t->conn_id + segs);
-			h.ip_id = t->conn_id;
+			s->rx->tx_conn_id = (uint16_t)(s->rx->tx_conn_id + segs);
+			h.ip_id = s->rx->tx_conn_id;
 		} else if (!h.df || ignore_df) {
 			h.ip_id = d->ip_id;
 			d->ip_id = (uint16_t)(d->ip_id + segs);
@@ -611,9 +655,18 @@ static void shim_tx_push(struct ring_xsk *x)
 	}
 }
 
+/* Whether this socket's sends are transmit's to decide (TX on, a tx ring);
+ * a fork child's first send starts its mirror here, before any tx lock is
+ * taken (shim_g.lock comes first).  Without a mirror shim_tx_one sends
+ * through the kernel, counted as `mirror`. */
 static bool shim_tx_usable(struct shim_sock *s)
 {
-	return shim_g.cfg.tx && shim_mirror_on && !shim_g.forked && s->b.q_cnt && s->b.xsk[0]->tx.size;
+	if (!shim_g.cfg.tx || !s->b.q_cnt || !s->b.xsk[0]->tx.size)
+		return false;
+	if (__builtin_expect(!__atomic_load_n(&shim_mirror_on, __ATOMIC_ACQUIRE), 0) &&
+	    __atomic_load_n(&shim_mirror_child, __ATOMIC_ACQUIRE))
+		shim_mirror_child_start();
+	return true;
 }
 
 static ssize_t shim_tx_kernel(struct shim_sock *s, int fd, const struct msghdr *m, int fl, enum ctl_why why)
@@ -734,4 +787,14 @@ ssize_t shim_write(struct shim_sock *s, int fd, const void *b, size_t l)
 	if (!shim_tx_usable(s))
 		return REAL(write)(fd, b, l);
 	return shim_sendto(s, fd, b, l, 0, NULL, 0);
+}
+
+ssize_t shim_writev(struct shim_sock *s, int fd, const struct iovec *iov, int cnt)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = cnt > 0 ? (size_t)cnt : 0 };
+
+	/* a bad count is the kernel's to refuse (EINVAL), as is no destination */
+	if (!shim_tx_usable(s) || cnt <= 0 || cnt > 1024)
+		return REAL(writev)(fd, iov, cnt);
+	return shim_sendmsg(s, fd, &m, 0);
 }

@@ -31,15 +31,25 @@
  * counter), IPv6 automatic flow labels (a per-flow hash),
  * UDP_SEGMENT split into gso_size datagrams.
  *
- * Threads: a per-socket spinlock (shim_tx.lock) serialises senders of one
- * socket (the tx ring has one producer); it is released while a blocking
- * sender waits for room.  Frames come from the UMEM free stack
- * (ring_umem_tx_alloc, which never starves the fill ring); completions are
- * reaped before every allocation.
+ * Threads and processes: a per-socket ring_lock in the socket's shared
+ * receive page (shim_rx.tx_lock, robust to a holder killed mid-send)
+ * serialises the senders of one socket in every process that holds it (the
+ * tx ring has one producer); it is released while a blocking sender waits
+ * for room.  Frames come from the UMEM free stack (ring_umem_tx_alloc,
+ * which never starves the fill ring); completions are reaped before every
+ * allocation, under the UMEM's fill lock (also a shared ring_lock).
+ *
+ * Fork: children send through AF_XDP too.  The rings, the UMEM and the tx
+ * lock are shared; the route mirror's thread does not survive fork, so a
+ * child starts its own mirror at its first send (one netlink dump, a few
+ * ms; without CAP_NET_ADMIN it cannot confirm neighbours, see route.h) and
+ * forgets the parent's destination cache (IPv4 IDs restart from a random
+ * value per process and destination, as they are random per destination in
+ * the kernel).  The connected socket's IPv4 ID counter and the count of
+ * option changes are in the shared page, so parent and child agree.
  *
  * Lifetime: close flushes the socket's tx ring (ring_xsk_tx_flush, bounded)
- * before its AF_XDP sockets go; exit flushes every socket's.  Fork children
- * send through the kernel (the parent owns the tx rings).
+ * before its AF_XDP sockets go; exit flushes every socket's.
  */
 #ifndef XSKSHIM_SHIM_SEND_H
 #define XSKSHIM_SHIM_SEND_H
@@ -67,10 +77,11 @@ struct shim_tx_dest {
 	uint16_t ip_id;          /* non-DF IPv4 identification */
 };
 
-/* Per-socket transmit state (inside struct shim_sock; zeroed with it). */
+/* Per-socket transmit state of this process (inside struct shim_sock;
+ * zeroed with it); under the socket's tx lock (shim_rx.tx_lock). */
 struct shim_tx {
-	int      lock;           /* spinlock, see the note */
 	bool     opts_ok;        /* the fields below are current */
+	uint32_t opts_gen;       /* shim_rx.tx_opts_gen they were read at */
 	bool     opts_conn;      /* s->connected when they were read */
 	bool     ttl_set, hops_set; /* the application set IP_TTL/IPV6_UNICAST_HOPS */
 	bool     cork, ip_opts, no_check, autoflow;
@@ -79,7 +90,6 @@ struct shim_tx {
 	int      pmtudisc, pmtudisc6, dontfrag6;
 	uint8_t  ttl, tos, hops, tclass;
 	uint16_t gso;            /* UDP_SEGMENT socket option */
-	uint16_t conn_id;        /* IPv4 ID of a connected socket */
 	int64_t  sndtimeo_ns;    /* 0: none */
 	bool     has_bound;      /* bound/connected source address (not wildcard) */
 	uint8_t  bound4[4], bound6[16];
@@ -94,6 +104,10 @@ void shim_send_install(int ifindex);
 void shim_send_uninstall(void);
 void shim_send_atfork_child(void);
 uint32_t shim_send_tx_ring_sz(void);
+/* The socket's tx lock (shim_rx.tx_lock, shared across fork; repairs the
+ * tx rings after a takeover from a dead holder). */
+void shim_tx_lock(struct shim_sock *s);
+void shim_tx_unlock(struct shim_sock *s);
 /* Exit: flush every accelerated socket's tx ring (lock held). */
 void shim_send_atexit(void);
 /* A socket option changed (sock.c): re-read the send-side options. */

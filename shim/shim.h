@@ -242,6 +242,15 @@ struct shim_rx {
 	int64_t   ep_wait[XSKSHIM_QUEUE_MAX];
 	bool      ep_met[XSKSHIM_QUEUE_MAX];  /* the current episode was looked at */
 	uint32_t  kdrops_seen;      /* the kernel socket's sk_drops when last read */
+	/* transmit (send.c), shared so that fork children send too: one
+	 * sender at a time in any process (the tx rings have one producer;
+	 * a ring_lock, its takeover repair drops descriptors reserved but
+	 * not posted), the IPv4 ID of a connected socket (the kernel's is
+	 * per socket), and a count of setsockopt calls in any process (a
+	 * sender re-reads the options when it moved) */
+	uint64_t  tx_lock;
+	uint32_t  tx_opts_gen;
+	uint16_t  tx_conn_id;
 };
 
 struct shim_sock {
@@ -440,6 +449,7 @@ ssize_t shim_sendmsg(struct shim_sock *s, int fd, const struct msghdr *m, int fl
 int     shim_sendmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl);
 ssize_t shim_send(struct shim_sock *s, int fd, const void *b, size_t l, int fl);
 ssize_t shim_write(struct shim_sock *s, int fd, const void *b, size_t l);
+ssize_t shim_writev(struct shim_sock *s, int fd, const struct iovec *iov, int cnt);
 /* Bytes of the next datagram (FIONREAD), from either path. */
 int     shim_fionread(struct shim_sock *s, int fd, int *out);
 /* Datagrams waiting on the AF_XDP rings (not validated). */

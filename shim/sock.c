@@ -144,10 +144,9 @@ struct shim_sock *shim_sock_get(int fd)
 static void shim_sock_unaccel_how(struct shim_sock *s, const char *why, bool closing)
 {
 	/* rx lock: no reader (of any process) is inside the rings while they
-	 * go away; the tx lock: nor a sender of this process (send.c; a fork
-	 * child never sends through AF_XDP) */
+	 * go away; the tx lock: nor a sender (send.c) */
 	shim_rx_lock(s);
-	ring_spin_lock(&s->tx.lock);
+	shim_tx_lock(s);
 	if (shim_sock_accel(s) || s->stale) {
 		if (shim_sock_accel(s)) {
 			shim_sock_ops_set(s, &shim_ops_kernel);
@@ -159,7 +158,7 @@ static void shim_sock_unaccel_how(struct shim_sock *s, const char *why, bool clo
 		if (s->pub)
 			shim_stats_sock_publish(s);
 	}
-	ring_spin_unlock(&s->tx.lock);
+	shim_tx_unlock(s);
 	shim_rx_unlock(s);
 }
 
@@ -345,6 +344,7 @@ int shim_sock_bind_xdp(struct shim_sock *s, int fd)
 	__atomic_store_n(&s->rx->gen, s->rx_gen, __ATOMIC_RELEASE);
 	s->rx->why[0] = 0;
 	s->rx->lock = 0;
+	s->rx->tx_lock = 0;
 	err = ctl_bind_open(&s->b, fd, s->why, sizeof(s->why));
 	if (err)
 		return err;

@@ -62,7 +62,8 @@
 	F(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl), fd, NONE)                 \
 	F(int, sendmmsg, (int fd, struct mmsghdr *v, unsigned int n, int fl), (fd, v, n, fl), fd, NONE)      \
 	F(ssize_t, send, (int fd, const void *b, size_t l, int fl), (fd, b, l, fl), fd, NONE)                \
-	F(ssize_t, write, (int fd, const void *b, size_t l), (fd, b, l), fd, NONE)
+	F(ssize_t, write, (int fd, const void *b, size_t l), (fd, b, l), fd, NONE)                    \
+	F(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), fd, NONE)
 
 #define SHIM_OTHER_CALLS(X)                                                                     \
 	X(int, socket, (int d, int t, int p), (d, t, p))                                          \
@@ -144,6 +145,7 @@
 	S(SYS_sendmmsg, sendmmsg, 1, SHIM_SYS_FD, (struct mmsghdr *)a[1], (unsigned int)a[2],   \
 	  (int)a[3])                                                                            \
 	S(SYS_write, write, 1, SHIM_SYS_FD, (const void *)a[1], (size_t)a[2])                   \
+	S(SYS_writev, writev, 1, SHIM_SYS_FD, (const struct iovec *)a[1], (int)a[2])            \
 	S(SYS_socket, socket, 1, (int)a[0], (int)a[1], (int)a[2])                               \
 	S(SYS_bind, bind, 1, SHIM_SYS_FD, SHIM_SYS_SA)                                          \
 	S(SYS_close, close, 1, SHIM_SYS_FD)                                                     \

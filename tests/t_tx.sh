@@ -5,7 +5,9 @@
 #    TTL/hop limit, TOS/traffic class with ECN, DF policies, connected
 #    send/write, cmsgs IP_TOS/IP_TTL/IP_PKTINFO/IPV6_TCLASS/IPV6_HOPLIMIT/
 #    IPV6_PKTINFO, sendmmsg with odd iovec splits, UDP_SEGMENT, SO_NO_CHECK,
-#    a v4-mapped destination) once plain and once under the shim; the peer
+#    a v4-mapped destination, writev, the syscall(SYS_sendto/sendmsg/
+#    sendmmsg/write/writev) forms, a fork child sending on its parent's
+#    socket) once plain and once under the shim; the peer
 #    captures with AF_PACKET (tests/tools/pktcap) and every header field,
 #    checksum verdict and payload hash must be identical - and the shim run
 #    must really have sent them through the tx ring (its summary).
@@ -63,7 +65,7 @@ capture() {
 }
 
 # ---- 1. differential ---------------------------------------------------------
-N=66
+N=83
 for mode in plain shim; do
 	capture va $N 10 "$T/$mode.cap" || fail "pktcap not ready"
 	if [ $mode = plain ]; then
@@ -97,6 +99,14 @@ if [ "$x" = $N ] && [ "$k" = 0 ]; then
 	pass "the shim run sent all $N through the AF_XDP tx ring (tx_xdp $x, tx_kernel $k)"
 else
 	fail "the shim run: tx_xdp $x tx_kernel $k (wanted $N and 0)"
+fi
+# txsend's case 18: the fork child's own summary (another pid) for that port
+fl=$(grep " port 21018 accelerated:.* tx_xdp 3 tx_kernel 0 " "$T/shim.out" | grep -o '^xskshim\[[0-9]*\]')
+pl=$(grep " port 21018 accelerated:.* tx_xdp 2 tx_kernel 0 " "$T/shim.out" | grep -o '^xskshim\[[0-9]*\]')
+if [ -n "$fl" ] && [ -n "$pl" ] && [ "$fl" != "$pl" ]; then
+	pass "a fork child sent its 3 datagrams through AF_XDP on its parent's socket ($fl: tx_xdp 3; parent $pl: tx_xdp 2)"
+else
+	fail "fork child: child '$fl' parent '$pl' ($(grep ' port 21018 accelerated' "$T/shim.out"))"
 fi
 if grep -q 'accounted yes' "$T/shim.out" && ! grep -q 'accounted NO' "$T/shim.out"; then
 	pass "UMEM frames accounted at exit (free + fill + rx + held + tx in flight = all)"
@@ -220,6 +230,22 @@ if [ "$x" = 4000 ] && [ "$got" = 4000 ] && grep -q 'txone: ok=4000 err=0' "$T/th
 	pass "4 threads x 1000 sendto on one socket: all 4000 through the tx ring, 4000 distinct datagrams on the wire"
 else
 	fail "threads: tx_xdp $x, $got distinct datagrams captured of 4000; $(grep -o 'txone: ok.*' "$T/thr.out")"
+fi
+
+# two processes x two threads on one socket (a fork after bind): one tx ring
+# producer at a time across processes, every datagram leaves once
+capture va 4000 20 "$T/procs.cap"
+run_shim_txone "$T/procs.out" --dst 198.18.0.1 --count 1000 --size 200 --threads 2 --procs 2
+wait "$CAP"
+x=$(ctr "$T/procs.out" tx_xdp); k=$(ctr "$T/procs.out" tx_kernel)
+got=$(sort -u "$T/procs.cap" | grep -c .)
+nok=$(grep -c 'txone: ok=2000 err=0' "$T/procs.out")
+np=$(grep -o '^xskshim\[[0-9]*\]: stats: summary: fd .* tx_xdp [1-9]' "$T/procs.out" | grep -o '^xskshim\[[0-9]*\]' | sort -u | wc -l)
+if [ "$x" = 4000 ] && [ "$k" = 0 ] && [ "$got" = 4000 ] && [ "$nok" = 2 ] && [ "$np" = 2 ] &&
+	grep -q 'accounted yes' "$T/procs.out" && ! grep -q 'accounted NO' "$T/procs.out"; then
+	pass "parent and fork child x 2 threads x 1000 sendto on one socket: all 4000 through the tx ring from both processes, 4000 distinct datagrams on the wire, frames accounted"
+else
+	fail "processes: tx_xdp $x tx_kernel $k, $got distinct of 4000, $nok processes ok, $np processes sent through AF_XDP; $(grep -o 'accounted [a-zA-Z]*' "$T/procs.out" | tr '\n' ' ')"
 fi
 
 # a UMEM of 64 frames (transmit may hold 16): blocking senders wait for

@@ -7,7 +7,9 @@
  * --ipopts sets IP_OPTIONS (a NOP option), --bindtodev SO_BINDTODEVICE,
  * --more sends every datagram as two calls, MSG_MORE then the rest;
  * --threads N sends --count datagrams from each of N threads on the one
- * socket (payload: thread index, sequence).
+ * socket (payload: thread index, sequence); --procs P forks P-1 children
+ * after the socket is set up, each sending as the parent does (thread
+ * index P*64+i), each printing its own "txone: ok=" line.
  * Prints "txone: bound" on stderr once bound (a test may then change the
  * network), and at the end "txone: ok=N err=M errno=NAME" (the first error's name, or -).
  * Exit status 0 (errors are for the caller to judge). */
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,10 +59,13 @@ int main(int argc, char **argv)
 		{ "dst", 1, NULL, 'd' }, { "port", 1, NULL, 'p' }, { "sport", 1, NULL, 's' },
 		{ "count", 1, NULL, 'c' }, { "size", 1, NULL, 'l' }, { "gap-ms", 1, NULL, 'g' },
 		{ "df", 1, NULL, 'f' }, { "ipopts", 0, NULL, 'o' }, { "bindtodev", 1, NULL, 'b' },
-		{ "more", 0, NULL, 'm' }, { "threads", 1, NULL, 't' }, { NULL, 0, NULL, 0 },
+		{ "more", 0, NULL, 'm' }, { "threads", 1, NULL, 't' }, { "procs", 1, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst = NULL, *dev = NULL, *df = NULL;
 	int port = 0, sport = 0, count = 1, size = 64, gap = 0, ipopts = 0, more = 0, threads = 0, c, fd, fam;
+	int procs = 1, me = 0;
+	pid_t kids[16] = {0};
 	long ok = 0, err = 0;
 	int first_errno = 0;
 	struct sockaddr_storage ss = {0}, bs = {0};
@@ -79,6 +85,7 @@ int main(int argc, char **argv)
 		case 'b': dev = optarg; break;
 		case 'm': more = 1; break;
 		case 't': threads = atoi(optarg); break;
+		case 'P': procs = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -123,12 +130,22 @@ int main(int argc, char **argv)
 	}
 	if (dev && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, (socklen_t)strlen(dev)))
 		perror("SO_BINDTODEVICE");
+	fflush(stderr);
+	for (int p = 1; p < procs && p < 16; p++) {
+		pid_t k = fork();
+
+		if (k == 0) {
+			me = p;
+			break;
+		}
+		kids[p] = k;
+	}
 	if (threads > 0 && threads <= 64 && size >= 8 && size <= 2048) {
 		pthread_t tid[64];
 		struct thr t[64];
 
 		for (int i = 0; i < threads; i++) {
-			t[i] = (struct thr){ .fd = fd, .idx = i, .count = count, .size = size,
+			t[i] = (struct thr){ .fd = fd, .idx = me * 64 + i, .count = count, .size = size,
 					     .sa = (struct sockaddr *)&ss, .sl = sl };
 			pthread_create(&tid[i], NULL, thr_send, &t[i]);
 		}
@@ -167,5 +184,9 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("txone: ok=%ld err=%ld errno=%s\n", ok, err, first_errno ? strerrorname_np(first_errno) : "-");
+	fflush(stdout);
+	for (int p = 1; p < 16; p++)
+		if (kids[p] > 0)
+			waitpid(kids[p], NULL, 0);
 	return 0;
 }

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -276,6 +279,81 @@ int main(int argc, char **argv)
 
 		with_cmsg(fd, AF_INET6, dst6, IPPROTO_UDP, UDP_SEGMENT, &g, sizeof(g), 1300);
 	}
+	/* 15: writev on a connected socket */
+	CASE("v4 connected writev, 3 iovecs");
+	fd = sock_for(c++, AF_INET);
+	sl = dst_of(AF_INET, dst4, &ss);
+	expect("connect", connect(fd, (struct sockaddr *)&ss, sl), 0);
+	for (size_t i = 0; i < NSZ; i++) {
+		struct iovec iov[3] = { { pay, sizes[i] / 3 }, { pay + sizes[i] / 3, 1 + (i & 1) },
+					{ pay + sizes[i] / 3 + 1 + (i & 1), sizes[i] - sizes[i] / 3 - 1 - (i & 1) } };
+
+		if (sizes[i] < 3)
+			iov[1].iov_len = iov[2].iov_len = 0, iov[0].iov_len = sizes[i];
+		expect("writev", writev(fd, iov, 3), (ssize_t)sizes[i]);
+		nap();
+	}
+	/* 16: the raw syscall() forms of sendto, sendmsg, sendmmsg (quinn-udp
+	 * 0.4-0.5.4 called syscall(SYS_sendmmsg) directly) */
+	CASE("v4 syscall(SYS_sendto/SYS_sendmsg/SYS_sendmmsg)");
+	fd = sock_for(c++, AF_INET);
+	sl = dst_of(AF_INET, dst4, &ss);
+	{
+		struct iovec iov = { pay, 222 };
+		struct msghdr m = { .msg_name = &ss, .msg_namelen = sl, .msg_iov = &iov, .msg_iovlen = 1 };
+		struct mmsghdr mm[3];
+
+		expect("syscall(SYS_sendto)", syscall(SYS_sendto, fd, pay, 111, 0, &ss, sl), 111);
+		nap();
+		expect("syscall(SYS_sendmsg)", syscall(SYS_sendmsg, fd, &m, 0), 222);
+		nap();
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < 3; i++)
+			mm[i].msg_hdr = m;
+		expect("syscall(SYS_sendmmsg)", syscall(SYS_sendmmsg, fd, mm, 3, 0), 3);
+		nap();
+	}
+	/* 17: connected, syscall(SYS_write) and syscall(SYS_writev) */
+	CASE("v4 connected syscall(SYS_write/SYS_writev)");
+	fd = sock_for(c++, AF_INET);
+	sl = dst_of(AF_INET, dst4, &ss);
+	expect("connect", connect(fd, (struct sockaddr *)&ss, sl), 0);
+	{
+		struct iovec iov[2] = { { pay, 17 }, { pay + 17, 300 } };
+
+		expect("syscall(SYS_write)", syscall(SYS_write, fd, pay, 99), 99);
+		nap();
+		expect("syscall(SYS_writev)", syscall(SYS_writev, fd, iov, 2), 317);
+		nap();
+	}
+	/* 18: a fork child sends on the socket its parent bound, then the
+	 * parent again (the pre-fork server pattern) */
+	CASE("v4 sendto from a fork child, then the parent");
+	fd = sock_for(c++, AF_INET);
+	sl = dst_of(AF_INET, dst4, &ss);
+	expect("sendto before fork", sendto(fd, pay, 50, 0, (struct sockaddr *)&ss, sl), 50);
+	nap();
+	{
+		int st = -1;
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0) {
+			for (int i = 0; i < 3; i++) {
+				expect("sendto in the child", sendto(fd, pay, 60 + (size_t)i, 0, (struct sockaddr *)&ss, sl),
+				       60 + i);
+				nap();
+			}
+			exit(bad);
+		}
+		if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+			fprintf(stderr, "txsend: the fork child failed (status %d)\n", st);
+			bad = 1;
+		}
+	}
+	expect("sendto after the child", sendto(fd, pay, 70, 0, (struct sockaddr *)&ss, sl), 70);
+	nap();
 	printf("txsend: %d cases, %s\n", c, bad ? "some send returned the wrong value" : "all sends returned as expected");
 	fflush(stdout);
 	return bad;
