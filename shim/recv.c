@@ -707,7 +707,7 @@ static inline bool shim_mmsg_expired(int64_t *end_ns, const struct timespec *t)
  * SHIM_KERNEL_EVERY calls); one the kernel socket reported while a call
  * returned datagrams (err_pending) comes first in the next call.  True
  * with errno set when there is an error to report. */
-static bool shim_sock_error(struct shim_sock *s, int fd)
+bool shim_sock_error(struct shim_sock *s, int fd)
 {
 	int e = __atomic_exchange_n(&s->err_pending, 0, __ATOMIC_RELAXED);
 	socklen_t el = sizeof(e);

@@ -680,6 +680,21 @@ static ssize_t shim_tx_kernel(struct shim_sock *s, int fd, const struct msghdr *
 	return r;
 }
 
+/* An ICMP error reported to the socket (sk_err) fails the kernel's next
+ * send before it sends anything (sock_alloc_send_pskb -> sock_error), and
+ * is consumed by it; a send through AF_XDP does the same.  Only a connected
+ * or IP_RECVERR socket gets sk_err; the lock-free look at the XDP program's
+ * ICMP error count spares the common case the receive lock. */
+static bool shim_tx_sock_error(struct shim_sock *s, int fd)
+{
+	if (!__atomic_load_n(&s->err_pending, __ATOMIC_RELAXED) &&
+	    ((!__atomic_load_n(&s->connected, __ATOMIC_RELAXED) && !__atomic_load_n(&s->recverr, __ATOMIC_RELAXED)) ||
+	     (ctl_icmp_seq() == __atomic_load_n(&s->icmp_seen, __ATOMIC_RELAXED) &&
+	      !__atomic_load_n(&s->icmp_until, __ATOMIC_RELAXED))))
+		return false;
+	return shim_sock_error(s, fd);
+}
+
 /* The common body: n messages, sendmmsg's semantics (the count of messages
  * sent if any, else -1 and the first error). */
 static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl)
@@ -688,6 +703,8 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 	int err = 0;
 	bool posted = false;
 
+	if (shim_tx_sock_error(s, fd))
+		return -1;
 	shim_tx_lock(s);
 	if (!shim_sock_accel(s) || !s->b.q_cnt) {
 		shim_tx_unlock(s);

@@ -29,7 +29,10 @@
  * IP_MTU_DISCOVER (as __ip_make_skb), the IPv4 ID (connected: a per-socket
  * counter; unconnected with DO/PROBE/INTERFACE: 0; else a per-destination
  * counter), IPv6 automatic flow labels (a per-flow hash),
- * UDP_SEGMENT split into gso_size datagrams.
+ * UDP_SEGMENT split into gso_size datagrams, and a pending socket error
+ * (an ICMP error on a connected or IP_RECVERR socket: shim_sock_error)
+ * failing the send before anything is sent, as sock_error() in the
+ * kernel's send.
  *
  * Threads and processes: a per-socket ring_lock in the socket's shared
  * receive page (shim_rx.tx_lock, robust to a holder killed mid-send)

@@ -450,6 +450,11 @@ int     shim_sendmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned i
 ssize_t shim_send(struct shim_sock *s, int fd, const void *b, size_t l, int fl);
 ssize_t shim_write(struct shim_sock *s, int fd, const void *b, size_t l);
 ssize_t shim_writev(struct shim_sock *s, int fd, const struct iovec *iov, int cnt);
+/* A pending socket error (sk_err: an ICMP error on a connected or
+ * IP_RECVERR socket), consumed and reported as the kernel's sock_error()
+ * does: true with errno set.  Receive calls ask it before reading, the
+ * AF_XDP send path before sending (the kernel's send would fail with it). */
+bool    shim_sock_error(struct shim_sock *s, int fd);
 /* Bytes of the next datagram (FIONREAD), from either path. */
 int     shim_fionread(struct shim_sock *s, int fd, int *out);
 /* Datagrams waiting on the AF_XDP rings (not validated). */

@@ -11,6 +11,8 @@
 #    captures with AF_PACKET (tests/tools/pktcap) and every header field,
 #    checksum verdict and payload hash must be identical - and the shim run
 #    must really have sent them through the tx ring (its summary).
+#    An ICMP port unreachable for a datagram sent through AF_XDP fails the
+#    next send with ECONNREFUSED as plain (connected v4/v6, IP_RECVERR).
 # 2. Kernel-path reasons, each counted by reason in the summary: a neighbour
 #    missing at first (then resolved: the rest goes through AF_XDP), a local
 #    destination, multicast, a route via another interface, SO_BINDTODEVICE,
@@ -113,6 +115,29 @@ if grep -q 'accounted yes' "$T/shim.out" && ! grep -q 'accounted NO' "$T/shim.ou
 else
 	fail "frame accounting: $(grep 'summary: queue.*frames' "$T/shim.out")"
 fi
+
+# ---- 1b. ICMP errors on send ----------------------------------------------------
+# A datagram to a closed port on the peer draws ICMP port unreachable; the
+# kernel fails the socket's next send with ECONNREFUSED (connected, or
+# IP_RECVERR: then the error queue has it too).  Under TX the first
+# datagram left through AF_XDP, and the next send must fail the same way.
+in_gen sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+icmp_case() {   # NAME SPORT TXICMP-ARGS...
+	local name=$1 sport=$2 p s x; shift 2
+	p=$(in_rcv txicmp --port 9001 --sport $((sport + 50)) "$@" 2>&1 | grep '^txicmp:')
+	# shellcheck disable=SC2086
+	in_rcv env $SHIMENV txicmp --port 9001 --sport "$sport" "$@" >"$T/icmp$sport.out" 2>&1
+	s=$(grep '^txicmp:' "$T/icmp$sport.out"); x=$(ctr "$T/icmp$sport.out" tx_xdp)
+	if [ "$p" = "$s" ] && [[ "$p" = *"send2=ECONNREFUSED send3=ok"* ]] && [ "$x" -ge 1 ]; then
+		pass "ICMP port unreachable, $name: '$s' as plain (tx_xdp $x: the datagrams that drew it left through AF_XDP)"
+	else
+		fail "ICMP, $name: plain '$p', shim '$s' (tx_xdp $x)"
+	fi
+}
+icmp_case "connected IPv4, next send" 21401 --dst 198.18.0.1
+icmp_case "IP_RECVERR unconnected IPv4, next sendto and the error queue" 21402 --dst 198.18.0.1 --recverr
+icmp_case "connected IPv6, next send" 21403 --dst 2001:2::1
+in_gen sysctl -qw net.ipv4.icmp_ratelimit=1000 net.ipv6.icmp.ratelimit=1000
 
 # ---- 2. kernel-path reasons ---------------------------------------------------
 # reason_case NAME WHY MIN_KERNEL MIN_XDP [SETUP-CMD] -- TXONE-ARGS...

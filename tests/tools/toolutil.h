@@ -1,13 +1,45 @@
 /* toolutil.h - small helpers shared by the test and benchmark tools
- * (udpgen, xdpgen, streamrecv, rawrecv, xdpdrop): clocks, CPU time, and
- * little-endian loads of the udpgen payload header.  Header-only; each tool
- * is one program. */
+ * (udpgen, xdpgen, streamrecv, rawrecv, xdpdrop, txone, txicmp): clocks,
+ * CPU time, little-endian loads of the udpgen payload header, and socket
+ * addresses from text.  Header-only; each tool is one program. */
 #ifndef XSKSHIM_TOOLUTIL_H
 #define XSKSHIM_TOOLUTIL_H
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
+
+/* ss = addr:port of family fam (addr NULL: the wildcard); returns its
+ * length.  The family of a text address: AF_INET6 if it has a colon. */
+static inline int tool_family(const char *addr)
+{
+	return strchr(addr, ':') ? AF_INET6 : AF_INET;
+}
+
+static inline socklen_t tool_sockaddr(int fam, const char *addr, int port, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (fam == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+		a->sin_family = AF_INET;
+		a->sin_port = htons((uint16_t)port);
+		if (addr)
+			inet_pton(AF_INET, addr, &a->sin_addr);
+		return sizeof(*a);
+	}
+	struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+	a->sin6_family = AF_INET6;
+	a->sin6_port = htons((uint16_t)port);
+	if (addr)
+		inet_pton(AF_INET6, addr, &a->sin6_addr);
+	return sizeof(*a);
+}
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 static inline uint64_t now_ns(void)

@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "toolutil.h"
+
 struct thr {
 	int fd, idx, count, size;
 	const struct sockaddr *sa;
@@ -93,25 +95,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: txone --dst ADDR --port P --sport S [options]\n");
 		return 2;
 	}
-	fam = strchr(dst, ':') ? AF_INET6 : AF_INET;
+	fam = tool_family(dst);
 	fd = socket(fam, SOCK_DGRAM, 0);
-	if (fam == AF_INET) {
-		struct sockaddr_in *a = (void *)&ss, *b = (void *)&bs;
-
-		a->sin_family = b->sin_family = AF_INET;
-		a->sin_port = htons((uint16_t)port);
-		b->sin_port = htons((uint16_t)sport);
-		inet_pton(AF_INET, dst, &a->sin_addr);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (void *)&ss, *b = (void *)&bs;
-
-		a->sin6_family = b->sin6_family = AF_INET6;
-		a->sin6_port = htons((uint16_t)port);
-		b->sin6_port = htons((uint16_t)sport);
-		inet_pton(AF_INET6, dst, &a->sin6_addr);
-		sl = sizeof(*a);
-	}
+	sl = tool_sockaddr(fam, dst, port, &ss);
+	tool_sockaddr(fam, NULL, sport, &bs);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&bs, sl)) {
 		perror("txone");
 		return 2;
