@@ -229,6 +229,19 @@ summary_xdp()
 	grep 'summary: xdp:' "$1" 2>/dev/null | grep -oE " $2 [0-9]+" | awk '{print $2; exit}'
 }
 
+# accel_all FILE N: 0 when the exit summary shows all N datagrams received
+# on the accelerated path - through AF_XDP but for those the XDP program
+# spilled past the fill budget to the kernel socket while the reader was
+# off its CPU (rx_kernel = pass_spill; delivered, not lost) - and the bulk
+# (at least half) through AF_XDP.  Prints the figures for the check's line.
+accel_all()
+{
+	local x k sp
+	x=$(summary_sock_sum "$1" rx_xdp); k=$(summary_sock_sum "$1" rx_kernel); sp=$(summary_xdp "$1" pass_spill)
+	echo "rx_xdp $x + rx_kernel $k of $2, pass_spill ${sp:-?}"
+	[ $((x + k)) = "$2" ] && [ "$k" = "${sp:-x}" ] && [ "$x" -ge $(($2 / 2)) ]
+}
+
 # check_accounted FILE "label" : the exit summary has at least one queue
 # line, all say "accounted yes" with held_by_readers 0 (no reader runs at
 # exit, so a frame still "held" has leaked: before commit fd899f8,

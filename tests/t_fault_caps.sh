@@ -41,8 +41,8 @@ run_case()
 	if [ -n "$accel" ]; then
 		check "$(grep -q 'accelerated: fd' "$D/$name.err" && ! grep -q 'NOT accelerated' "$D/$name.err"; echo $?)" \
 			"$name: still accelerated" "$(grep xskshim "$D/$name.err" | head -2)"
-		check "$([ "$(summary_sock_sum "$D/$name.err" rx_xdp)" = "$N" ]; echo $?)" \
-			"$name: through AF_XDP (rx_xdp $(summary_sock_sum "$D/$name.err" rx_xdp))"
+		acc=$(accel_all "$D/$name.err" "$N")
+		check $? "$name: through AF_XDP ($acc)"
 		check "$(grep -qE "$want" "$D/$name.err"; echo $?)" "$name: $(grep -oE "$want" "$D/$name.err" | head -1)"
 		check_accounted "$D/$name.err" "$name"
 		return
