@@ -754,6 +754,7 @@ static void *ctl_thread(void *p)
 				continue;
 			if (n < 0 && errno == ENOBUFS) {
 				c.resync = true;   /* events were lost */
+				__atomic_add_fetch(&m->overflows, 1, __ATOMIC_RELAXED);
 				continue;
 			}
 			if (n <= 0)

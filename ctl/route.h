@@ -186,7 +186,8 @@ struct ctl_mirror {
 	struct ctl_tables t;
 	int      xdp_ifindex;
 	bool     synced;           /* a full dump has been applied */
-	uint64_t resyncs;          /* ENOBUFS recoveries */
+	uint64_t resyncs;          /* full dumps after start: overflows, link changes, ENOMEM */
+	uint64_t overflows;        /* of them: the subscription overflowed (ENOBUFS, events lost) */
 	uint64_t neigh_confirms;   /* NTF_USE updates sent */
 	uint64_t gen_pub;          /* t.gen as published to readers (atomic) */
 	int      ev_fd;            /* subscription socket */

@@ -128,9 +128,10 @@ void shim_send_atexit(void)
 void shim_send_summary(void)
 {
 	if (shim_mirror_on)
-		shim_log_always("summary", "tx: route mirror generation %llu, resyncs %llu, neighbour confirmations "
-				"%llu%s", (unsigned long long)ctl_mirror_gen(&shim_mirror),
-				(unsigned long long)shim_mirror.resyncs, (unsigned long long)shim_mirror.neigh_confirms,
+		shim_log_always("summary", "tx: route mirror generation %llu, resyncs %llu (overflows %llu), "
+				"neighbour confirmations %llu%s", (unsigned long long)ctl_mirror_gen(&shim_mirror),
+				(unsigned long long)shim_mirror.resyncs, (unsigned long long)shim_mirror.overflows,
+				(unsigned long long)shim_mirror.neigh_confirms,
 				shim_mirror.use_denied ? " (NTF_USE denied: no CAP_NET_ADMIN)" : "");
 }
 

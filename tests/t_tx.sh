@@ -227,6 +227,38 @@ kill "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null
 check_reason "route change mid-stream (to another interface)" "$T/rc.out" other_if 5 5
 in_rcv ip route del 198.18.0.1/32 dev vc
 
+# the mirror's subscription overflows: the sender is stopped (SIGSTOP, its
+# mirror thread with it) while 8000 routes are added and 198.18.0.1 moves to
+# vc, more notifications than its 1 MiB receive buffer holds, so the move's
+# own notification is lost; after SIGCONT the mirror must see ENOBUFS,
+# dump again (counted), and the sends after it take the new route
+OVF_ROUTES=8000
+for i in $(seq 0 $((OVF_ROUTES - 1))); do
+	echo "route add 198.19.$((64 + i / 256)).$((i % 256))/32 dev vb"
+done >"$T/ovf.batch"
+echo "route add 198.18.0.1/32 dev vc" >>"$T/ovf.batch"
+capture vd 200 15 "$T/ovf.cap"
+run_shim_txone "$T/ovf.out" --dst 198.18.0.1 --count 120 --gap-ms 15 &
+RP=$!
+wait_bound "$T/ovf.out"
+TP=$(sed -n 's/^txone: bound pid //p' "$T/ovf.out")
+sleep 0.3
+kill -STOP "$TP"
+in_rcv ip -batch "$T/ovf.batch"
+kill -CONT "$TP"
+wait $RP
+kill "$CAP" 2>/dev/null; wait "$CAP" 2>/dev/null
+ovf=$(grep -o 'resyncs [0-9]* (overflows [0-9]*)' "$T/ovf.out")
+o=$(sed -n 's/.*overflows \([0-9]*\).*/\1/p' <<<"$ovf")
+x=$(ctr "$T/ovf.out" tx_xdp); k=$(ctr "$T/ovf.out" tx_kernel_other_if); got=$(grep -c . "$T/ovf.cap")
+if [ "${o:-0}" -ge 1 ] && [ "$x" -ge 5 ] && [ "$k" -ge 30 ] && [ "$got" -ge 1 ] && grep -q 'txone: ok=120 err=0' "$T/ovf.out"; then
+	pass "mirror overflow ($OVF_ROUTES routes added while the sender was stopped): $ovf; before: tx_xdp $x through vb, after: tx_kernel_other_if $k (the new route via vc, $got captured behind it)"
+else
+	fail "mirror overflow: '$ovf', tx_xdp $x, tx_kernel_other_if $k, captured on vd $got; $(grep -o 'txone: ok.*' "$T/ovf.out")"
+fi
+in_rcv ip route del 198.18.0.1/32 dev vc
+in_rcv ip route flush root 198.19.64.0/18 dev vb
+
 # link down and up: the peer end goes down for 0.3 s
 run_shim_txone "$T/link.out" --dst 198.18.0.1 --count 60 --gap-ms 15 &
 RP=$!

@@ -10,7 +10,7 @@
  * socket (payload: thread index, sequence); --procs P forks P-1 children
  * after the socket is set up, each sending as the parent does (thread
  * index P*64+i), each printing its own "txone: ok=" line.
- * Prints "txone: bound" on stderr once bound (a test may then change the
+ * Prints "txone: bound pid PID" on stderr once bound (a test may then change the
  * network), and at the end "txone: ok=N err=M errno=NAME" (the first error's name, or -).
  * Exit status 0 (errors are for the caller to judge). */
 #include <arpa/inet.h>
@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 		perror("txone");
 		return 2;
 	}
-	fprintf(stderr, "txone: bound\n");
+	fprintf(stderr, "txone: bound pid %d\n", (int)getpid());
 	if (df) {
 		int v = !strcmp(df, "do") ? IP_PMTUDISC_DO : !strcmp(df, "dont") ? IP_PMTUDISC_DONT : IP_PMTUDISC_WANT;
 
