@@ -77,6 +77,53 @@ udp_in_all()
 	echo $(($(udp_in_datagrams) + $(in_rcv awk '$1 == "Udp6InDatagrams" { print $2 }' /proc/net/snmp6)))
 }
 
+# netns_need_files NAME FILE... - a SKIP line for test NAME and exit 0 when
+# any FILE is missing (not built yet).
+netns_need_files()
+{
+	local name=$1 f
+	shift
+	for f in "$@"; do
+		if [ ! -e "$f" ]; then
+			echo "SKIP: $name: $f missing (run make)"
+			exit 0
+		fi
+	done
+}
+
+# shim_stat_sum KEY FILE - the sum of the values after KEY in the shim's
+# XSKSHIM_STATS=1 summary lines in FILE (0 if none).
+shim_stat_sum()
+{
+	grep -o "$1 [0-9]*" "$2" | awk '{ s += $2 } END { print s + 0 }'
+}
+
+# wait_ready FILE - wait (up to 10 s) until FILE says 'ready' (a receiver's
+# stderr after its bind).
+wait_ready()
+{
+	for _ in $(seq 100); do
+		grep -q 'ready' "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# cpu_hog CPU SECS - a busy loop pinned to CPU for at most SECS, its pid in
+# $HOG and in $PIDS (netns_test_init); cpu_hog_stop ends it.
+cpu_hog()
+{
+	timeout "$2" taskset -c "$1" sh -c 'while :; do :; done' &
+	HOG=$!
+	PIDS+=("$HOG")
+}
+
+cpu_hog_stop()
+{
+	kill "$HOG" 2>/dev/null
+	wait "$HOG" 2>/dev/null
+}
+
 # netns_test_init - for a test that starts processes: a temp dir $TMP
 # (/tmp/NETNS_TEST_NAME.XXXXXX), a list $PIDS of what it started, and an
 # exit trap that kills exactly those pids, waits, removes the namespaces and

@@ -261,8 +261,14 @@ static unsigned int shim_spill_take(struct shim_sock *s, int fd, uint32_t qi, st
 {
 	uint32_t tail = sp->tail, head = __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE);
 	const struct xskshim_spill_ep *e = &sp->ep[tail & (XSKSHIM_SPILL_EPS - 1)];
+	/* open before cnt: the program adds to cnt before it closes the
+	 * episode, so a closed episode's count is final.  The other order
+	 * could see the count one short and then the episode closed - by a
+	 * budget another socket's reader raised on the shared queue meanwhile
+	 * - and leave its last datagram behind, for later than the frames
+	 * after the episode. */
+	bool open = __atomic_load_n(&sp->open, __ATOMIC_ACQUIRE) && tail + 1 == head;
 	uint64_t cnt = __atomic_load_n(&e->cnt, __ATOMIC_RELAXED);
-	bool open = __atomic_load_n(&sp->open, __ATOMIC_RELAXED) && tail + 1 == head;
 	unsigned int got = 0;
 
 	*stop = false;
@@ -503,8 +509,27 @@ static inline __attribute__((always_inline)) void shim_gather_queue(struct shim_
 	}
 }
 
+/* The queues' spill episodes begun, summed (each only grows), or
+ * SHIM_NO_SPILL when none of them can spill (zero-copy: no budget).  rx
+ * lock held, binding valid. */
+#define SHIM_NO_SPILL UINT64_MAX
+static uint64_t shim_spill_heads(const struct shim_sock *s)
+{
+	uint64_t sum = SHIM_NO_SPILL;
+
+	for (uint32_t qi = 0; qi < s->b.q_cnt; qi++) {
+		const struct xskshim_spill *sp = ctl_bind_spill(&s->b, qi);
+
+		if (sp)
+			sum = (sum == SHIM_NO_SPILL ? 0 : sum) + __atomic_load_n(&sp->head, __ATOMIC_ACQUIRE);
+	}
+	return sum;
+}
+
+/* *heads: shim_spill_heads before the rings were looked at (when the call
+ * returns >= 0). */
 static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int flags,
-			   bool *spilling)
+			   bool *spilling, uint64_t *heads)
 {
 	uint64_t addrs[256];
 	struct shim_gather G = {
@@ -532,6 +557,7 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 	}
 	if (s->cmsg & SHIM_CMSG_CLOCK)
 		clock_gettime(CLOCK_REALTIME, &G.b.now);
+	*heads = shim_spill_heads(s);
 	*spilling = false;
 	q_cnt = s->b.q_cnt;
 	for (uint32_t qi = 0; qi < q_cnt && G.got < n; qi++)
@@ -550,12 +576,6 @@ void shim_rx_repair(struct shim_sock *s)
 			ring_xsk_rx_repair(s->b.xsk[i]);
 }
 
-/* One non-blocking pass over both paths.  Returns messages gathered, or -1
- * with *kerr set if nothing was gathered and the kernel socket reported an
- * error other than EAGAIN (a pending ICMP error on a connected socket, ...).
- * The kernel socket is read when the rings ran dry, and every
- * SHIM_KERNEL_EVERY calls it gets the last slot of the batch, so a ring that
- * never runs dry cannot starve it. */
 /* XSKSHIM_BUSY_POLL: before a blocking receive sleeps, watch the rx rings
  * for up to busy_poll_us (bounded by SO_RCVTIMEO).  No syscall while
  * spinning: the rings are shared memory.  If the AF_XDP sockets have
@@ -580,39 +600,121 @@ static bool shim_busy_poll(struct shim_sock *s, int64_t deadline_ns)
 	return false;
 }
 
+/* Read the kernel socket outside a spill episode (shim_gather).  A datagram
+ * the XDP program spilled after the ring gather began (heads0) may already
+ * be queued there, and taking it now would put it before AF_XDP frames the
+ * program redirected ahead of its episode: still on the ring, or on their
+ * way.  Seen with a spin reader preempted between the gather and this read
+ * (XSKSHIM_FRAMES=256, a 200 us pause there: about 1000 of 100k datagrams
+ * of a flow after later ones, none lost; the episode then waited in vain
+ * for the datagrams already taken, spill_unseen).  So where the program can
+ * spill (copy mode) a datagram is taken only after a zero-byte MSG_PEEK at
+ * it was followed by an unchanged episode count: it was queued before any
+ * new episode began, so no AF_XDP frame is owed before it.  One at a time,
+ * each one proven; all under the rx lock, so the datagram taken is the one
+ * looked at.  The application's MSG_PEEK takes nothing: it is checked after
+ * the fact.  Returns datagrams read (sets *err when the kernel reported an
+ * error after them, or instead of them), 0 for EAGAIN, or
+ * SHIM_KREAD_EPISODE when an episode began first: gather again. */
+#define SHIM_KREAD_EPISODE (-1)
+static int shim_kernel_read(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int room, int flags,
+			    uint64_t heads0, int *err, bool *empty)
+{
+	unsigned int got = 0;
+	bool episode = false;
+	int r;
+
+	*err = 0;
+	*empty = false;
+	if (heads0 == SHIM_NO_SPILL) {
+		r = REAL(recvmmsg)(fd, v, room, flags | MSG_DONTWAIT, NULL);
+		got = r > 0 ? (unsigned int)r : 0;
+	} else {
+		shim_rx_lock(s);
+		do {
+			if (flags & MSG_PEEK)
+				r = REAL(recvmmsg)(fd, v, room, flags | MSG_DONTWAIT, NULL);
+			else
+				r = (int)REAL(recvfrom)(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT, NULL, NULL);
+			if (r < 0)
+				break;
+			if (!shim_sock_accel(s) || !shim_rx_valid(s) || shim_spill_heads(s) != heads0) {
+				episode = !got;
+				break;
+			}
+			if (flags & MSG_PEEK) {
+				got = (unsigned int)r;
+				break;
+			}
+			r = REAL(recvmmsg)(fd, v + got, 1, flags | MSG_DONTWAIT, NULL);
+			if (r > 0)
+				got++;
+		} while (r > 0 && got < room);
+		shim_rx_unlock(s);
+	}
+	if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+		*err = errno;
+	else if (r < 0)
+		*empty = true;
+	return episode ? SHIM_KREAD_EPISODE : (int)got;
+}
+
+/* One non-blocking pass over both paths.  Returns messages gathered, or
+ * -SHIM_DEMOTED; *kerr is set if nothing was gathered and the kernel socket
+ * reported an error other than EAGAIN (a pending ICMP error on a connected
+ * socket, ...).  The kernel socket is read when the rings ran dry, and
+ * every SHIM_KERNEL_EVERY calls it gets the last slot of the batch, so a
+ * ring that never runs dry cannot starve it. */
 static int shim_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int flags, int *kerr)
 {
 	bool turn = __atomic_add_fetch(&s->kern_tick, 1, __ATOMIC_RELAXED) % SHIM_KERNEL_EVERY == 0;
 	unsigned int xn = (turn && n > 1) ? n - 1 : n;
-	bool spilling;
-	int got = shim_xsk_gather(s, fd, v, xn, flags, &spilling), r;
+	unsigned int got = 0;
 
 	*kerr = 0;
-	if (got < 0 || spilling)
-		return got;
-	/* The hint may only save the syscall when the rings gave something:
-	 * a call about to answer EAGAIN (or block) must have asked the kernel
-	 * socket during the call, or a datagram queued there since the last
-	 * readiness check would be reported as absent. */
-	if ((unsigned)got < n &&
-	    (((unsigned)got < xn && (!got || __atomic_load_n(&s->kern_hint, __ATOMIC_RELAXED))) || turn) &&
-	    !((flags & MSG_PEEK) && got)) {
-		r = REAL(recvmmsg)(fd, v + got, n - (unsigned)got, flags | MSG_DONTWAIT, NULL);
+	for (int pass = 0;; pass++) {
+		bool spilling, empty;
+		uint64_t heads;
+		int r = shim_xsk_gather(s, fd, v + got, xn - got, flags, &spilling, &heads), err;
+
+		if (r < 0)
+			return got ? (int)got : r;
+		got += (unsigned)r;
+		if (spilling)
+			break;
+		/* The hint may only save the syscall when the rings gave
+		 * something: a call about to answer EAGAIN (or block) must
+		 * have asked the kernel socket during the call, or a datagram
+		 * queued there since the last readiness check would be
+		 * reported as absent. */
+		if (got == n || !((got < xn && (!got || __atomic_load_n(&s->kern_hint, __ATOMIC_RELAXED))) || turn) ||
+		    ((flags & MSG_PEEK) && got))
+			break;
+		r = shim_kernel_read(s, fd, v + got, n - got, flags, heads, &err, &empty);
+		if (r == SHIM_KREAD_EPISODE) {
+			/* an episode began: its earlier frames first */
+			xn = n;
+			if (pass < 2)
+				continue;
+			break;
+		}
 		if (r > 0) {
-			got += r;
+			got += (unsigned)r;
 			shim_ctr_kernel_add(s, (uint64_t)r);
-		} else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			__atomic_store_n(&s->kern_hint, false, __ATOMIC_RELAXED);
-		} else if (r < 0 && got) {
+		}
+		if (err && got) {
 			/* the kernel consumed the error in reporting it; as its
 			 * recvmmsg does after some datagrams, keep it for the
 			 * next call */
-			__atomic_store_n(&s->err_pending, errno, __ATOMIC_RELAXED);
-		} else if (r < 0) {
-			*kerr = errno;
+			__atomic_store_n(&s->err_pending, err, __ATOMIC_RELAXED);
+		} else if (err) {
+			*kerr = err;
+		} else if (empty) {
+			__atomic_store_n(&s->kern_hint, false, __ATOMIC_RELAXED);
 		}
+		break;
 	}
-	return got;
+	return (int)got;
 }
 
 /* Would a handler-interrupted wait be restarted by the kernel?  Only if no
@@ -997,6 +1099,7 @@ int shim_fionread(struct shim_sock *s, int fd, int *out)
 {
 	struct mmsghdr v;
 	struct iovec iov = { NULL, 0 };
+	uint64_t heads;
 	bool spilling;
 	int r;
 
@@ -1005,7 +1108,7 @@ int shim_fionread(struct shim_sock *s, int fd, int *out)
 	v.msg_hdr.msg_iovlen = 1;
 	/* A zero-length MSG_PEEK|MSG_TRUNC look at the head datagram: drops
 	 * invalid frames on the way, as the kernel's first_packet_length does. */
-	r = shim_xsk_gather(s, fd, &v, 1, MSG_PEEK | MSG_TRUNC, &spilling);
+	r = shim_xsk_gather(s, fd, &v, 1, MSG_PEEK | MSG_TRUNC, &spilling, &heads);
 	if (r == 1) {
 		*out = (int)v.msg_len;
 		return 0;

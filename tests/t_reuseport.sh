@@ -29,12 +29,7 @@ SHIM=$PWD/build/libxskshim.so
 UDPGEN=$PWD/build/tests/udpgen
 STREAMRECV=$PWD/build/tests/streamrecv
 STAT=$PWD/build/xskshim-stat
-for f in "$SHIM" "$UDPGEN" "$STREAMRECV"; do
-	if [ ! -e "$f" ]; then
-		echo "SKIP: t_reuseport: $f missing (run make)"
-		exit 0
-	fi
-done
+netns_need_files t_reuseport "$SHIM" "$UDPGEN" "$STREAMRECV"
 MODES=${RP_MODES:-"plain skb native"}
 RUNS=${RP_RUNS:-10}
 COUNT=${RP_COUNT:-40000}
@@ -76,7 +71,7 @@ settle()
 # one_run MODE I: sets RUN_OK and RUN_MSG
 one_run()
 {
-	local mode=$1 i=$2 out=$TMP/sr.out err=$TMP/sr.err spid hog line spill rx_xdp rx_kernel
+	local mode=$1 i=$2 out=$TMP/sr.out err=$TMP/sr.err spid line spill rx_xdp rx_kernel
 	local -a pre=()
 	[ "$mode" != plain ] && pre=(env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS=$PORT XSKSHIM_MODE="$mode"
 		XSKSHIM_STATS=1 $RP_ENV LD_PRELOAD="$SHIM")
@@ -87,14 +82,9 @@ one_run()
 	PIDS+=("$spid")
 	# every member bound before the first datagram (a group still growing
 	# re-spreads flows, the kernel's too)
-	for _ in $(seq 100); do
-		grep -q 'ready' "$err" 2>/dev/null && break
-		sleep 0.1
-	done
+	wait_ready "$err"
 	sleep 0.1
-	timeout 20 taskset -c $RCPU sh -c 'while :; do :; done' &
-	hog=$!
-	PIDS+=("$hog")
+	cpu_hog $RCPU 20
 	in_gen timeout 20 taskset -c $GCPU "$UDPGEN" --dst "$ADDR_RCV" --port $PORT --flows 32 --sport-base 30000 --seq-base 0 \
 		--count "$COUNT" --duration-max 10 >"$TMP/g1.out" 2>&1 &
 	local g1=$!
@@ -110,12 +100,11 @@ one_run()
 	settle "$mode" "$(pgrep -P "$spid")"
 	kill -USR1 $(pgrep -P "$spid") 2>/dev/null
 	wait "$spid"
-	kill "$hog" 2>/dev/null
-	wait "$hog" 2>/dev/null
+	cpu_hog_stop
 	line=$(grep '^streamrecv: received=' "$out")
-	spill=$(grep -o 'pass_spill [0-9]*' "$err" | awk '{ s += $2 } END { print s + 0 }')
-	rx_xdp=$(grep -o 'rx_xdp [0-9]*' "$err" | awk '{ s += $2 } END { print s + 0 }')
-	rx_kernel=$(grep -o 'rx_kernel [0-9]*' "$err" | awk '{ s += $2 } END { print s + 0 }')
+	spill=$(shim_stat_sum pass_spill "$err")
+	rx_xdp=$(shim_stat_sum rx_xdp "$err")
+	rx_kernel=$(shim_stat_sum rx_kernel "$err")
 	RUN_MSG="$(sed 's/.*\(received=[0-9]*\).*\(flows=[0-9]*\) \(flows_split=[0-9]*\) \(reordered=[0-9]*\).*/\1 \2 \3 \4/' <<<"$line") bad/dup: $(grep -o 'bad=[0-9]* dup=[0-9]*' <<<"$line")"
 	[ "$mode" != plain ] && RUN_MSG="$RUN_MSG rx_xdp=$rx_xdp rx_kernel=$rx_kernel pass_spill=$spill"
 	RUN_OK=0
