@@ -120,7 +120,8 @@ void shim_send_atexit(void)
 	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
 		if (shim_sock_accel(s) && s->b.q_cnt && s->b.xsk[0]->tx.size) {
 			shim_tx_lock(s);
-			ring_xsk_tx_flush(s->b.xsk[0], 200);
+			for (uint32_t q = 0; q < s->b.q_cnt; q++)
+				ring_xsk_tx_flush(s->b.xsk[q], 200);
 			shim_tx_unlock(s);
 		}
 }
@@ -412,6 +413,7 @@ static struct shim_tx_dest *shim_tx_dest(struct shim_sock *s, int family, const 
 		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
 			r = (uint16_t)shim_now_ns();
 		d->ip_id = r;
+		d->txq_hash = h ^ shim_flow_seed ^ (uint32_t)s->port << 16;
 		d->family = (uint8_t)family;
 		memset(d->addr, 0, 16);
 		memcpy(d->addr, dst, n);
@@ -471,18 +473,31 @@ static int shim_tx_wait(struct shim_sock *s, struct ring_xsk *x, bool nonblock, 
 	return 0;
 }
 
+/* Which of the socket's AF_XDP sockets (one per queue) sends a flow: as the
+ * kernel's skb_tx_hash on a device without XPS, a hash of the flow (the
+ * destination's, salted per socket and process at its cache fill, with the
+ * destination port) picks the queue, so a flow stays on one queue (no
+ * reordering) and flows spread over all of them.  One queue: 0. */
+static inline uint32_t shim_tx_queue(const struct shim_sock *s, const struct shim_tx_dest *d, uint16_t dport)
+{
+	if (__builtin_expect(s->b.q_cnt <= 1, 1))
+		return 0;
+	return (((d->txq_hash ^ dport) * 0x9e3779b1u) >> 16) % s->b.q_cnt;
+}
+
 /* Send one message through AF_XDP (tx lock held).  Returns the payload
  * bytes sent, SHIM_TX_KERNEL with *why set, or -errno (EAGAIN only). */
-static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, int fl, enum ctl_why *why)
+static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, int fl, enum ctl_why *why,
+			   uint64_t *posted)
 {
-	struct ring_xsk *x = s->b.xsk[0];
-	struct ring_umem *u = x->umem;
+	struct ring_xsk *x;
+	struct ring_umem *u;
 	struct shim_tx *t = &s->tx;
 	struct shim_tx_req q;
 	struct shim_tx_dest *d;
 	struct ring_tx_hdr h = {0};
 	uint64_t addrs[SHIM_TX_SEGS_MAX];
-	uint32_t lens[SHIM_TX_SEGS_MAX], segs, hl, got = 0, reaped;
+	uint32_t lens[SHIM_TX_SEGS_MAX], segs, hl, got = 0, reaped, qi;
 	size_t seg, off;
 	bool waited = false;
 	int64_t deadline = 0;
@@ -525,6 +540,9 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 		*why = d->why;
 		return SHIM_TX_KERNEL;
 	}
+	qi = shim_tx_queue(s, d, q.dport);
+	x = s->b.xsk[qi];
+	u = x->umem;
 	/* the source: pktinfo (must be ours), bound/connected, route, probe */
 	h.family = q.family == AF_INET ? 4 : 6;
 	if (q.has_src) {
@@ -601,7 +619,7 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 			ring_umem_tx_unalloc(u, addrs, got);
 			return -EAGAIN;
 		}
-		if (!shim_sock_accel(s) || s->b.xsk[0] != x) {
+		if (!shim_sock_accel(s) || qi >= s->b.q_cnt || s->b.xsk[qi] != x) {
 			/* moved to the kernel path while we slept: its UMEM
 			 * may be gone, so the frames taken are not touched */
 			*why = CTL_WHY_MIRROR;
@@ -636,6 +654,7 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 		off += l;
 	}
 	ring_xsk_tx_post(x, addrs, lens, segs);
+	*posted |= 1ull << qi;
 	ctl_mirror_neigh_used(&shim_mirror, d->use_slot);
 	s->st->tx_xdp += segs;
 	s->st->tx_xdp_bytes += q.len;
@@ -654,6 +673,15 @@ static void shim_tx_push(struct ring_xsk *x)
 		if (x->umem->cfg.zerocopy)
 			break;   /* the driver transmits on its own */
 	}
+}
+
+/* Push every queue the mask names (tx lock held; the socket may have
+ * lost its AF_XDP sockets meanwhile: then nothing). */
+static void shim_tx_push_all(struct shim_sock *s, uint64_t posted)
+{
+	for (uint32_t q = 0; posted && q < s->b.q_cnt; q++)
+		if (posted & (1ull << q))
+			shim_tx_push(s->b.xsk[q]);
 }
 
 /* Whether this socket's sends are transmit's to decide (TX on, a tx ring);
@@ -702,7 +730,7 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 {
 	unsigned int i;
 	int err = 0;
-	bool posted = false;
+	uint64_t posted = 0;   /* queues (bits: index into b.xsk) with frames posted */
 
 	if (shim_tx_sock_error(s, fd))
 		return -1;
@@ -713,13 +741,12 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 	}
 	for (i = 0; i < n; i++) {
 		enum ctl_why why = CTL_XDP;
-		ssize_t r = shim_tx_one(s, fd, &v[i].msg_hdr, fl, &why);
+		ssize_t r = shim_tx_one(s, fd, &v[i].msg_hdr, fl, &why, &posted);
 
 		if (r == SHIM_TX_KERNEL) {
 			/* what is posted leaves first */
-			if (posted)
-				shim_tx_push(s->b.xsk[0]);
-			posted = false;
+			shim_tx_push_all(s, posted);
+			posted = 0;
 			shim_tx_unlock(s);
 			r = shim_tx_kernel(s, fd, &v[i].msg_hdr, fl, why);
 			if (r < 0)
@@ -734,15 +761,12 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 			}
 		} else if (r < 0) {
 			err = (int)-r;
-		} else {
-			posted = true;
 		}
 		if (r < 0)
 			break;
 		v[i].msg_len = (unsigned int)r;
 	}
-	if (posted && s->b.q_cnt)
-		shim_tx_push(s->b.xsk[0]);
+	shim_tx_push_all(s, posted);
 	shim_tx_unlock(s);
 	if (i)
 		return (int)i;

@@ -3,9 +3,12 @@
  *
  * Design note
  * -----------
- * With TX on, sendto/sendmsg/sendmmsg/send/write of an ACCELERATED socket
- * build Ethernet/IP/UDP frames in UMEM frames (ring/tx.c) and post them on
- * the tx ring of the socket's first AF_XDP socket.  The route, next hop and
+ * With TX on, sendto/sendmsg/sendmmsg/send/write/writev of an ACCELERATED
+ * socket build Ethernet/IP/UDP frames in UMEM frames (ring/tx.c) and post
+ * them on the tx ring of one of the socket's AF_XDP sockets (one per queue):
+ * the one a hash of the flow picks (shim_tx_queue), as skb_tx_hash picks a
+ * device queue without XPS, so a flow never changes queue and flows spread
+ * over the queues; its frames come from that queue's UMEM.  The route, next hop and
  * its MAC come from the route/neighbour mirror (ctl/route.h), started at
  * install while the process is still privileged.  The kernel path stays for
  * everything the fast path does not model - per destination and counted by
@@ -78,6 +81,7 @@ struct shim_tx_dest {
 	uint32_t hoplimit;       /* route metric, 0: none */
 	int      use_slot;       /* ctl_mirror_neigh_used */
 	uint16_t ip_id;          /* non-DF IPv4 identification */
+	uint32_t txq_hash;       /* picks the queue of its flows (shim_tx_queue) */
 };
 
 /* Per-socket transmit state of this process (inside struct shim_sock;

@@ -18,7 +18,10 @@
 #    destination, multicast, a route via another interface, SO_BINDTODEVICE,
 #    a policy rule, IP options, MSG_MORE, over the MTU (fragmented by the
 #    kernel; with DF EMSGSIZE as plain), a route change mid-stream, link down
-#    and up, an MTU change.
+#    and up, an MTU change, an overflow of the route mirror's subscription.
+# 3. Two queues: the differential table on a 2-queue veth pair; the shim
+#    spreads flows over both TX rings as plain spreads them over both
+#    queues (the peer's per-queue XDP counters), order kept per flow.
 cd "$(dirname "$0")/.." || exit 1
 . scripts/netns.sh
 NETNS_TEST_NAME=t_tx netns_skip_unless_root
@@ -68,17 +71,23 @@ capture() {
 
 # ---- 1. differential ---------------------------------------------------------
 N=83
-for mode in plain shim; do
-	capture va $N 10 "$T/$mode.cap" || fail "pktcap not ready"
-	if [ $mode = plain ]; then
-		in_rcv txsend 198.18.0.1 2001:2::1 198.18.0.2 2001:2::2 9000 21000 >"$T/$mode.out" 2>&1
+# txsend_run PREFIX plain|shim SPORT_BASE: the table, captured on va into
+# $T/PREFIX{plain,shim}.cap (its output in .out)
+txsend_run() {
+	local out=$T/$1$2
+	capture va $N 10 "$out.cap" || fail "pktcap not ready"
+	if [ "$2" = plain ]; then
+		in_rcv txsend 198.18.0.1 2001:2::1 198.18.0.2 2001:2::2 9000 "$3" >"$out.out" 2>&1
 	else
 		# shellcheck disable=SC2086
-		in_rcv env $SHIMENV txsend 198.18.0.1 2001:2::1 198.18.0.2 2001:2::2 9000 21000 >"$T/$mode.out" 2>&1
+		in_rcv env $SHIMENV txsend 198.18.0.1 2001:2::1 198.18.0.2 2001:2::2 9000 "$3" >"$out.out" 2>&1
 	fi
 	wait "$CAP"
-	grep -q "all sends returned as expected" "$T/$mode.out" ||
-		fail "$mode txsend: $(grep -v summary "$T/$mode.out" | tail -3)"
+	grep -q "all sends returned as expected" "$out.out" ||
+		fail "$1$2 txsend: $(grep -v summary "$out.out" | tail -3)"
+}
+for mode in plain shim; do
+	txsend_run "" $mode 21000
 done
 np=$(grep -c . "$T/plain.cap")
 bad=$(grep -c 'csum=BAD' "$T/plain.cap")
@@ -329,5 +338,52 @@ in_rcv ip link set vb mtu 1000
 wait $RP
 check_reason "MTU lowered mid-stream below the datagram" "$T/mtu.out" mtu 5 5
 in_rcv ip link set vb mtu 1500
+
+# ---- 3. two queues -------------------------------------------------------------
+# A 2-queue veth pair.  The kernel picks a TX queue per flow (skb_tx_hash:
+# veth has no XPS); an AF_XDP socket transmits on its own queue, and the
+# shim picks the socket's AF_XDP socket by a hash of the flow.  With an XDP
+# program on the peer, veth hands each TX queue's packets to the peer's RX
+# queue of the same number (its NAPI), so the peer's per-queue counters
+# show where frames went.  The differential table again: identical frames
+# in the same order per flow, both queues used by the shim as by plain.
+cleanup_pids() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; PIDS=(); }
+cleanup_pids
+netns_cleanup
+if netns_setup 2; then
+	in_rcv ethtool -K vb tx off >/dev/null 2>&1
+	in_gen xdppass attach --iface va --mode native >"$T/mq.xdp" 2>&1 || fail "2 queues: xdppass on va: $(cat "$T/mq.xdp")"
+	sleep 1
+	in_gen udpdump --bind :: --port 9000 --count 1000000 --max-secs 100 >/dev/null 2>&1 &
+	PIDS+=($!)
+	rxq() { in_gen ethtool -S va | awk -v q="rx_queue_$1_xdp_packets:" '$1 == q {print $2}'; }
+	for mode in plain shim; do
+		q0=$(rxq 0); q1=$(rxq 1)
+		txsend_run mq- $mode 21500
+		eval "d0_$mode=$(( $(rxq 0) - q0 )) d1_$mode=$(( $(rxq 1) - q1 ))"
+	done
+	sort -s -k2,2 "$T/mq-plain.cap" >"$T/mq-plain.sorted"
+	sort -s -k2,2 "$T/mq-shim.cap" >"$T/mq-shim.sorted"
+	np=$(grep -c . "$T/mq-plain.cap")
+	if [ "$np" = $N ] && cmp -s "$T/mq-plain.sorted" "$T/mq-shim.sorted"; then
+		pass "2 queues: all $N frames identical to plain, in the same order within each flow"
+	else
+		fail "2 queues: $np plain frames; differences:"
+		diff "$T/mq-plain.sorted" "$T/mq-shim.sorted" | head -10
+	fi
+	x=$(ctr "$T/mq-shim.out" tx_xdp); k=$(ctr "$T/mq-shim.out" tx_kernel)
+	c0=$(sed -n 's/.*queue 0: frames.* tx_completed \([0-9]*\).*/\1/p' "$T/mq-shim.out" | tail -1)
+	c1=$(sed -n 's/.*queue 1: frames.* tx_completed \([0-9]*\).*/\1/p' "$T/mq-shim.out" | tail -1)
+	# shellcheck disable=SC2154
+	if [ "$x" = $N ] && [ "$k" = 0 ] && [ "${c0:-0}" -gt 0 ] && [ "${c1:-0}" -gt 0 ] &&
+		[ "$d0_shim" -gt 0 ] && [ "$d1_shim" -gt 0 ] && [ "$d0_plain" -gt 0 ] && [ "$d1_plain" -gt 0 ]; then
+		pass "2 queues: the shim sent all $N through AF_XDP on both queues (tx_completed $c0 + $c1 by the parent; the peer's RX queues got $d0_shim + $d1_shim, plain $d0_plain + $d1_plain)"
+	else
+		fail "2 queues: tx_xdp $x tx_kernel $k, the parent's tx_completed per queue '${c0:-}' '${c1:-}', the peer's RX queues shim $d0_shim + $d1_shim, plain $d0_plain + $d1_plain"
+	fi
+	in_gen xdppass detach --iface va >/dev/null 2>&1
+else
+	fail "2-queue netns setup failed"
+fi
 
 exit $rc
