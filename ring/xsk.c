@@ -363,8 +363,17 @@ static uint32_t ring_fill_post(struct ring_umem *umem, uint32_t want)
 		 * arrives (seen: a 64-frame UMEM, every frame posted, a
 		 * sender waiting forever) */
 		uint32_t posted = ring_umem_fill_cnt(umem), cap = umem->frame_cnt - umem->tx_max;
+		/* nor do the frames transmit may still take (tx_max less what
+		 * it holds): the fill ring's cap alone let a backlog on the rx
+		 * ring take them, as returned frames were posted again, and
+		 * knotd's answers went through the kernel for want of frames */
+		uint64_t held = umem->acct.tx_out - umem->acct.tx_done;
+		uint32_t keep = umem->tx_max > held ? umem->tx_max - (uint32_t)held : 0;
+		uint32_t spare = umem->stack_cnt > keep ? umem->stack_cnt - keep : 0;
 
 		want = posted >= cap ? 0 : want < cap - posted ? want : cap - posted;
+		if (want > spare)
+			want = spare;
 	}
 	if (!want || ring_prod_reserve(&umem->fill, want, &idx) != want)
 		return 0;

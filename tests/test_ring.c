@@ -1284,6 +1284,46 @@ static void fake_cycle(struct ring_umem *u, uint32_t n)
 /* The adaptive depth (ring_fill_adapt): doubles when the readers' backlog
  * passes 3/4 of the target, and after a quiet window of 8 x frame_cnt
  * returns drops in one step to the least fill_min x 2^k >= 2 x backlog. */
+/* Transmit's share: with the fill target grown to the whole UMEM, the fill
+ * ring holds frame_cnt - tx_max at most, and transmit still gets frames
+ * from the rest. */
+static void test_umem_tx_share(void)
+{
+	enum { F = 1024 };
+	static uint64_t ring_mem[F], stack[F], taken[F];
+	uint32_t prod = 0, cons = 0, flags = 0, reaped = 7, got;
+	uint64_t addrs[64];
+	struct ring_umem u;
+
+	fake_umem(&u, F, &prod, &cons, &flags, ring_mem, stack);
+	u.tx_max = F / 4;
+	ring_umem_fill_min(&u, 64);
+	u.fill_target = F;   /* as ring_fill_adapt grows it for a reader that was away */
+	ring_umem_fill_min(&u, 64);
+	check(ring_umem_fill_cnt(&u) == F - F / 4 && u.stack_cnt == F / 4,
+	      "fill target = the whole UMEM: the fill ring holds frame_cnt - tx_max (%u), %u idle",
+	      ring_umem_fill_cnt(&u), u.stack_cnt);
+	got = ring_umem_tx_alloc(&u, addrs, 64, &reaped);
+	check(got == 64 && reaped == 0 && u.stack_cnt == F / 4 - 64,
+	      "transmit still takes 64 frames from the idle quarter (got %u)", got);
+	ring_umem_tx_unalloc(&u, addrs, got);
+	check(fake_take(&u, 300, taken) == 300 && ring_umem_fill_cnt(&u) == F - F / 4 - 300,
+	      "the kernel takes 300 fill frames (a backlog on the rx ring)");
+	ring_umem_fill(&u, taken, 10, -1);
+	check(ring_umem_fill_cnt(&u) == F - F / 4 - 290 && u.stack_cnt == F / 4,
+	      "10 of them returned are posted again, but not transmit's idle quarter (%u posted, %u idle)",
+	      ring_umem_fill_cnt(&u), u.stack_cnt);
+	got = ring_umem_tx_alloc(&u, addrs, 64, &reaped);
+	check(got == 64, "transmit still gets 64 frames while receive lacks 290 of its target (got %u)", got);
+	ring_umem_tx_unalloc(&u, addrs, got);
+	got = ring_umem_tx_alloc(&u, addrs, 64, &reaped);
+	got += ring_umem_tx_alloc(&u, addrs, 64, &reaped);
+	got += ring_umem_tx_alloc(&u, addrs, 64, &reaped);
+	got += ring_umem_tx_alloc(&u, addrs, 64, &reaped);
+	check(got == F / 4 && ring_umem_tx_alloc(&u, addrs, 64, &reaped) == 0,
+	      "but never more than tx_max (%u) at once (got %u)", F / 4, got);
+}
+
 static void test_umem_adapt(void)
 {
 	enum { F = 1024 };
@@ -1476,6 +1516,7 @@ int main(int argc, char **argv)
 	test_frame_src();
 	test_umem_fill();
 	test_umem_adapt();
+	test_umem_tx_share();
 	test_umem_fill_repair();
 	test_lock_fork();
 
