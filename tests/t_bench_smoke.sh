@@ -40,9 +40,10 @@ fi
 
 run=$(find "$out" -maxdepth 1 -name 'bench-*' -type d | head -1)
 # transmit rows (scripts/bench-tx): a send-rate cell for each sender, filled
-if [ -n "$run" ] && grep -qE '^\| (64|1228) B \| [0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \|$' "$run/tx-table.md" 2>/dev/null &&
-   awk -F, '$1 == "shim-tx" && $8 > 0 && $9 == 0' "$run/tx.csv" | grep -q .; then
-	pass "transmit rows: tx-table.md has plain/shim TX/raw AF_XDP TX send rates, the shim cell sent through the tx ring"
+if [ -n "$run" ] && grep -qE '^\| (64|1228) B \| [0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \|$' "$run/tx-table.md" 2>/dev/null &&
+   awk -F, '$1 == "shim-tx" && $8 > 0 && $9 == 0' "$run/tx.csv" | grep -q . &&
+   awk -F, '$1 == "raw-tx" && $6 > 0' "$run/tx.csv" | grep -q .; then
+	pass "transmit rows: tx-table.md has plain/shim TX/raw AF_XDP TX (sums computed and from a table) send rates, the shim cell sent through the tx ring, the raw one arrived"
 else
 	fail "transmit rows in tx-table.md/tx.csv: $(head -12 "$run/tx-table.md" 2>/dev/null | tail -3)"
 fi

@@ -1,6 +1,6 @@
 /* dnsgen - a DNS-over-UDP load generator that counts answers, for the
- * benchmark's knotd rows where kxdpgun cannot load its XDP program (this
- * kernel refuses bpf_xdp_adjust_meta in it):
+ * benchmark's knotd rows where kxdpgun is not installed or cannot load its
+ * XDP program (BENCH_TX_KNOT_CLIENT=dnsgen), over plain kernel sockets:
  *
  *   dnsgen --dst ADDR [--port 53] [--secs S] [--flows N] [--batch B] [--name www.example.]
  *

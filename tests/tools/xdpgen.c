@@ -11,7 +11,13 @@
  * the next sequence number, flow (source port sport-base + seq % flows),
  * the udpgen payload pattern and a correct UDP checksum, so streamrecv and
  * rawrecv verify these datagrams exactly as udpgen's.  --csum zero (IPv4
- * only) sends checksum 0 instead.
+ * only) sends checksum 0 instead.  The program (and the AF_XDP engine below,
+ * by default) takes the payload's sum from a table precomputed per pattern
+ * offset, which a sender of arbitrary data cannot do; --csum computed (AF_XDP
+ * engine only) instead copies each payload into its frame and sums it in one
+ * pass with ring_csum_copy, the routine the shim's transmit uses, so that a
+ * raw AF_XDP sender does the same per-frame work as the shim
+ * (scripts/bench-tx compares against this one).
  *
  * The run is split into chunks of about half a second (the first is 1 M
  * frames) so that --duration-max can act between them.  Each test run costs
@@ -57,6 +63,7 @@
 
 #include "xdpgen.skel.h"
 
+#include "ring/ring.h"
 #include "tests/tools/toolutil.h"
 
 #define XDPGEN_PAY_MAX 1472
@@ -133,7 +140,7 @@ static int iface_mac(const char *ifname, uint8_t mac[6])
  * space: source port, the 12 header bytes, the pattern tail and the UDP
  * checksum (see xdpgen.bpf.c for the arithmetic). */
 struct afx_gen {
-	uint32_t udp_off, pay_len, flows, sport_base, csum_base, csum_zero;
+	uint32_t udp_off, pay_len, flows, sport_base, csum_base, csum_zero, csum_computed;
 	const uint8_t *pat_tab;
 	const uint32_t *pat_sum;
 };
@@ -152,6 +159,17 @@ static void afx_stamp(const struct afx_gen *g, uint8_t *f, uint64_t s)
 	for (i = 0; i < 4; i++)
 		hb[8 + i] = (uint8_t)(flow >> (8 * i));
 	memcpy(udp + 8, hb, XDPGEN_HDR_SZ);
+	if (g->csum_computed) {
+		/* the pattern starts at an even payload offset (12): its sum
+		 * chains with the others' */
+		uint64_t acc = ring_csum_copy(udp + 8 + XDPGEN_HDR_SZ, g->pat_tab + base,
+					      g->pay_len - XDPGEN_HDR_SZ, 0);
+
+		acc = ring_csum_partial(hb, XDPGEN_HDR_SZ, acc);
+		w = (uint16_t)~ring_csum_fold(ring_csum_add(acc, (uint64_t)g->csum_base + sp));
+		memcpy(udp + 6, w ? &w : &(uint16_t){ 0xffff }, 2);
+		return;
+	}
 	if (g->pay_len > XDPGEN_HDR_SZ)
 		memcpy(udp + 8 + XDPGEN_HDR_SZ, g->pat_tab + base, g->pay_len - XDPGEN_HDR_SZ);
 	if (g->csum_zero) {
@@ -282,7 +300,9 @@ static void usage(FILE *f)
 		"  --count N          frames to send, default 1000\n"
 		"  --flows N          source ports sport-base.., default 1\n"
 		"  --sport-base P     default 20000\n"
-		"  --csum full|zero   UDP checksum (zero: IPv4 only), default full\n"
+		"  --csum full|zero|computed  UDP checksum (zero: IPv4 only), default full;\n"
+		"                     computed: full, summed over each payload as it is\n"
+		"                     copied (AF_XDP engine only), not from a table\n"
 		"  --batch N          live-frames batch size, default 64\n"
 		"  --duration-max S   bound on the run, default 30\n"
 		"  --engine E         live (BPF_F_TEST_XDP_LIVE_FRAMES), afxdp (AF_XDP TX\n"
@@ -314,7 +334,7 @@ int main(int argc, char **argv)
 	uint8_t dmac[6], smac[6], frame[14 + 40 + 8 + XDPGEN_PAY_MAX];
 	uint8_t saddr[16], daddr[16];
 	int have_dmac = 0, have_smac = 0, v6, c, err, rc = 0;
-	unsigned port = 0, flows = 1, sport_base = 20000, batch = 64, csum_zero = 0;
+	unsigned port = 0, flows = 1, sport_base = 20000, batch = 64, csum_zero = 0, csum_computed = 0;
 	unsigned ifindex, l3len, udp_off, flen, i;
 	uint64_t count = 1000, done;
 	double dur_max = 30;
@@ -345,6 +365,8 @@ int main(int argc, char **argv)
 		case 'C':
 			if (!strcmp(optarg, "zero"))
 				csum_zero = 1;
+			else if (!strcmp(optarg, "computed"))
+				csum_computed = 1;
 			else if (strcmp(optarg, "full"))
 				goto bad;
 			break;
@@ -369,6 +391,10 @@ int main(int argc, char **argv)
 		v6 = 1;
 	else
 		goto bad;
+	if (csum_computed && strcmp(engine, "afxdp")) {
+		fprintf(stderr, "xdpgen: --csum computed needs --engine afxdp\n");
+		return 2;
+	}
 	if (size < XDPGEN_HDR_SZ || size > XDPGEN_PAY_MAX - (v6 ? 20u : 0u) || (v6 && csum_zero))
 		goto bad;
 
@@ -531,7 +557,7 @@ int main(int argc, char **argv)
 			struct afx_gen g = {
 				.udp_off = udp_off, .pay_len = (uint32_t)size, .flows = flows,
 				.sport_base = sport_base, .csum_base = skel->rodata->csum_base,
-				.csum_zero = csum_zero, .pat_tab = skel->bss->pat_tab,
+				.csum_zero = csum_zero, .csum_computed = csum_computed, .pat_tab = skel->bss->pat_tab,
 				.pat_sum = skel->bss->pat_sum,
 			};
 
