@@ -107,6 +107,8 @@ void shim_tx_lock(struct shim_sock *s)
 		for (uint32_t q = 0; q < s->b.q_cnt; q++)
 			ring_xsk_tx_repair(s->b.xsk[q]);
 		__atomic_add_fetch(&s->rx->repairs, 1, __ATOMIC_RELAXED);
+		shim_log(SHIM_LOG_WARN, "tx", "port %u: send lock taken over from a dead process (what it had "
+			 "reserved on the TX ring is dropped)", s->port);
 	}
 }
 

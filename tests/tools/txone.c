@@ -9,7 +9,9 @@
  * --threads N sends --count datagrams from each of N threads on the one
  * socket (payload: thread index, sequence); --procs P forks P-1 children
  * after the socket is set up, each sending as the parent does (thread
- * index P*64+i), each printing its own "txone: ok=" line.
+ * index P*64+i; "txone: child pid PID" on stderr), each printing its own
+ * "txone: ok=" line; --parent-waits: the parent sends only after its
+ * children ended (a test kills one mid-send, the parent must then go on).
  * Prints "txone: bound pid PID" on stderr once bound (a test may then change the
  * network), and at the end "txone: ok=N err=M errno=NAME" (the first error's name, or -).
  * Exit status 0 (errors are for the caller to judge). */
@@ -62,11 +64,11 @@ int main(int argc, char **argv)
 		{ "count", 1, NULL, 'c' }, { "size", 1, NULL, 'l' }, { "gap-ms", 1, NULL, 'g' },
 		{ "df", 1, NULL, 'f' }, { "ipopts", 0, NULL, 'o' }, { "bindtodev", 1, NULL, 'b' },
 		{ "more", 0, NULL, 'm' }, { "threads", 1, NULL, 't' }, { "procs", 1, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
+		{ "parent-waits", 0, NULL, 'W' }, { NULL, 0, NULL, 0 },
 	};
 	const char *dst = NULL, *dev = NULL, *df = NULL;
 	int port = 0, sport = 0, count = 1, size = 64, gap = 0, ipopts = 0, more = 0, threads = 0, c, fd, fam;
-	int procs = 1, me = 0;
+	int procs = 1, me = 0, parent_waits = 0;
 	pid_t kids[16] = {0};
 	long ok = 0, err = 0;
 	int first_errno = 0;
@@ -88,6 +90,7 @@ int main(int argc, char **argv)
 		case 'm': more = 1; break;
 		case 't': threads = atoi(optarg); break;
 		case 'P': procs = atoi(optarg); break;
+		case 'W': parent_waits = 1; break;
 		default: return 2;
 		}
 	}
@@ -123,10 +126,15 @@ int main(int argc, char **argv)
 
 		if (k == 0) {
 			me = p;
+			fprintf(stderr, "txone: child pid %d\n", (int)getpid());
+			fflush(stderr);
 			break;
 		}
 		kids[p] = k;
 	}
+	for (int p = 1; me == 0 && parent_waits && p < 16; p++)
+		if (kids[p] > 0 && waitpid(kids[p], NULL, 0) == kids[p])
+			kids[p] = 0;
 	if (threads > 0 && threads <= 64 && size >= 8 && size <= 2048) {
 		pthread_t tid[64];
 		struct thr t[64];
