@@ -87,7 +87,9 @@ static void shim_mirror_child_start(void)
 
 	pthread_mutex_lock(&shim_g.lock);
 	if (shim_mirror_child && !shim_mirror_on) {
-		ctl_tables_free(&shim_mirror.t);
+		/* the parent's tables are left as they are (not freed): its
+		 * mirror thread may have been between freeing and replacing
+		 * them when the parent forked */
 		err = ctl_mirror_start(&shim_mirror, shim_tx_ifindex);
 		if (err)
 			shim_log(SHIM_LOG_WARN, "tx", "fork child: route mirror: %s; its sends go through the kernel",
