@@ -41,6 +41,8 @@ RX_LABEL = {
     "plain-quic-gro": "plain, QUIC-style + UDP_GRO",
     "shim-quic": "shim, QUIC-style (quinn-udp setup, epoll ET, recvmmsg(32))",
     "shim-quic-gro": "shim, QUIC-style + UDP_GRO",
+    "base-quic": "base shim (BENCH_BASE_LIB/ENV), QUIC-style",
+    "base-quic-gro": "base shim (BENCH_BASE_LIB/ENV), QUIC-style + UDP_GRO",
     "raw-poll": "raw AF_XDP, poll",
     "raw-spin": "raw AF_XDP, spin",
     "drop": "XDP_DROP",
@@ -52,6 +54,7 @@ COLORS = {
     "base-poll": "#ff7f0e", "base-spin": "#fdd0a2",
     "plain-epoll": "#525252", "shim-epoll": "#08519c", "base-epoll": "#a63603",
     "plain-quic": "#636363", "plain-quic-gro": "#969696", "shim-quic": "#3182bd", "shim-quic-gro": "#6baed6",
+    "base-quic": "#e6550d", "base-quic-gro": "#fdae6b",
     "raw-poll": "#2ca02c", "raw-spin": "#a1d99b",
     "drop": "#d62728",
 }
@@ -204,24 +207,39 @@ def targets(rows, lat, meta):
         pps_ratio("shim-deep-poll/raw-poll, %s B (16384-frame fill ring)" % size, size,
                   "shim-deep-poll", "raw-poll", None, "(none)")
     # the QUIC-style receiver (issue 13): the shim keeps quinn-udp's setup
-    # and read pattern as fast as the textbook receiver under the same
-    # (udpgen) traffic
+    # and read pattern at >= 0.9 of the textbook (poll) receiver under the
+    # same traffic.  Judged by capacity, 1 / (CPU ns per delivered
+    # datagram), both receivers measured in the same rounds at one paced
+    # offered load (meta quic_rate), and not by delivered rate: the
+    # generator here (xdpgen's AF_XDP engine, 0.3-1 Mpps and drifting; live
+    # XDP frames are refused on this kernel) is no faster than the
+    # receivers, so their rates repeat the generator's.  The rate ratio
+    # stays beside it, with whether every datagram arrived
+    # (generator-bound).  plain-quic/plain-poll says how much of a gap is
+    # the QUIC-style read itself (control messages parsed per datagram).
     for g in quic_groups(rows):
         if g[1] != HEAD_MODE:
             continue
-        for rx in ("shim-quic", "shim-quic-gro"):
-            va, vb = pps_of(cell(rows, g, rx)), pps_of(cell(rows, g, "shim-poll"))
-            x = ratio(va, vb)
-            meas = "n/a" if x is None else "%.2f (%s / %s Mpps)" % (x, fmt_mpps(va), fmt_mpps(vb))
-            out.append(("%s/shim-poll, %s B" % (rx, g[2]), meas, ">= 0.90",
-                        verdict(x, lambda v: v >= 0.90)))
-        for a, b in (("shim-quic", "plain-quic"), ("shim-quic-gro", "plain-quic-gro"),
-                     ("shim-quic-gro", "shim-quic")):
-            va, vb = pps_of(cell(rows, g, a)), pps_of(cell(rows, g, b))
-            x = ratio(va, vb)
-            meas = "n/a" if x is None else "%.2f (%s / %s Mpps)" % (x, fmt_mpps(va), fmt_mpps(vb))
-            out.append(("%s/%s, %s B" % (a, b, g[2]), meas, "(none)", ""))
+        for a, b, goal in (("shim-quic", "shim-poll", 0.90), ("shim-quic-gro", "shim-poll", 0.90),
+                           ("plain-quic", "plain-poll", None), ("shim-quic", "plain-quic", None),
+                           ("shim-quic-gro", "plain-quic-gro", None), ("shim-quic-gro", "shim-quic", None)):
+            out.append(quic_capacity(rows, g, a, b, goal))
     return out
+
+
+def quic_capacity(rows, g, a, b, goal):
+    """(what, measured, goal, verdict) of a's capacity over b's in group g:
+    the inverse ratio of their median CPU ns/pkt, with the rate ratio."""
+    ca, cb = cpu_of(rows, g, a), cpu_of(rows, g, b)
+    x = ratio(cb, ca)
+    va, vb = pps_of(cell(rows, g, a)), pps_of(cell(rows, g, b))
+    bound = all(r["status"] == "ok" for rx in (a, b) for r in runs(rows, g, rx))
+    meas = "n/a" if x is None else "%.2f (CPU %.0f / %.0f ns/pkt; rate %s = %s / %s Mpps%s)" % (
+        x, ca, cb, fmt_ratio(ratio(va, vb)), fmt_mpps(va), fmt_mpps(vb),
+        ", generator-bound: all delivered" if bound else "")
+    verdict = "" if goal is None else ("n/a" if x is None else ("met" if x >= goal else "not met"))
+    return ("%s/%s capacity (1/CPU), %s B" % (a, b, g[2]), meas,
+            "(none)" if goal is None else ">= %.2f" % goal, verdict)
 
 
 QUIC_RX = ["plain-poll", "plain-quic", "plain-quic-gro", "shim-poll", "shim-quic", "shim-quic-gro"]
@@ -330,6 +348,13 @@ def write_table(path, rows, lat, meta, head, tg):
       "window / delivered. Spinning receivers use 100% of CPU1 by design. With "
       "veth the kernel's receive work runs on the sender's CPU, so it is not in "
       "this figure.")
+    w("- The QUIC-style targets compare *capacity* = 1 / CPU ns per delivered datagram "
+      "of two receivers measured in the same rounds under one paced offered load "
+      "(xdpgen --rate %s pps), not delivered rates: where the generator is no faster than "
+      "the receivers (here xdpgen's AF_XDP engine, 0.3-1 Mpps, because live XDP frames are "
+      "refused on this kernel) every receiver delivers the generator's rate and the rate "
+      "ratio says nothing. Below saturation a receiver's batches are small, so both "
+      "capacities are underestimates, alike for both." % meta.get("quic_rate", "?"))
     w("")
     w("## Delivered Mpps at a glance")
     w("")
@@ -368,21 +393,24 @@ def write_table(path, rows, lat, meta, head, tg):
         w("")
         w("| mode | payload B | " + " | ".join(RX_LABEL[r] for r in QUIC_RX) +
           " | shim-quic/shim-poll | shim-quic-gro/shim-poll | shim-quic/plain-quic | gro/no-gro (shim) | "
-          "msgs/dgram shim-quic-gro | CPU ns/pkt shim-poll, shim-quic, shim-quic-gro |")
-        w("|---|---|" + "---|" * len(QUIC_RX) + "---|---|---|---|---|---|")
+          "msgs/dgram shim-quic-gro | CPU ns/pkt shim-poll, shim-quic, shim-quic-gro | "
+          "capacity (1/CPU) shim-quic/shim-poll, shim-quic-gro/shim-poll |")
+        w("|---|---|" + "---|" * len(QUIC_RX) + "---|---|---|---|---|---|---|")
         for g in qg:
             d = {rx: pps_of(cell(rows, g, rx)) for rx in QUIC_RX}
             c = cell(rows, g, "shim-quic-gro")
             mpd = ratio(num(c.get("msgs")) if c else None, num(c["received"]) if c else None)
             cpus = ", ".join("n/a" if x is None else "%.0f" % x
                              for x in (cpu_of(rows, g, rx) for rx in ("shim-poll", "shim-quic", "shim-quic-gro")))
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            cp = cpu_of(rows, g, "shim-poll")
+            caps = ", ".join(fmt_ratio(ratio(cp, cpu_of(rows, g, rx))) for rx in ("shim-quic", "shim-quic-gro"))
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 g[1], g[2], " | ".join(fmt_mpps(d[rx]) for rx in QUIC_RX),
                 fmt_ratio(ratio(d["shim-quic"], d["shim-poll"])),
                 fmt_ratio(ratio(d["shim-quic-gro"], d["shim-poll"])),
                 fmt_ratio(ratio(d["shim-quic"], d["plain-quic"])),
                 fmt_ratio(ratio(d["shim-quic-gro"], d["shim-quic"])),
-                "n/a" if mpd is None else "%.3f" % mpd, cpus))
+                "n/a" if mpd is None else "%.3f" % mpd, cpus, caps))
         w("")
     w("## Every cell")
     w("")

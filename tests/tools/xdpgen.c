@@ -22,8 +22,10 @@
  * The run is split into chunks of about half a second (the first is 1 M
  * frames) so that --duration-max can act between them.  Each test run costs
  * ~20 ms of fixed setup here (measured: 64 frames take 19 ms), which is why
- * there is no --rate: pacing by small runs does not work, the generator
- * always sends as fast as it can (use udpgen --rate for paced traffic).
+ * live frames cannot be paced: pacing by small runs does not work.  --rate
+ * PPS therefore takes the AF_XDP engine (below), which posts no frame ahead
+ * of the schedule start + seq / PPS (a steady offered load, for comparing
+ * receivers' CPU per packet under the same traffic; bench's QUIC rows).
  * Needs root (CAP_BPF + CAP_NET_ADMIN); run it inside the sending namespace.
  *
  * Frames arriving on the peer veth need NAPI there (an XDP program attached
@@ -187,7 +189,7 @@ static void afx_stamp(const struct afx_gen *g, uint8_t *f, uint64_t s)
  * queue 0 of ifname.  Returns how many were handed to the device (*sent),
  * 0 or a negative errno. */
 static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, const struct afx_gen *g,
-		    uint64_t count, double dur_max, uint64_t *sent)
+		    uint64_t count, double dur_max, double rate, uint64_t *sent)
 {
 	struct xsk_socket_config sc = {
 		.tx_size = AFX_RING, .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
@@ -197,7 +199,7 @@ static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, cons
 	struct xsk_ring_cons cq;
 	struct xsk_umem *umem = NULL;
 	struct xsk_socket *xsk = NULL;
-	uint64_t *free_stack, seq = 0, tmax, inflight = 0;
+	uint64_t *free_stack, seq = 0, tmax, t0, inflight = 0;
 	uint32_t free_cnt = 0, i, idx = 0;
 	uint8_t *area;
 	int err = 0, fd;
@@ -226,7 +228,8 @@ static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, cons
 		memcpy(area + (uint64_t)i * AFX_FRAME_SZ, tmpl, flen);
 		free_stack[free_cnt++] = (uint64_t)i * AFX_FRAME_SZ;
 	}
-	tmax = now_ns() + (uint64_t)(dur_max * 1e9);
+	t0 = now_ns();
+	tmax = t0 + (uint64_t)(dur_max * 1e9);
 	while (seq < count || inflight) {
 		uint32_t n = xsk_ring_cons__peek(&cq, AFX_FRAMES, &idx);
 
@@ -239,6 +242,12 @@ static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, cons
 		n = count - seq < AFX_BATCH ? (uint32_t)(count - seq) : AFX_BATCH;
 		if (n > free_cnt)
 			n = free_cnt;
+		if (rate > 0) {   /* nothing ahead of the schedule */
+			double due = (double)(now_ns() - t0) * rate / 1e9 - (double)seq;
+
+			if (due < n)
+				n = due > 0 ? (uint32_t)due : 0;
+		}
 		if (n && xsk_ring_prod__reserve(&tx, n, &idx) == n) {
 			for (i = 0; i < n; i++) {
 				struct xdp_desc *d = xsk_ring_prod__tx_desc(&tx, idx + i);
@@ -305,6 +314,7 @@ static void usage(FILE *f)
 		"                     copied (AF_XDP engine only), not from a table\n"
 		"  --batch N          live-frames batch size, default 64\n"
 		"  --duration-max S   bound on the run, default 30\n"
+		"  --rate PPS         pace to PPS (takes the afxdp engine), default 0: unpaced\n"
 		"  --engine E         live (BPF_F_TEST_XDP_LIVE_FRAMES), afxdp (AF_XDP TX\n"
 		"                     ring), or auto: live, afxdp where the kernel refuses it\n",
 		XDPGEN_PAY_MAX, XDPGEN_PAY_MAX - 20);
@@ -327,6 +337,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'B' },
 		{ "duration-max", required_argument, NULL, 'D' },
 		{ "engine", required_argument, NULL, 'E' },
+		{ "rate", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -337,7 +348,7 @@ int main(int argc, char **argv)
 	unsigned port = 0, flows = 1, sport_base = 20000, batch = 64, csum_zero = 0, csum_computed = 0;
 	unsigned ifindex, l3len, udp_off, flen, i;
 	uint64_t count = 1000, done;
-	double dur_max = 30;
+	double dur_max = 30, rate = 0;
 	size_t size = 64;
 	struct xdpgen *skel;
 	const char *engine = "auto";
@@ -377,14 +388,17 @@ int main(int argc, char **argv)
 				goto bad;
 			engine = optarg;
 			break;
+		case 'r': rate = strtod(optarg, NULL); break;
 		case 'h': usage(stdout); return 0;
 		default: goto bad;
 		}
 	}
 	if (!ifname || !have_dmac || !src || !dst || !port || port > 65535 || !flows ||
 	    !sport_base || sport_base + flows - 1 > 65535 || !batch || batch > 256 ||
-	    dur_max <= 0)
+	    dur_max <= 0 || rate < 0 || (rate > 0 && !strcmp(engine, "live")))
 		goto bad;
+	if (rate > 0)
+		engine = "afxdp";   /* live frames cannot be paced (above) */
 	if (inet_pton(AF_INET, src, saddr) == 1 && inet_pton(AF_INET, dst, daddr) == 1)
 		v6 = 0;
 	else if (inet_pton(AF_INET6, src, saddr) == 1 && inet_pton(AF_INET6, dst, daddr) == 1)
@@ -562,7 +576,7 @@ int main(int argc, char **argv)
 			};
 
 			t0 = now_ns();
-			err = afx_send(ifname, frame, flen, &g, count, dur_max, &done);
+			err = afx_send(ifname, frame, flen, &g, count, dur_max, rate, &done);
 			if (err) {
 				fprintf(stderr, "xdpgen: AF_XDP TX on %s: %s\n", ifname, strerror(-err));
 				rc = 1;
