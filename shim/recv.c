@@ -611,12 +611,21 @@ static bool shim_busy_poll(struct shim_sock *s, int64_t deadline_ns)
  * spill (copy mode) a datagram is taken only after a zero-byte MSG_PEEK at
  * it was followed by an unchanged episode count: it was queued before any
  * new episode began, so no AF_XDP frame is owed before it.  One at a time,
- * each one proven; all under the rx lock, so the datagram taken is the one
- * looked at.  The application's MSG_PEEK takes nothing: it is checked after
+ * each one proven; under the rx lock, so the datagram taken is the one
+ * looked at (a first look, which mostly finds nothing, goes without it).  The application's MSG_PEEK takes nothing: it is checked after
  * the fact.  Returns datagrams read (sets *err when the kernel reported an
  * error after them, or instead of them), 0 for EAGAIN, or
  * SHIM_KREAD_EPISODE when an episode began first: gather again. */
 #define SHIM_KREAD_EPISODE (-1)
+/* A look at the kernel socket's head that takes nothing: the application's
+ * own MSG_PEEK into v, else zero bytes.  >= 0: a datagram is there. */
+static inline int shim_kernel_look(int fd, struct mmsghdr *v, unsigned int room, int flags)
+{
+	if (flags & MSG_PEEK)
+		return REAL(recvmmsg)(fd, v, room, flags | MSG_DONTWAIT, NULL);
+	return (int)REAL(recvfrom)(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT, NULL, NULL);
+}
+
 static int shim_kernel_read(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int room, int flags,
 			    uint64_t heads0, int *err, bool *empty)
 {
@@ -630,12 +639,16 @@ static int shim_kernel_read(struct shim_sock *s, int fd, struct mmsghdr *v, unsi
 		r = REAL(recvmmsg)(fd, v, room, flags | MSG_DONTWAIT, NULL);
 		got = r > 0 ? (unsigned int)r : 0;
 	} else {
+		/* the common answer, EAGAIN, without the lock: readers of one
+		 * socket (prefork children, threads) must not queue behind a
+		 * syscall to learn that; a datagram found is looked at again
+		 * under the lock */
+		r = shim_kernel_look(fd, v, room, flags);
+		if (r < 0)
+			goto out;
 		shim_rx_lock(s);
 		do {
-			if (flags & MSG_PEEK)
-				r = REAL(recvmmsg)(fd, v, room, flags | MSG_DONTWAIT, NULL);
-			else
-				r = (int)REAL(recvfrom)(fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT, NULL, NULL);
+			r = shim_kernel_look(fd, v, room, flags);
 			if (r < 0)
 				break;
 			if (!shim_sock_accel(s) || !shim_rx_valid(s) || shim_spill_heads(s) != heads0) {
@@ -652,6 +665,7 @@ static int shim_kernel_read(struct shim_sock *s, int fd, struct mmsghdr *v, unsi
 		} while (r > 0 && got < room);
 		shim_rx_unlock(s);
 	}
+out:
 	if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 		*err = errno;
 	else if (r < 0)
