@@ -291,7 +291,7 @@ static void shim_epreg_free_one(struct shim_epreg *r)
 		*pp = r->next;
 	__atomic_store_n(&r->gen, r->gen + 1, __ATOMIC_RELEASE);   /* even: free */
 	if (r->ifd >= 0)
-		REAL(close)(r->ifd);
+		close(r->ifd);   /* the shim's own fd (shim.h): forwarder, record dropped */
 	__atomic_store_n(&r->ifd, -1, __ATOMIC_RELAXED);
 	r->next = shim_epreg_free;
 	shim_epreg_free = me;
@@ -366,7 +366,7 @@ static int shim_epreg_to_inner(struct shim_epreg *r, bool fd_registered)
 	return 0;
 fail:
 	err = -errno;
-	REAL(close)(ifd);
+	close(ifd);
 	__atomic_store_n(&r->ifd, -1, __ATOMIC_RELAXED);
 	return err;
 }

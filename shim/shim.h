@@ -133,6 +133,7 @@ SHIM_OTHER_CALLS(SHIM_REAL_DECL)
 SHIM_FD_CALLS(SHIM_REAL_DECL_F)
 SHIM_VA_CALLS(SHIM_REAL_DECL_V)
 SHIM_PRIV_UID_CALLS(SHIM_REAL_DECL_U)
+SHIM_INTERNAL_CALLS(SHIM_REAL_DECL)
 
 void shim_real_resolve(void **slot, const char *name);
 /* The next definition of `name`, resolved on first use (safe before our
@@ -145,6 +146,28 @@ void shim_real_resolve(void **slot, const char *name);
 extern __thread int shim_guard __attribute__((tls_model("initial-exec")));
 static inline void shim_enter(void) { shim_guard++; }
 static inline void shim_leave(void) { shim_guard--; }
+
+/* ---- the shim's own fds (real.c) ---------------------------------------
+ * Every fd the shim's internals make (AF_XDP and netlink sockets, bpf
+ * program/map/link/BTF fds, the holders' memfd, inner epoll sets, eventfds,
+ * the stderr copy) is made through a forwarder that records it here, and
+ * unrecorded when they close it: the calls in SHIM_OWN_CALLS,
+ * SHIM_VA_OWN_CALLS (F_DUPFD, SYS_bpf) and SHIM_INTERNAL_CALLS.  To the
+ * application these numbers are not open: its close() of one returns
+ * EBADF and closes nothing, close_range() and closefrom() close around
+ * them (a daemon's "close every fd from 3" leaves the data plane and the
+ * holders' POSIX locks alone).  All are close-on-exec, so exec drops them
+ * as the kernel would.  A fork child inherits the record with the fds.
+ * Not covered: dup2/dup3 onto one of these numbers (the kernel replaces
+ * it), and fds above SHIM_FD_MAX.  Lock-free (atomic bit operations). */
+extern uint8_t shim_own_fds[];
+static inline bool shim_fd_own(int fd)
+{
+	return fd >= 0 && fd < SHIM_FD_MAX &&
+	       (__atomic_load_n(&shim_own_fds[fd / 8], __ATOMIC_RELAXED) >> (fd % 8) & 1);
+}
+/* The next own fd >= from (< SHIM_FD_MAX), or -1. */
+int shim_own_next(unsigned int from);
 
 /* ---- configuration (config.c) ---------------------------------------- */
 

@@ -35,11 +35,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 #include <linux/capability.h>
 #endif
 
@@ -65,15 +68,21 @@
 	F(ssize_t, write, (int fd, const void *b, size_t l), (fd, b, l), fd, NONE)                    \
 	F(ssize_t, writev, (int fd, const struct iovec *iov, int cnt), (fd, iov, cnt), fd, NONE)
 
-#define SHIM_OTHER_CALLS(X)                                                                     \
+/* SHIM_OTHER_CALLS = the fd-making ones (SHIM_OWN_CALLS: their internal
+ * forwarders record the fds the shim's internals make, see "The shim's own
+ * fds" in shim.h) + the rest (SHIM_PLAIN_CALLS). */
+#define SHIM_OWN_CALLS(X)                                                                       \
 	X(int, socket, (int d, int t, int p), (d, t, p))                                          \
-	X(int, bind, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))               \
 	X(int, close, (int fd), (fd))                                                             \
-	X(int, close_range, (unsigned int lo, unsigned int hi, int fl), (lo, hi, fl))             \
-	X(int, setsockopt, (int fd, int lvl, int opt, const void *v, socklen_t l), (fd, lvl, opt, v, l)) \
 	X(int, dup, (int fd), (fd))                                                               \
 	X(int, dup2, (int fd, int nfd), (fd, nfd))                                                \
-	X(int, dup3, (int fd, int nfd, int fl), (fd, nfd, fl))                                    \
+	X(int, dup3, (int fd, int nfd, int fl), (fd, nfd, fl))
+#define SHIM_OTHER_CALLS(X) SHIM_OWN_CALLS(X) SHIM_PLAIN_CALLS(X)
+#define SHIM_PLAIN_CALLS(X)                                                                     \
+	X(int, bind, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))               \
+	X(int, close_range, (unsigned int lo, unsigned int hi, int fl), (lo, hi, fl))             \
+	X(void, closefrom, (int lo), (lo))                                                        \
+	X(int, setsockopt, (int fd, int lvl, int opt, const void *v, socklen_t l), (fd, lvl, opt, v, l)) \
 	X(int, poll, (struct pollfd *f, nfds_t n, int t), (f, n, t))                              \
 	X(int, __poll_chk, (struct pollfd *f, nfds_t n, int t, size_t fl), (f, n, t, fl))         \
 	X(int, ppoll, (struct pollfd *f, nfds_t n, const struct timespec *t, const sigset_t *s), (f, n, t, s)) \
@@ -112,11 +121,21 @@
  * REAL(name) has the type ret (*)(fixed params, ...); a forwarder reads
  * exactly that many longs (x86-64: every integer or pointer argument is one
  * long, as glibc's own syscall() reads six). */
-#define SHIM_VA_CALLS(V)                                                                        \
+#define SHIM_VA_CALLS(V) SHIM_VA_OWN_CALLS(V) SHIM_VA_PLAIN_CALLS(V)
+#define SHIM_VA_OWN_CALLS(V)                                                                    \
 	V(int, fcntl, (int fd, int cmd), (fd, cmd), cmd, 1)                                       \
 	V(int, fcntl64, (int fd, int cmd), (fd, cmd), cmd, 1)                                     \
-	V(int, ioctl, (int fd, unsigned long req), (fd, req), req, 1)                             \
 	V(long, syscall, (long nr), (nr), nr, 6)
+#define SHIM_VA_PLAIN_CALLS(V)                                                                  \
+	V(int, ioctl, (int fd, unsigned long req), (fd, req), req, 1)
+
+/* Calls the shim's internals make fds with that the application's are not
+ * interposed for: never exported, only --wrap'ed, so the internal
+ * references reach a forwarder that records the fd (real.c). */
+#define SHIM_INTERNAL_CALLS(X)                                                                  \
+	X(int, memfd_create, (const char *n, unsigned int fl), (n, fl))                          \
+	X(int, eventfd, (unsigned int v, int fl), (v, fl))                                        \
+	X(int, epoll_create1, (int fl), (fl))
 
 /* syscall(NR, ...) numbers served exactly like the libc call of the same
  * name (its exported wrapper, so bookkeeping and emulation are the same):
@@ -180,5 +199,7 @@
 #define SHIM_ALL_NAMES()                                                                        \
 	SHIM_OTHER_CALLS(SHIM_NAME_OF_X) SHIM_FD_CALLS(SHIM_NAME_OF_X) SHIM_VA_CALLS(SHIM_NAME_OF_X) \
 	SHIM_PRIV_UID_CALLS(SHIM_NAME_OF_X)
+/* ... and the --wrap list: those plus the internal-only ones */
+#define SHIM_WRAP_NAMES() SHIM_ALL_NAMES() SHIM_INTERNAL_CALLS(SHIM_NAME_OF_X)
 
 #endif /* XSKSHIM_SYMS_H */

@@ -82,6 +82,10 @@ SHIM_EXPORT int bind(int fd, const struct sockaddr *a, socklen_t al)
 
 SHIM_EXPORT int close(int fd)
 {
+	if (__builtin_expect(shim_fd_own(fd), 0) && !shim_guard) {
+		errno = EBADF;   /* not open, as far as the application knows */
+		return -1;
+	}
 	if (!shim_guard && shim_fd_maybe(fd)) {
 		int saved = errno;
 
@@ -93,11 +97,35 @@ SHIM_EXPORT int close(int fd)
 	return REAL(close)(fd);
 }
 
-SHIM_EXPORT int close_range(unsigned int lo, unsigned int hi, int fl)
+/* close_range(lo, hi, fl) of the application's fds only: the real call on
+ * each stretch between the shim's own fds (shim.h).  Setting close-on-exec
+ * needs no care (ours have it); CLOSE_RANGE_UNSHARE goes with the first
+ * stretch, after which the table is this process's alone. */
+static int shim_close_range_app(unsigned int lo, unsigned int hi, int fl)
 {
-	int r = REAL(close_range)(lo, hi, fl), saved = errno;
+	int own = (fl & CLOSE_RANGE_CLOEXEC) || lo > hi ? -1 : shim_own_next(lo);
 
-	if (r == 0 && !shim_guard && !(fl & CLOSE_RANGE_CLOEXEC) && shim_g.fds) {
+	while (own >= 0 && (unsigned int)own <= hi) {
+		if ((unsigned int)own > lo && REAL(close_range)(lo, (unsigned int)own - 1, fl))
+			return -1;
+		fl &= ~(int)CLOSE_RANGE_UNSHARE;
+		if ((unsigned int)own == hi)
+			return 0;
+		lo = (unsigned int)own + 1;
+		own = shim_own_next(lo);
+	}
+	return REAL(close_range)(lo, hi, fl);
+}
+
+static int shim_close_range(unsigned int lo, unsigned int hi, int fl)
+{
+	int r, saved;
+
+	if (shim_guard)
+		return REAL(close_range)(lo, hi, fl);
+	r = shim_close_range_app(lo, hi, fl);
+	saved = errno;
+	if (r == 0 && !(fl & CLOSE_RANGE_CLOEXEC) && shim_g.fds) {
 		shim_enter();
 		for (unsigned int fd = lo; fd <= hi && fd < SHIM_FD_MAX; fd++)
 			if (shim_fd_maybe((int)fd))
@@ -106,6 +134,23 @@ SHIM_EXPORT int close_range(unsigned int lo, unsigned int hi, int fl)
 	}
 	errno = saved;
 	return r;
+}
+
+SHIM_EXPORT int close_range(unsigned int lo, unsigned int hi, int fl)
+{
+	return shim_close_range(lo, hi, fl);
+}
+
+/* glibc's closefrom calls its internal close_range, which no interposer
+ * sees: the same split here, and glibc's own (which would close ours too)
+ * only where close_range fails (kernels before 5.9). */
+SHIM_EXPORT void closefrom(int lo)
+{
+	int saved = errno;
+
+	if (shim_guard || shim_close_range(lo < 0 ? 0 : (unsigned int)lo, ~0U, 0))
+		REAL(closefrom)(lo);
+	errno = saved;
 }
 
 SHIM_EXPORT int setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
