@@ -208,7 +208,7 @@ fl_recv_start()
 {
 	local t=$1 style=$2; shift 2
 	FL_OUT=$D/$t.out FL_ERR=$D/$t.err fl_bg_rcv R env "$@" fault_recv --port 9000 --style "$style" \
-		--poll-ms 50 --idle-ms 0 --max-secs 60 --progress-ms 50
+		--poll-ms 50 --idle-ms 0 --max-secs 60 --progress-ms 50 ${FL_RCVBUF:+--rcvbuf "$FL_RCVBUF"}
 	if [ $# -gt 0 ]; then
 		wait_file "$D/$t.err" 'accelerated: fd' 5 && return 0
 		fail "$t: not accelerated: $(head -2 "$D/$t.err")"

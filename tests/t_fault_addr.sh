@@ -28,7 +28,9 @@ run()
 	local t=$1 c0 c1 c2 c3; shift
 	in_rcv ip addr add "$EXTRA/32" dev vb
 	wait_addr "$EXTRA" yes
-	fl_recv_start "$t" poll "$@" || return 1
+	# 8 MiB: a burst is held whole by the kernel socket (plain, or the
+	# shim's spill) when the reader is off its CPU on a loaded machine
+	FL_RCVBUF=8388608 fl_recv_start "$t" poll "$@" || return 1
 	in_gen udpgen --dst "$ADDR_RCV" --port 9000 --count "$N" --rate 100000 >/dev/null
 	c0=$(fl_settle "$D/$t.out")
 	in_gen udpgen --dst "$EXTRA" --port 9000 --count "$N" --rate 100000 >/dev/null
@@ -62,10 +64,8 @@ check "$([ "$PRESENT" = "$N" ] && [ "$READDED" = "$N" ]; echo $?)" \
 	"shim: all $N to $EXTRA while it was ours ($PRESENT), all $N after it was added again ($READDED)"
 check "$([ "$REMOVED" = "$p_removed" ]; echo $?)" \
 	"shim: after the address was removed its datagrams are dropped as by the kernel ($REMOVED delivered, plain $p_removed)"
-rx_xdp=$(summary_sock_sum "$D/shim.err" rx_xdp)
-rx_kernel=$(summary_sock_sum "$D/shim.err" rx_kernel)
-check "$([ "$rx_xdp" = $((3 * N)) ] && [ "$rx_kernel" = 0 ]; echo $?)" \
-	"shim: the re-added address was accelerated without another bind (rx_xdp $rx_xdp = $((3 * N)), rx_kernel $rx_kernel)"
+acc=$(accel_all "$D/shim.err" $((3 * N)))
+check $? "shim: the re-added address was accelerated without another bind ($acc)"
 nl=$(summary_xdp "$D/shim.err" pass_not_local)
 check "$([ "${nl:-0}" -ge $((N * 99 / 100)) ]; echo $?)" \
 	"shim: the XDP program passed the removed address's datagrams to the kernel as not local (pass_not_local ${nl:-?})"
