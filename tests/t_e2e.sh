@@ -42,7 +42,7 @@ recv_run() {
 	shift
 	sargs=("$@")
 	local before after pid
-	before=$(udp_in_datagrams)
+	before=$(udp_in_all)
 	# shellcheck disable=SC2086
 	in_rcv env $envs "${rargs[@]}" >"$T/$tag.out" 2>"$T/$tag.err" &
 	pid=$!
@@ -55,7 +55,7 @@ recv_run() {
 		in_gen "${cmd[@]}" >>"$T/$tag.gen" 2>&1
 	done
 	wait "$pid"
-	after=$(udp_in_datagrams)
+	after=$(udp_in_all)
 	echo $((after - before)) >"$T/$tag.udp"
 }
 
@@ -95,9 +95,9 @@ check_bypass() {   # TAG PORT COUNT WHAT
 	s=${s:-0}
 	if [ $((x + k)) = "$3" ] && [ "$k" = "$s" ] && [ "$u" = "$k" ] && [ $((s * 2)) -lt "$3" ]; then
 		if [ "$k" = 0 ]; then
-			pass "$4: all $3 through AF_XDP (rx_xdp $x, rx_kernel $k, UdpInDatagrams +$u)"
+			pass "$4: all $3 through AF_XDP (rx_xdp $x, rx_kernel $k, Udp(6)InDatagrams +$u)"
 		else
-			pass "$4: all $3 delivered, $x through AF_XDP, $k spilled past the fill budget to the program's kernel socket (pass_spill $s, rx_kernel $k, UdpInDatagrams +$u)"
+			pass "$4: all $3 delivered, $x through AF_XDP, $k spilled past the fill budget to the program's kernel socket (pass_spill $s, rx_kernel $k, Udp(6)InDatagrams +$u)"
 		fi
 	else
 		fail "$4: rx_xdp $x rx_kernel $k pass_spill $s UdpInDatagrams +$u, want rx_xdp + rx_kernel = $3, rx_kernel = pass_spill = UdpInDatagrams, spill < 1/2; $(grep -m2 -E 'warn|error' "$T/$1.err")"
