@@ -211,9 +211,10 @@ def targets(rows, lat, meta):
     # same traffic.  Judged by capacity, 1 / (CPU ns per delivered
     # datagram), both receivers measured in the same rounds at one paced
     # offered load (meta quic_rate), and not by delivered rate: the
-    # generator here (xdpgen's AF_XDP engine, 0.3-1 Mpps and drifting; live
-    # XDP frames are refused on this kernel) is no faster than the
-    # receivers, so their rates repeat the generator's.  The rate ratio
+    # generator is paced (xdpgen --rate takes its AF_XDP engine, 0.3-1 Mpps;
+    # on kernels that refuse live XDP frames that engine is all there is)
+    # and no faster than the receivers, so their rates repeat the
+    # generator's.  The rate ratio
     # stays beside it, with whether every datagram arrived
     # (generator-bound).  plain-quic/plain-poll says how much of a gap is
     # the QUIC-style read itself (control messages parsed per datagram).
@@ -351,8 +352,8 @@ def write_table(path, rows, lat, meta, head, tg):
     w("- The QUIC-style targets compare *capacity* = 1 / CPU ns per delivered datagram "
       "of two receivers measured in the same rounds under one paced offered load "
       "(xdpgen --rate %s pps), not delivered rates: where the generator is no faster than "
-      "the receivers (here xdpgen's AF_XDP engine, 0.3-1 Mpps, because live XDP frames are "
-      "refused on this kernel) every receiver delivers the generator's rate and the rate "
+      "the receivers (xdpgen's AF_XDP engine, 0.3-1 Mpps, which paces; on kernels that refuse "
+      "live XDP frames it is the only engine) every receiver delivers the generator's rate and the rate "
       "ratio says nothing. Below saturation a receiver's batches are small, so both "
       "capacities are underestimates, alike for both." % meta.get("quic_rate", "?"))
     w("")
