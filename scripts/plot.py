@@ -32,6 +32,8 @@ RX_LABEL = {
     "shim-spin": "shim, spin recvmmsg",
     "shim-busypoll": "shim, blocking + BUSY_POLL",
     "shim-deep-poll": "shim, poll, FILL_MIN=16384 (deep)",
+    "plain-prefork": "plain, 2 forked children on one socket (poll)",
+    "shim-prefork": "shim, 2 forked children on one socket (poll)",
     "base-poll": "base shim (BENCH_BASE_LIB/ENV), poll",
     "base-spin": "base shim (BENCH_BASE_LIB/ENV), spin",
     "plain-epoll": "plain, epoll(ET)+recvmmsg",
@@ -51,6 +53,7 @@ COLORS = {
     "plain-poll": "#7f7f7f", "plain-spin": "#bfbfbf",
     "shim-poll": "#1f77b4", "shim-spin": "#9ecae1",
     "shim-busypoll": "#6a3d9a", "shim-deep-poll": "#17becf",
+    "plain-prefork": "#8c564b", "shim-prefork": "#c49c94",
     "base-poll": "#ff7f0e", "base-spin": "#fdd0a2",
     "plain-epoll": "#525252", "shim-epoll": "#08519c", "base-epoll": "#a63603",
     "plain-quic": "#636363", "plain-quic-gro": "#969696", "shim-quic": "#3182bd", "shim-quic-gro": "#6baed6",
@@ -194,6 +197,15 @@ def targets(rows, lat, meta):
     for size in ("64", "1228"):
         pps_ratio("shim-busypoll/raw-spin, %s B" % size, size, "shim-busypoll", "raw-spin",
                   0.90, ">= 0.90")
+    # issue 11's prefork row: 2 forked children reading one accelerated
+    # socket (memory shared across fork) against one process; no target
+    g64 = ("xdpgen", HEAD_MODE, "64")
+    pps_ratio("prefork: 2 children / 1 process, shim, 64 B", "64", "shim-prefork", "shim-poll", None, "(none)")
+    pps_ratio("prefork: shim/plain, 2 children each, 64 B", "64", "shim-prefork", "plain-prefork", None, "(none)")
+    cp, cs = cpu_of(rows, g64, "shim-prefork"), cpu_of(rows, g64, "shim-poll")
+    x = ratio(cp, cs)
+    out.append(("prefork: CPU ns/pkt, 2 children / 1 process, shim, 64 B",
+                "n/a" if x is None else "%.2f (%.0f / %.0f ns/pkt)" % (x, cp, cs), "(none)", ""))
     plain = [num(r["p99"]) for r in lat if r["server"] == "plain" and r["status"] == "ok"]
     shim = [num(r["p99"]) for r in lat
             if r["server"] == "shim" and r["mode"] == HEAD_MODE and r["status"] == "ok"]

@@ -85,6 +85,14 @@ if echo "$last" | grep -Eq '^bench: shim/plain=([0-9]+\.[0-9]{2}|n/a) shim/raw=(
 else
 	fail "final line has the bench: format (got: $last)"
 fi
+# the prefork row (issue 11): 2 forked children on one socket, plain and
+# shim, each delivered datagrams, and the targets block compares them
+pf=$([ -n "$run" ] && awk -F, 'NR > 1 && $4 ~ /-prefork$/ && $7 > 0 { print $4 }' "$run/results.csv" | sort -u | tr '\n' ' ')
+if [ "$pf" = "plain-prefork shim-prefork " ] && grep -q '^| prefork: 2 children / 1 process, shim' "$run/table.md"; then
+	pass "prefork rows: plain-prefork and shim-prefork delivered, compared in the targets block"
+else
+	fail "prefork rows: plain-prefork and shim-prefork delivered, compared in the targets block (rows with data: ${pf:-none})"
+fi
 # results.csv: status is column 18; xsk_drop and spill (20, 21) say where
 # the shim's and raw's datagrams went
 if [ -n "$run" ] && [ -s "$run/results.csv" ] && ! awk -F, 'NR > 1 && $18 == "fail"' "$run/results.csv" | grep -q .; then

@@ -25,6 +25,13 @@
  *               each verified
  *   --blocking  blocking socket, recvmmsg(64, MSG_WAITFORONE)
  *               (SO_RCVTIMEO bounds each wait so the stop checks run)
+ * --prefork N (poll or spin style) opens one socket and forks N children
+ * that all read it, as prefork servers do (nginx workers, nsd
+ * server-count); the counters, the sequence bitmap and the stop state live
+ * in memory shared by them, the parent only waits and sums.  A flow is
+ * then split between readers by design: flows_split is printed but does not
+ * fail the run; per_thread lists each child's count, and cpu_ns_per_pkt
+ * sums every child's CPU.
  * --rcvbuf BYTES sets SO_RCVBUFFORCE (falls back to SO_RCVBUF).
  *
  * Every datagram is checked against the udpgen pattern (see udpgen.c): all
@@ -70,7 +77,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -105,6 +114,7 @@ struct sr_conf {
 	int poll_ms;
 	bool gro;                       /* --gro (with --quic) */
 	unsigned batch;                 /* messages per recvmmsg */
+	unsigned prefork;               /* --prefork: children reading one socket */
 };
 
 struct sr_thread {
@@ -119,7 +129,7 @@ struct sr_thread {
 	uint64_t cpu_first, cpu_last;   /* process CPU ns at samples */
 	uint64_t cpu_sample_at;         /* monotonic time of last sample */
 	uint64_t nmsgs;                 /* messages (a GRO one holds several) */
-	uint64_t counted;               /* received already added to g_total */
+	uint64_t counted;               /* received already added to g->total */
 	unsigned ecn_seen;
 	uint8_t ctl[SR_BATCH][SR_CTL_SZ]; /* --quic: control buffers */
 	uint8_t *ports_seen;            /* [65536] source ports seen */
@@ -141,12 +151,17 @@ static struct sr_conf conf = {
 	.poll_ms = 1000,
 };
 
-/* Shared between threads: only touched with __atomic builtins, except
- * g_start_ns and the seq_bitmap pointer, written before the threads start. */
+/* Shared between threads (and --prefork children: MAP_SHARED): only
+ * touched with __atomic builtins, except g_start_ns and the seq_bitmap
+ * pointer, written before the threads start. */
+struct sr_glob {
+	uint64_t total;             /* datagrams received, all threads */
+	uint64_t last_ns;           /* most recent non-empty batch, 0 = none */
+	int stop;
+	int drain;                  /* SIGUSR1 seen */
+};
+static struct sr_glob *g;
 static uint64_t *seq_bitmap;        /* expect bits, fetch-or per datagram */
-static uint64_t g_total;            /* datagrams received, all threads */
-static uint64_t g_last_ns;          /* most recent non-empty batch, 0 = none */
-static int g_stop;
 static uint64_t g_start_ns;
 
 /* pat_tab[k] = k & 0xff: the pattern of seq from byte 12 on is
@@ -158,18 +173,17 @@ static uint8_t pat_tab[256 + SR_PAYLOAD_MAX];
 static void on_signal(int sig)
 {
 	(void)sig;
-	__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 }
 
 /* SIGUSR1: the senders are done - stop after SR_DRAIN_IDLE_MS of silence
  * (what is still on its way through the stack arrives first), however
  * long --idle-ms is. */
 #define SR_DRAIN_IDLE_MS 300
-static int g_drain;
 static void on_drain(int sig)
 {
 	(void)sig;
-	__atomic_store_n(&g_drain, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->drain, 1, __ATOMIC_RELAXED);
 }
 
 
@@ -278,11 +292,11 @@ static void sr_account(struct sr_thread *t, unsigned n)
 		t->cpu_sample_at = now;
 	}
 	t->last_ns = now;
-	__atomic_store_n(&g_last_ns, now, __ATOMIC_RELAXED);
-	total = __atomic_add_fetch(&g_total, t->received - t->counted, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->last_ns, now, __ATOMIC_RELAXED);
+	total = __atomic_add_fetch(&g->total, t->received - t->counted, __ATOMIC_RELAXED);
 	t->counted = t->received;
 	if (conf.expect && total >= conf.expect)
-		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 }
 
 /* Returns true when the run should end (sets the shared stop flag). */
@@ -290,17 +304,17 @@ static bool sr_should_stop(void)
 {
 	uint64_t now, last;
 
-	if (__atomic_load_n(&g_stop, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&g->stop, __ATOMIC_RELAXED))
 		return true;
 	now = now_ns();
 	/* Read after now: another thread may have stored a later time, so
 	 * check last < now before subtracting.  0 = nothing arrived yet. */
-	last = __atomic_load_n(&g_last_ns, __ATOMIC_RELAXED);
+	last = __atomic_load_n(&g->last_ns, __ATOMIC_RELAXED);
 	if ((last && now > last &&
-	     now - last > (uint64_t)(__atomic_load_n(&g_drain, __ATOMIC_RELAXED) ? SR_DRAIN_IDLE_MS : conf.idle_ms) *
+	     now - last > (uint64_t)(__atomic_load_n(&g->drain, __ATOMIC_RELAXED) ? SR_DRAIN_IDLE_MS : conf.idle_ms) *
 				  1000000ull) ||
 	    (double)(now - g_start_ns) / 1e9 > conf.max_secs) {
-		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 		return true;
 	}
 	return false;
@@ -347,7 +361,7 @@ static void *sr_thread_main(void *arg)
 				n = sr_recv(t, MSG_WAITFORONE, &tmo);
 				if (n < 0)
 					goto out;
-			} while (n > 0 && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED));
+			} while (n > 0 && !__atomic_load_n(&g->stop, __ATOMIC_RELAXED));
 			break;
 		case SR_EPOLL:
 		case SR_QUIC: {
@@ -365,7 +379,7 @@ static void *sr_thread_main(void *arg)
 				n = quic ? sr_recv(t, 0, NULL) : sr_recv(t, MSG_WAITFORONE, &tmo);
 				if (n < 0)
 					goto out;
-			} while (n > 0 && !__atomic_load_n(&g_stop, __ATOMIC_RELAXED));
+			} while (n > 0 && !__atomic_load_n(&g->stop, __ATOMIC_RELAXED));
 			break;
 		}
 		case SR_SPIN:
@@ -381,7 +395,7 @@ static void *sr_thread_main(void *arg)
 out:
 	if (t->err) {
 		fprintf(stderr, "streamrecv: thread %u: %s\n", t->idx, strerror(t->err));
-		__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -481,12 +495,53 @@ err:
 	return -errno;
 }
 
+/* Zeroed memory the --prefork children share with the parent (private
+ * calloc otherwise).  Never freed: the process exits. */
+static void *sr_zalloc(size_t n)
+{
+	void *p;
+
+	if (!conf.prefork)
+		return calloc(1, n);
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* --prefork: child i runs reader i on the one socket; the parent waits for
+ * them all.  Returns the number started. */
+static unsigned sr_prefork_run(struct sr_thread *th, unsigned n)
+{
+	unsigned i, started = 0, reaped = 0;
+
+	for (i = 0; i < n; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			perror("streamrecv: fork");
+			__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+			break;
+		}
+		if (!pid) {
+			sr_thread_main(&th[i]);
+			_exit(th[i].err ? 1 : 0);
+		}
+		started++;
+	}
+	while (reaped < started)
+		if (wait(NULL) >= 0)
+			reaped++;
+		else if (errno != EINTR)
+			break;
+	return started;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: streamrecv --port P [options]\n"
 		"  --bind ADDR      address to bind (default 0.0.0.0; :: for IPv6)\n"
 		"  --threads N      sockets in one SO_REUSEPORT group, one thread each\n"
+		"  --prefork N      one socket read by N forked children (poll or spin)\n"
 		"  --spin           busy loop on recvmmsg(MSG_DONTWAIT) instead of poll\n"
 		"  --blocking       blocking socket, recvmmsg(MSG_WAITFORONE)\n"
 		"  --quic           quinn-udp's setup and read: options, epoll(ET), recvmmsg(32) to EAGAIN\n"
@@ -505,6 +560,7 @@ int main(int argc, char **argv)
 		{ "port", required_argument, NULL, 'p' },
 		{ "bind", required_argument, NULL, 'b' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "prefork", required_argument, NULL, 'F' },
 		{ "spin", no_argument, NULL, 'S' },
 		{ "epoll", no_argument, NULL, 'E' },
 		{ "blocking", no_argument, NULL, 'B' },
@@ -521,8 +577,8 @@ int main(int argc, char **argv)
 	};
 	struct sr_thread *th;
 	uint64_t received = 0, bad = 0, dup = 0, missing = 0, first = 0, last = 0, reordered = 0, msgs = 0;
-	uint64_t cpu_first = UINT64_MAX, cpu_last = 0, cpu, end_ns, k;
-	unsigned flows = 0, split = 0, i, started = 0;
+	uint64_t cpu_first = UINT64_MAX, cpu_last = 0, cpu, end_ns, k, child_cpu = 0;
+	unsigned flows = 0, split = 0, i, started = 0, nth;
 	int c, rc = 0;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -530,6 +586,7 @@ int main(int argc, char **argv)
 		case 'p': conf.port = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'b': conf.bind_addr = optarg; break;
 		case 't': conf.threads = (unsigned)strtoul(optarg, NULL, 0); break;
+		case 'F': conf.prefork = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'S': conf.style = SR_SPIN; break;
 		case 'E': conf.style = SR_EPOLL; break;
 		case 'Q': conf.style = SR_QUIC; break;
@@ -550,31 +607,39 @@ int main(int argc, char **argv)
 		conf.bufsize = SR_PAYLOAD_MAX;   /* quinn-udp: 64 KiB per GRO message */
 	if (!conf.port || conf.port > 65535 || !conf.threads || (conf.gro && conf.style != SR_QUIC) ||
 	    conf.threads > SR_THREADS_MAX || conf.bufsize < 1 ||
-	    conf.bufsize > SR_PAYLOAD_MAX || conf.max_secs <= 0 || conf.poll_ms < 0) {
+	    conf.bufsize > SR_PAYLOAD_MAX || conf.max_secs <= 0 || conf.poll_ms < 0 ||
+	    (conf.prefork && (conf.threads != 1 || conf.prefork > SR_THREADS_MAX ||
+			      (conf.style != SR_POLL && conf.style != SR_SPIN)))) {
 		usage(stderr);
 		return 2;
+	}
+	nth = conf.prefork ? conf.prefork : conf.threads;
+	g = mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (g == MAP_FAILED) {
+		perror("streamrecv: mmap");
+		return 1;
 	}
 
 	for (k = 0; k < sizeof(pat_tab); k++)
 		pat_tab[k] = (uint8_t)k;
 	if (conf.expect) {
-		seq_bitmap = calloc((conf.expect + 63) / 64, sizeof(uint64_t));
+		seq_bitmap = sr_zalloc((conf.expect + 63) / 64 * sizeof(uint64_t));
 		if (!seq_bitmap) {
 			perror("streamrecv: bitmap");
 			return 1;
 		}
 	}
-	th = calloc(conf.threads, sizeof(*th));
+	th = sr_zalloc(nth * sizeof(*th));
 	if (!th)
 		return 1;
-	for (i = 0; i < conf.threads; i++) {
+	for (i = 0; i < nth; i++) {
 		struct sr_thread *t = &th[i];
 		unsigned j;
 
 		t->idx = i;
 		t->fd = -1;
-		t->ports_seen = calloc(65536, 1);
-		t->flow_next = calloc(65536, sizeof(*t->flow_next));
+		t->ports_seen = sr_zalloc(65536);
+		t->flow_next = sr_zalloc(65536 * sizeof(*t->flow_next));
 		t->bufs = malloc(SR_BATCH * conf.bufsize);
 		if (!t->ports_seen || !t->flow_next || !t->bufs)
 			return 1;
@@ -585,13 +650,17 @@ int main(int argc, char **argv)
 			t->msgs[j].msg_hdr.msg_iovlen = 1;
 			t->msgs[j].msg_hdr.msg_name = &t->names[j];
 		}
-		if (sr_socket_open(t)) {
+		if (i && conf.prefork) {   /* the children read the one socket */
+			t->fd = th[0].fd;
+			t->ep = -1;
+			t->family = th[0].family;
+		} else if (sr_socket_open(t)) {
 			rc = 1;
 			goto out;
 		}
 	}
-	fprintf(stderr, "streamrecv: ready port=%u threads=%u style=%s\n", conf.port,
-		conf.threads, conf.style == SR_POLL ? "poll" :
+	fprintf(stderr, "streamrecv: ready port=%u threads=%u prefork=%u style=%s\n", conf.port,
+		conf.threads, conf.prefork, conf.style == SR_POLL ? "poll" :
 		conf.style == SR_SPIN ? "spin" : conf.style == SR_EPOLL ? "epoll" :
 		conf.style == SR_QUIC ? (conf.gro ? "quic+gro" : "quic") : "blocking");
 
@@ -599,12 +668,12 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGUSR1, on_drain);
 	g_start_ns = now_ns();
-	for (i = 0; i < conf.threads; i++) {
+	for (i = 0; i < (conf.prefork ? 0 : conf.threads); i++) {
 		int e = pthread_create(&th[i].th, NULL, sr_thread_main, &th[i]);
 
 		if (e) {
 			fprintf(stderr, "streamrecv: pthread_create: %s\n", strerror(e));
-			__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+			__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 			rc = 1;
 			break;
 		}
@@ -612,9 +681,11 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(th[i].th, NULL);
+	if (conf.prefork)
+		sr_prefork_run(th, nth);
 	end_ns = now_ns();
 
-	for (i = 0; i < conf.threads; i++) {
+	for (i = 0; i < nth; i++) {
 		struct sr_thread *t = &th[i];
 
 		received += t->received;
@@ -633,12 +704,13 @@ int main(int argc, char **argv)
 				cpu_first = t->cpu_first;
 			if (t->cpu_last > cpu_last)
 				cpu_last = t->cpu_last;
+			child_cpu += t->cpu_last - t->cpu_first;   /* --prefork: each its own process */
 		}
 	}
 	for (k = 0; k < 65536; k++) {
 		unsigned seen = 0;
 
-		for (i = 0; i < conf.threads; i++)
+		for (i = 0; i < nth; i++)
 			seen += th[i].ports_seen[k];
 		flows += seen > 0;
 		split += seen > 1;
@@ -651,8 +723,10 @@ int main(int argc, char **argv)
 		missing = conf.expect - have;
 	}
 	cpu = cpu_last > cpu_first && cpu_first != UINT64_MAX ? cpu_last - cpu_first : 0;
+	if (conf.prefork)
+		cpu = child_cpu;
 	if (!cpu)
-		cpu = proc_cpu_ns();     /* too short to sample: whole run */
+		cpu = conf.prefork ? children_cpu_ns() : proc_cpu_ns();   /* too short to sample: whole run */
 
 	{
 		double secs = (double)(end_ns - g_start_ns) / 1e9;
@@ -663,19 +737,24 @@ int main(int argc, char **argv)
 		       (unsigned long long)received, (unsigned long long)bad,
 		       (unsigned long long)dup, (unsigned long long)missing, secs,
 		       span > 0 ? (double)received / span : 0.0, span, flows, split, (unsigned long long)reordered);
-		for (i = 0; i < conf.threads; i++)
+		for (i = 0; i < nth; i++)
 			printf("%s%llu", i ? "," : "", (unsigned long long)th[i].received);
 		printf(" cpu_ns_per_pkt=%.1f messages=%llu\n", received ? (double)cpu / (double)received : 0.0,
 		       (unsigned long long)msgs);
 		fflush(stdout);
 	}
 	if (conf.expect) {
-		if (received != conf.expect || bad || dup || split || reordered)
+		if (received != conf.expect || bad || dup || (split && !conf.prefork) || reordered)
 			rc = 1;
-	} else if (!received || bad || split || reordered) {
+	} else if (!received || bad || (split && !conf.prefork) || reordered) {
 		rc = 1;
 	}
 out:
+	if (conf.prefork) {   /* shared mappings: the exit unmaps them */
+		if (th[0].fd >= 0)
+			close(th[0].fd);
+		return rc;
+	}
 	for (i = 0; i < conf.threads; i++) {
 		if (th[i].fd >= 0)
 			close(th[i].fd);

@@ -50,16 +50,20 @@ static inline uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* User + system CPU time of the whole process, in nanoseconds. */
-static inline uint64_t proc_cpu_ns(void)
+/* User + system CPU time, in nanoseconds, of RUSAGE_SELF (the whole
+ * process) or RUSAGE_CHILDREN (its children that were waited for). */
+static inline uint64_t rusage_cpu_ns(int who)
 {
 	struct rusage ru;
 
-	if (getrusage(RUSAGE_SELF, &ru))
+	if (getrusage(who, &ru))
 		return 0;
 	return ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
 	       ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
 }
+
+static inline uint64_t proc_cpu_ns(void) { return rusage_cpu_ns(RUSAGE_SELF); }
+static inline uint64_t children_cpu_ns(void) { return rusage_cpu_ns(RUSAGE_CHILDREN); }
 
 /* n (<= 8) bytes at p as a little-endian number. */
 static inline uint64_t get_le(const uint8_t *p, unsigned n)
