@@ -100,17 +100,20 @@ SHIM_EXPORT int close(int fd)
 /* close_range(lo, hi, fl) of the application's fds only: the real call on
  * each stretch between the shim's own fds (shim.h).  Setting close-on-exec
  * needs no care (ours have it); CLOSE_RANGE_UNSHARE goes with the first
- * stretch, after which the table is this process's alone. */
+ * call made (a range that starts on one of ours keeps it for the next
+ * stretch), after which the table is this process's alone. */
 static int shim_close_range_app(unsigned int lo, unsigned int hi, int fl)
 {
 	int own = (fl & CLOSE_RANGE_CLOEXEC) || lo > hi ? -1 : shim_own_next(lo);
 
 	while (own >= 0 && (unsigned int)own <= hi) {
-		if ((unsigned int)own > lo && REAL(close_range)(lo, (unsigned int)own - 1, fl))
-			return -1;
-		fl &= ~(int)CLOSE_RANGE_UNSHARE;
-		if ((unsigned int)own == hi)
-			return 0;
+		if ((unsigned int)own > lo) {
+			if (REAL(close_range)(lo, (unsigned int)own - 1, fl))
+				return -1;
+			fl &= ~(int)CLOSE_RANGE_UNSHARE;   /* done by that call */
+		}
+		if ((unsigned int)own == hi)   /* nothing of the application's left: unshare alone */
+			return (fl & CLOSE_RANGE_UNSHARE) ? REAL(close_range)(~0U, ~0U, CLOSE_RANGE_UNSHARE) : 0;
 		lo = (unsigned int)own + 1;
 		own = shim_own_next(lo);
 	}
