@@ -3,16 +3,18 @@
 # 2001:2::80, ns A = the receiver's address) and a knot.conf with one UDP
 # worker.  Sourced (after scripts/netns.sh, whose ADDR_RCV it uses).
 #
+#   knot_zone FILE
+#     writes the example. zone to FILE (world-readable: named, pdns and knotd
+#     read it after dropping privileges)
+#
 #   knot_setup DIR LISTEN [LOGLEVEL [XDP_IFACE@PORT]]
 #     writes DIR/example.zone and DIR/knot.conf (rundir and storage under
 #     DIR); LISTEN is knot's listen value ("198.18.0.2@53" or
 #     "[ a@p, b@p ]"); XDP_IFACE@PORT adds knot's own XDP listener.
 
-knot_setup()
+knot_zone()
 {
-	local d=$1 listen=$2 level=${3:-info} xdp=${4:-}
-	mkdir -p "$d/run" "$d/storage"
-	cat >"$d/example.zone" <<-ZONE
+	cat >"$1" <<-ZONE
 		\$ORIGIN example.
 		\$TTL 300
 		@    IN SOA ns.example. admin.example. 1 3600 600 86400 300
@@ -21,6 +23,14 @@ knot_setup()
 		www  IN A   198.18.1.80
 		www  IN AAAA 2001:2::80
 	ZONE
+	chmod 644 "$1"
+}
+
+knot_setup()
+{
+	local d=$1 listen=$2 level=${3:-info} xdp=${4:-}
+	mkdir -p "$d/run" "$d/storage"
+	knot_zone "$d/example.zone"
 	{
 		cat <<-CONF
 			server:

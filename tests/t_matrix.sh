@@ -35,6 +35,7 @@
 cd "$(dirname "$0")/.." || exit 1
 NETNS_TEST_NAME=t_matrix
 . scripts/netns.sh
+. scripts/knot.sh
 netns_skip_unless_root
 
 SHIM=$PWD/build/libxskshim.so
@@ -290,19 +291,6 @@ mc_client() # mode port count [arg...]: matrixclient.py from gen
 ROW_DIR=
 row_dir() { ROW_DIR=$TMP/$1; rm -rf "$ROW_DIR"; mkdir -p "$ROW_DIR"; chmod 755 "$ROW_DIR"; }
 
-zone_file() # FILE: a tiny example. zone
-{
-	cat >"$1" <<-EOF
-		\$ORIGIN example.
-		\$TTL 300
-		@    IN SOA ns.example. admin.example. 1 3600 600 86400 300
-		@    IN NS  ns.example.
-		ns   IN A   $ADDR_RCV
-		www  IN A   198.18.1.80
-	EOF
-	chmod 644 "$1"
-}
-
 client_dns() { mc_client dns "$R_PORT" 200 www.example.; }
 
 row_unbound()
@@ -335,7 +323,7 @@ row_unbound()
 row_pdns()
 {
 	row_dir pdns
-	zone_file "$ROW_DIR/example.zone"
+	knot_zone "$ROW_DIR/example.zone"
 	echo "zone \"example\" { type master; file \"$ROW_DIR/example.zone\"; };" >"$ROW_DIR/named.conf"
 	: >"$ROW_DIR/pdns.conf"
 	chmod 644 "$ROW_DIR"/*
@@ -349,7 +337,7 @@ row_pdns()
 row_pdns_recursor()
 {
 	row_dir pdns_recursor
-	zone_file "$ROW_DIR/example.zone"
+	knot_zone "$ROW_DIR/example.zone"
 	: >"$ROW_DIR/recursor.conf"
 	chmod 644 "$ROW_DIR"/*
 	R_PORT=5303 R_CLIENT=client_dns R_PRE=() R_ENV=()
