@@ -345,6 +345,12 @@ row_pdns_recursor()
 		--local-address="$ADDR_RCV" --local-port=5303 --allow-from=198.18.0.0/15
 		--auth-zones=example="$ROW_DIR/example.zone" --setuid=pdns --setgid=pdns --threads=1 --loglevel=4
 		--security-poll-suffix= --hint-file=no)
+	# With no root hints the recursor's housekeeping logs this warning when
+	# its first root refresh falls inside the run (about 0.5 s after start):
+	# seen in 1 of 6 plain runs and 5 of 6 shim runs of this row, a timer
+	# against how long the run lasts (under the shim the install at bind adds
+	# to it), not a change in what the recursor does
+	R_NOISE_OK='msg="Failed to update \. records" subsystem="housekeeping"'
 }
 
 row_kresd()
