@@ -30,7 +30,26 @@
  * (fork children included) has closed the socket, as it does for a
  * socket's own registration.  The price: an inner fd per registration, and
  * events beyond EPOLLIN (EPOLLOUT, errors, hang-up) cost one
- * epoll_wait(inner, 0) when reported.  What differs from the kernel:
+ * epoll_wait(inner, 0) when reported.
+ *
+ * Edge-triggered registrations (not one-shot, not exclusive: what mio/tokio
+ * and so quinn use, with EPOLLOUT and IP_RECVERR) are split: the inner set
+ * holds the AF_XDP fds alone, and the kernel fd is an entry of its own in
+ * the application's set, with the application's events and a tag marked
+ * SHIM_EPREG_KTAG.  A kernel-socket wake-up then arrives with its exact
+ * mask (and says whether it holds data: no kernel read on the next receive
+ * unless it does), a ring's as EPOLLIN plus the kernel socket's other bits
+ * from a cache that the kernel socket's own events keep, and no event needs
+ * a look at the other side.  The cache is trusted only while it says
+ * "writable" or nothing, and only until something that can take a bit away
+ * without a wake-up happened in any process (a send, setsockopt, connect:
+ * shim_rx.kstate_gen); else the ring event asks poll(fd, 0) and caches
+ * that.  Both entries' events in one epoll_wait are merged into one (within
+ * its first SHIM_EP_MERGE events).  What differs: the two may come in two
+ * consecutive calls when maxevents cuts between them (one extra edge); a
+ * send the shim does not see (sendfile, io_uring) that fills the send
+ * buffer leaves EPOLLOUT in the cache until the next kernel-socket event.
+ * What differs from the kernel in general:
  * EPOLLEXCLUSIVE is not allowed on an epoll fd, so such a registration
  * wakes every waiter ("one or more" in the kernel's words; its EINVAL
  * cases are kept); an unconnected socket without IP_RECVERR reports
@@ -221,6 +240,12 @@ int shim_select(int n, fd_set *rd, fd_set *wr, fd_set *ex, const struct timespec
 /* the kernel's EPOLLEXCLUSIVE_OK_BITS */
 #define SHIM_EPREG_EXCL_OK (EPOLLIN | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLWAKEUP | EPOLLET | EPOLLEXCLUSIVE)
 #define SHIM_EPREG_KERNEL 0ull          /* inner data of the kernel fd (AF_XDP fds: 1 + queue slot) */
+#define SHIM_EPREG_KTAG  0x8000u        /* in a tag's index field: the kernel fd's own entry */
+/* kernel-socket bits a cached mask may say without a look (split
+ * registrations): writable, and nothing else beyond input */
+#define SHIM_EPREG_OUT   (EPOLLOUT | EPOLLWRNORM | EPOLLWRBAND)
+#define SHIM_EPREG_KOK   (1u << 28)     /* in kmask: the cached mask is set */
+#define SHIM_EP_MERGE    64             /* events of a call merged by registration */
 
 /* One registration of a tracked socket in an application epoll set.
  * Written under shim_g.lock; read lock-free by epoll_wait, which checks
@@ -236,6 +261,13 @@ struct shim_epreg {
 	uint64_t data;             /* as the application gave */
 	struct shim_sock *s;
 	uint32_t next;             /* next of the same socket + 1, 0: none */
+	bool     split;            /* the kernel fd is an entry of its own in
+				    * ep (tag | SHIM_EPREG_KTAG), the inner set
+				    * holds the AF_XDP fds alone */
+	uint64_t kmask;            /* split: the kernel socket's events beyond
+				    * input as last seen | SHIM_EPREG_KOK (low
+				    * 32 bits), rx->kstate_gen then (high 32);
+				    * 0: unknown */
 };
 
 static struct shim_epreg shim_epregs[SHIM_EPREG_MAX];
@@ -271,6 +303,8 @@ static struct shim_epreg *shim_epreg_alloc(struct shim_sock *s, int ep, int fd)
 	r->ep = ep;
 	r->fd = fd;
 	__atomic_store_n(&r->ifd, -1, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->split, false, __ATOMIC_RELAXED);
+	__atomic_store_n(&r->kmask, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&r->s, s, __ATOMIC_RELAXED);
 	r->next = s->epreg_head;
 	s->epreg_head = (uint32_t)(r - shim_epregs) + 1;
@@ -340,6 +374,28 @@ static int shim_epreg_inner_kernel(struct shim_epreg *r, int op)
 	return REAL(epoll_ctl)(r->ifd, op, r->fd, &ke);
 }
 
+/* Whether a registration with these events is split (struct shim_epreg):
+ * edge-triggered for input, neither one-shot (one entry must disarm the
+ * whole socket) nor exclusive.  Then a wake-up of the kernel socket and one
+ * of a ring arrive as different events, so neither needs a look at the
+ * other: the kernel socket's event carries its exact mask, a ring's event
+ * adds the kernel socket's other bits from the cache. */
+static bool shim_epreg_splits(uint32_t events)
+{
+	return (events & EPOLLET) && !(events & (EPOLLONESHOT | EPOLLEXCLUSIVE)) && (events & SHIM_EPREG_IN);
+}
+
+/* The kernel fd's own entry of a split registration in ep (op ADD, MOD). */
+static int shim_epreg_kernel_entry(struct shim_epreg *r, int ep, int op)
+{
+	struct epoll_event ke = {
+		.events = r->events & ~(uint32_t)EPOLLEXCLUSIVE,
+		.data.u64 = shim_epreg_tag(r) | SHIM_EPREG_KTAG,
+	};
+
+	return REAL(epoll_ctl)(ep, op, r->fd, &ke);
+}
+
 /* Move r from the application fd registered directly to an inner set
  * (the socket became accelerated, or was registered while accelerated).
  * 0 or -errno; on failure r stays as it was.  Lock held. */
@@ -349,18 +405,31 @@ static int shim_epreg_to_inner(struct shim_epreg *r, bool fd_registered)
 	int err;
 
 	int ifd = epoll_create1(EPOLL_CLOEXEC);
+	bool split = shim_epreg_splits(r->events);
 
 	if (ifd < 0)
 		return -errno;
 	__atomic_store_n(&r->ifd, ifd, __ATOMIC_RELAXED);
-	if (shim_epreg_inner_kernel(r, EPOLL_CTL_ADD))
+	__atomic_store_n(&r->kmask, 0, __ATOMIC_RELAXED);
+	if (!split && shim_epreg_inner_kernel(r, EPOLL_CTL_ADD))
 		goto fail;
 	shim_epreg_xsks(r, r->events, true);
 	oe = shim_epreg_outer(r);
 	if (REAL(epoll_ctl)(r->ep, EPOLL_CTL_ADD, r->ifd, &oe))
 		goto fail;
-	if (fd_registered)
+	if (split) {
+		/* the fd's own entry: the application's one changes its data
+		 * to our tag */
+		if (shim_epreg_kernel_entry(r, r->ep, fd_registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD)) {
+			err = -errno;
+			REAL(epoll_ctl)(r->ep, EPOLL_CTL_DEL, r->ifd, NULL);
+			errno = -err;
+			goto fail;
+		}
+	} else if (fd_registered) {
 		REAL(epoll_ctl)(r->ep, EPOLL_CTL_DEL, r->fd, NULL);
+	}
+	__atomic_store_n(&r->split, split, __ATOMIC_RELEASE);
 	if (r->ep < SHIM_FD_MAX)
 		__atomic_or_fetch(&shim_ep_tagged[r->ep / 8], (uint8_t)(1u << (r->ep % 8)), __ATOMIC_RELAXED);
 	return 0;
@@ -419,6 +488,7 @@ static int shim_ep_mod_inner(struct shim_epreg *r, int ep, const struct epoll_ev
 	struct epoll_event oe;
 	uint32_t old = r->events;
 	uint64_t old_data = r->data;
+	bool split;
 
 	if (old & EPOLLEXCLUSIVE)
 		return -EINVAL;
@@ -435,7 +505,21 @@ static int shim_ep_mod_inner(struct shim_epreg *r, int ep, const struct epoll_ev
 		return err;
 	}
 	r->ep = ep;   /* the number that works now (the one it was made under may be closed) */
-	shim_epreg_inner_kernel(r, EPOLL_CTL_MOD);
+	__atomic_store_n(&r->kmask, 0, __ATOMIC_RELAXED);
+	split = shim_epreg_splits(e->events);
+	if (r->split && split) {
+		shim_epreg_kernel_entry(r, ep, EPOLL_CTL_MOD);
+	} else if (r->split) {
+		/* into the inner set: one entry again (one-shot, level) */
+		REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, r->fd, NULL);
+		__atomic_store_n(&r->split, false, __ATOMIC_RELEASE);
+		shim_epreg_inner_kernel(r, EPOLL_CTL_ADD);
+	} else if (split && !shim_epreg_kernel_entry(r, ep, EPOLL_CTL_ADD)) {
+		shim_epreg_inner_kernel(r, EPOLL_CTL_DEL);
+		__atomic_store_n(&r->split, true, __ATOMIC_RELEASE);
+	} else {
+		shim_epreg_inner_kernel(r, EPOLL_CTL_MOD);   /* (a failed split stays one entry) */
+	}
 	if ((old ^ e->events) & SHIM_EPREG_IN) {
 		shim_epreg_xsks(r, old, false);
 		shim_epreg_xsks(r, e->events, true);
@@ -460,6 +544,8 @@ static int shim_ep_alias_op(struct shim_sock *s, int ep, int fd, int op, const s
 		if (op == EPOLL_CTL_DEL) {
 			if (REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, r->ifd, NULL))
 				continue;
+			if (r->split)
+				REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, r->fd, NULL);
 			shim_epreg_free_one(r);
 			*ret = 0;
 			return 1;
@@ -504,6 +590,8 @@ int shim_epoll_ctl(int ep, int op, int fd, struct epoll_event *e)
 		ret = REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, r->ifd, NULL);
 		if (ret && errno == EBADF)
 			ret = REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, fd, NULL);   /* the kernel's own answer */
+		else if (r->split)
+			REAL(epoll_ctl)(ep, EPOLL_CTL_DEL, fd, NULL);
 		shim_epreg_free_one(r);
 	} else {
 		/* the fd itself: a socket on the kernel path, or not for
@@ -562,18 +650,68 @@ void shim_ready_sock_gone(struct shim_sock *s)
 		shim_epreg_free_one(&shim_epregs[s->epreg_head - 1]);
 }
 
-/* Events of a tagged entry as the application's registration would have
- * reported them; 0 if none (the entry went away or became unready).  Reads
- * r lock-free: gen is checked before and after, and a change drops the
- * event (the registration was deleted or its fd closed meanwhile, which the
- * kernel may also answer either way). */
-static uint32_t shim_epreg_events(uint64_t tag, uint64_t *data)
+/* The kernel socket's events beyond input for a split registration's ring
+ * event: from the cache while it holds (it was set since the last thing
+ * that can take a bit away without a wake-up, and says writable or
+ * nothing: an error or hang-up is looked at every time, since reading the
+ * error or SO_ERROR clears it unseen), else looked at with poll and cached.
+ * Bits that appear always wake the kernel socket, whose own entry then
+ * brings its exact mask. */
+static uint32_t shim_epreg_kernel_bits(struct shim_epreg *r, struct shim_sock *s, int fd, uint32_t want)
 {
-	uint32_t idx = (uint32_t)(tag & 0xffff), gen, want, ev = 0;
+	struct shim_rx *rx = __atomic_load_n(&s->rx, __ATOMIC_RELAXED);
+	uint32_t gen = __atomic_load_n(&rx->kstate_gen, __ATOMIC_ACQUIRE);
+	uint64_t km = __atomic_load_n(&r->kmask, __ATOMIC_RELAXED);
+	struct pollfd p = { .fd = fd, .events = (short)(want & ~(uint32_t)SHIM_EPREG_FLAGS) };
+
+	if ((km & SHIM_EPREG_KOK) && (uint32_t)(km >> 32) == gen && !(km & ~(uint64_t)(SHIM_EPREG_OUT | SHIM_EPREG_KOK) & 0xffffffffu))
+		return (uint32_t)km & SHIM_EPREG_OUT;
+	if (REAL(poll)(&p, 1, 0) < 0)
+		return 0;
+	__atomic_store_n(&r->kmask, (uint64_t)gen << 32 | SHIM_EPREG_KOK | ((uint16_t)p.revents & ~(uint32_t)SHIM_EPREG_IN),
+			 __ATOMIC_RELAXED);
+	if (p.revents & POLLIN)
+		__atomic_store_n(&s->kern_hint, true, __ATOMIC_RELAXED);
+	return (uint16_t)p.revents;
+}
+
+/* A kernel-socket event of a split registration: its mask is exact; it is
+ * cached for the ring events, and the rings' data added (their own event
+ * may have been reported before: the kernel reports EPOLLIN with every
+ * edge while the socket is readable). */
+static uint32_t shim_epreg_kernel_event(struct shim_epreg *r, struct shim_sock *s, uint32_t kev, uint32_t want)
+{
+	struct shim_rx *rx = __atomic_load_n(&s->rx, __ATOMIC_RELAXED);
+	uint32_t gen = __atomic_load_n(&rx->kstate_gen, __ATOMIC_ACQUIRE);
+
+	__atomic_store_n(&r->kmask, (uint64_t)gen << 32 | SHIM_EPREG_KOK | (kev & ~(uint32_t)SHIM_EPREG_IN),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&s->kern_hint, (kev & EPOLLIN) != 0, __ATOMIC_RELAXED);
+	if ((kev & SHIM_EPREG_IN) || !(want & SHIM_EPREG_IN))
+		return kev;
+	shim_rx_lock(s);
+	if (shim_sock_accel(s) && shim_rx_valid(s) && shim_xsk_pending(s))
+		kev |= SHIM_EPREG_IN;
+	shim_rx_unlock(s);
+	return kev;
+}
+
+/* Events of a tagged entry as the application's registration would have
+ * reported them; 0 if none (the entry went away or became unready).  kev:
+ * the events the kernel reported for the entry.  *merge: the registration's
+ * index + 1 when it is split (its two entries' events of one call are one
+ * event), else 0.  Reads r lock-free: gen is checked before and after, and
+ * a change drops the event (the registration was deleted or its fd closed
+ * meanwhile, which the kernel may also answer either way). */
+static uint32_t shim_epreg_events(uint64_t tag, uint32_t kev, uint64_t *data, uint32_t *merge)
+{
+	uint32_t idx = (uint32_t)(tag & 0xffff) & ~SHIM_EPREG_KTAG, gen, want, ev = 0;
+	bool ktag = tag & SHIM_EPREG_KTAG, split;
 	struct shim_epreg *r;
 	struct shim_sock *s;
-	int ifd;
+	int ifd, fd;
 
+	*merge = 0;
 	if (idx >= SHIM_EPREG_MAX)
 		return 0;
 	r = &shim_epregs[idx];
@@ -584,11 +722,23 @@ static uint32_t shim_epreg_events(uint64_t tag, uint64_t *data)
 	*data = __atomic_load_n(&r->data, __ATOMIC_RELAXED);
 	s = __atomic_load_n(&r->s, __ATOMIC_RELAXED);
 	ifd = __atomic_load_n(&r->ifd, __ATOMIC_RELAXED);
+	fd = r->fd;
+	split = __atomic_load_n(&r->split, __ATOMIC_ACQUIRE);
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
 	if (__atomic_load_n(&r->gen, __ATOMIC_RELAXED) != gen)
 		return 0;
 	/* shim_sock memory is never freed: a store to a recycled one is a
 	 * spare kernel read at worst */
+	if (ktag || split) {
+		*merge = idx + 1;
+		if (ktag)
+			ev = shim_epreg_kernel_event(r, s, kev, want);
+		else
+			ev = SHIM_EPREG_IN | shim_epreg_kernel_bits(r, s, fd, want);
+		if (__atomic_load_n(&r->gen, __ATOMIC_RELAXED) != gen)
+			return 0;   /* fd may have been closed and reused meanwhile */
+		return ev & (want | EPOLLERR | EPOLLHUP);
+	}
 	if (!(want & ~(uint32_t)(SHIM_EPREG_IN | SHIM_EPREG_FLAGS)) &&
 	    !__atomic_load_n(&s->connected, __ATOMIC_RELAXED) && !__atomic_load_n(&s->recverr, __ATOMIC_RELAXED)) {
 		/* input only, and no error can be pending: readable is all */
@@ -648,17 +798,36 @@ int shim_epoll_wait(int ep, struct epoll_event *e, int n, const struct timespec 
 		return 0;
 	}
 	{
+		/* registration index + 1 of a split registration's event at
+		 * each of the first SHIM_EP_MERGE places (0: none) */
+		uint32_t at[SHIM_EP_MERGE];
 		int saved = errno;
 
 		for (int i = out = 0; i < r; i++) {
 			uint64_t d = e[i].data.u64, data;
+			uint32_t ev, merge;
+			int j;
 
 			if ((d >> 32) != SHIM_EPREG_MAGIC) {
+				if (out < SHIM_EP_MERGE)
+					at[out] = 0;
 				e[out++] = e[i];
-			} else if ((e[i].events = shim_epreg_events(d, &data))) {
-				e[i].data.u64 = data;
-				e[out++] = e[i];
+				continue;
 			}
+			ev = shim_epreg_events(d, e[i].events, &data, &merge);
+			if (!ev)
+				continue;
+			for (j = 0; merge && j < out && j < SHIM_EP_MERGE && at[j] != merge; j++)
+				;
+			if (merge && j < out && j < SHIM_EP_MERGE) {
+				e[j].events |= ev;   /* the other entry's event of this registration */
+				continue;
+			}
+			if (out < SHIM_EP_MERGE)
+				at[out] = merge;
+			e[out].events = ev;
+			e[out].data.u64 = data;
+			out++;
 		}
 		errno = saved;
 	}

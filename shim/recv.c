@@ -1081,6 +1081,8 @@ int shim_connect(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_
 	int r = REAL(connect)(fd, a, al), saved = errno;
 	struct sockaddr_in6 p = { .sin6_family = AF_INET6 };
 
+	shim_kstate_touch(s);
+
 	if (r == 0 && a) {
 		if (a->sa_family == AF_UNSPEC) {
 			s->connected = false;

@@ -152,6 +152,7 @@ void shim_send_sockopt(struct shim_sock *s, int lvl, int opt, const void *v, soc
 		s->tx.hops_set = val != -1;
 	__atomic_store_n(&s->tx.opts_ok, false, __ATOMIC_RELEASE);
 	__atomic_add_fetch(&s->rx->tx_opts_gen, 1, __ATOMIC_RELEASE);   /* for the other processes */
+	shim_kstate_touch(s);   /* SO_SNDBUF may take EPOLLOUT away */
 }
 
 /* ---- socket options that shape a datagram (tx lock held) --------------- */
@@ -782,6 +783,8 @@ int shim_sendmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n
 {
 	int saved = errno, r;
 
+	shim_kstate_touch(s);
+
 	if (!shim_tx_usable(s))
 		return REAL(sendmmsg)(fd, v, n, fl);
 	if (n > 1024)
@@ -798,6 +801,8 @@ ssize_t shim_sendmsg(struct shim_sock *s, int fd, const struct msghdr *m, int fl
 {
 	struct mmsghdr one;
 	int saved = errno, r;
+
+	shim_kstate_touch(s);
 
 	if (!shim_tx_usable(s) || !m)
 		return REAL(sendmsg)(fd, m, fl);
@@ -816,6 +821,7 @@ ssize_t shim_sendto(struct shim_sock *s, int fd, const void *b, size_t l, int fl
 	struct iovec iov = { (void *)b, l };
 	struct msghdr m = { .msg_name = (void *)a, .msg_namelen = a ? al : 0, .msg_iov = &iov, .msg_iovlen = 1 };
 
+	shim_kstate_touch(s);
 	if (!shim_tx_usable(s))
 		return REAL(sendto)(fd, b, l, fl, a, al);
 	return shim_sendmsg(s, fd, &m, fl);
@@ -823,6 +829,7 @@ ssize_t shim_sendto(struct shim_sock *s, int fd, const void *b, size_t l, int fl
 
 ssize_t shim_send(struct shim_sock *s, int fd, const void *b, size_t l, int fl)
 {
+	shim_kstate_touch(s);
 	if (!shim_tx_usable(s))
 		return REAL(send)(fd, b, l, fl);
 	return shim_sendto(s, fd, b, l, fl, NULL, 0);
@@ -830,6 +837,7 @@ ssize_t shim_send(struct shim_sock *s, int fd, const void *b, size_t l, int fl)
 
 ssize_t shim_write(struct shim_sock *s, int fd, const void *b, size_t l)
 {
+	shim_kstate_touch(s);
 	if (!shim_tx_usable(s))
 		return REAL(write)(fd, b, l);
 	return shim_sendto(s, fd, b, l, 0, NULL, 0);
@@ -840,6 +848,7 @@ ssize_t shim_writev(struct shim_sock *s, int fd, const struct iovec *iov, int cn
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = cnt > 0 ? (size_t)cnt : 0 };
 
 	/* a bad count is the kernel's to refuse (EINVAL), as is no destination */
+	shim_kstate_touch(s);
 	if (!shim_tx_usable(s) || cnt <= 0 || cnt > 1024)
 		return REAL(writev)(fd, iov, cnt);
 	return shim_sendmsg(s, fd, &m, 0);

@@ -274,6 +274,11 @@ struct shim_rx {
 	uint64_t  tx_lock;
 	uint32_t  tx_opts_gen;
 	uint16_t  tx_conn_id;
+	/* readiness (ready.c): counts, in any process, what may take a
+	 * readiness bit of the kernel socket away without waking it (a send
+	 * may take EPOLLOUT, setsockopt SO_SNDBUF too, connect), so that a
+	 * cached kernel-socket mask is known stale */
+	uint32_t  kstate_gen;
 };
 
 struct shim_sock {
@@ -389,6 +394,14 @@ static inline void shim_rx_lock(struct shim_sock *s)
 static inline void shim_rx_unlock(struct shim_sock *s)
 {
 	ring_lock_drop(&s->rx->lock);
+}
+
+/* Something may have taken a readiness bit of s's kernel socket away
+ * (struct shim_rx kstate_gen): called by every send emulation, setsockopt
+ * and connect. */
+static inline void shim_kstate_touch(struct shim_sock *s)
+{
+	__atomic_add_fetch(&s->rx->kstate_gen, 1, __ATOMIC_RELEASE);
 }
 
 /* Datagrams a socket received through its kernel socket.  Readers of one

@@ -1848,6 +1848,62 @@ static void c_epoll_inout(void)
 	close(a);
 }
 
+/* quinn/tokio's registration (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET) on
+ * an IP_RECVERR socket: every edge carries the socket's whole mask, from
+ * whichever path woke it - data on a ring with the kernel socket's
+ * EPOLLOUT, an ICMP error (EPOLLERR) with the unread data's EPOLLIN, data
+ * while the error queue is full (EPOLLERR still), data after the error
+ * was read (EPOLLERR gone), shutdown (EPOLLRDHUP). */
+static void t_errqueue(const char *label, int fd);
+static void c_epoll_errmask(void)
+{
+	const char *L = "epoll-errmask";
+	int a = t_sock(L, 4, 0, NULL, P(60), -1, false), r;
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct sockaddr_storage ss;
+	int al = sock_addr(4, src4, 20080, &ss);
+
+	setopt(L, a, IPPROTO_IP, IP_RECVERR, "IP_RECVERR", 1);
+	ep_ctl(ep, EPOLL_CTL_ADD, a, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, 9);
+	ep_wait("epoll-errmask/first-edge", ep, 0);
+	ep_wait("epoll-errmask/no-new-edge", ep, 0);
+	SEND(.dport = P(60), .count = 1, .size = 20, .tag = 600);
+	ep_wait("epoll-errmask/data-edge", ep, 0);
+	r = (int)sendto(a, "x", 1, 0, (struct sockaddr *)&ss, (socklen_t)al);
+	usleep(SETTLE_US);
+	out("epoll-errmask/sendto-closed-port ret=%d", r);
+	ep_wait("epoll-errmask/error-edge-data-unread", ep, 0);
+	ep_wait("epoll-errmask/no-new-edge-2", ep, 0);
+	SEND(.dport = P(60), .count = 1, .size = 21, .tag = 601);
+	ep_wait("epoll-errmask/data-edge-error-pending", ep, 0);
+	t_recv("epoll-errmask/error-reported", a, 512, MSG_DONTWAIT);
+	SEND(.dport = P(60), .count = 1, .size = 22, .tag = 602);
+	ep_wait("epoll-errmask/data-edge-errqueue-full", ep, 0);
+	t_errqueue("epoll-errmask/errqueue", a);
+	SEND(.dport = P(60), .count = 1, .size = 23, .tag = 603);
+	ep_wait("epoll-errmask/data-edge-error-gone", ep, 0);
+	t_drain("epoll-errmask/drain", a);
+	ep_wait("epoll-errmask/drained", ep, 0);
+	/* shutdown wakes the kernel socket while a ring holds data already
+	 * reported */
+	SEND(.dport = P(60), .count = 1, .size = 24, .tag = 604);
+	ep_wait("epoll-errmask/data-edge-2", ep, 0);
+	shutdown(a, SHUT_RD);
+	ep_wait("epoll-errmask/shutdown-edge", ep, 0);
+	SEND(.dport = P(60), .count = 1, .size = 25, .tag = 605);
+	ep_wait("epoll-errmask/data-edge-after-shutdown", ep, 0);
+	t_drain("epoll-errmask/drain-2", a);
+	/* level-triggered again: one entry, the whole mask every call */
+	ep_ctl(ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLOUT | EPOLLRDHUP, 9);
+	ep_wait("epoll-errmask/lt", ep, 0);
+	ep_ctl(ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLOUT | EPOLLET, 9);
+	ep_wait("epoll-errmask/et-again", ep, 0);
+	ep_ctl(ep, EPOLL_CTL_DEL, a, 0, 9);
+	ep_wait("epoll-errmask/deleted", ep, 0);
+	close(ep);
+	close(a);
+}
+
 /* A one-shot registration outlives its fd number (a dup keeps the socket
  * open); the number is then reused by another socket registered in the
  * same set: A firing must leave the other socket's registration alone */
@@ -3100,6 +3156,7 @@ static const struct { const char *name; void (*fn)(void); bool known; } cases[] 
 	{ "epoll-oneshot-queues", c_epoll_oneshot_queues, false },
 	{ "epoll-samedata", c_epoll_samedata, false },
 	{ "epoll-inout", c_epoll_inout, false },
+	{ "epoll-errmask", c_epoll_errmask, false },
 	{ "epoll-oneshot-reuse", c_epoll_oneshot_reuse, false },
 	{ "dup", c_dup, false },
 	{ "reuseport", c_reuseport, false },
