@@ -510,8 +510,11 @@ uint32_t ring_xsk_drain(struct ring_xsk *xsk);
 /*                                                                         */
 /* A ring_xsk's tx ring has one producer at a time: callers serialise      */
 /* ring_xsk_tx_* per ring_xsk.  Syscalls: sendto() on the AF_XDP fd (the   */
-/* kick); in copy mode the kernel transmits during that call, at most 32   */
-/* descriptors per call (EAGAIN then means "call again").                  */
+/* kick); in copy mode the kernel transmits during that call, at most      */
+/* max_tx_budget descriptors per call (EAGAIN then means "call again"):    */
+/* 32 unless raised (XDP_MAX_TX_SKB_BUDGET, Linux 6.17+), which            */
+/* ring_xsk_create does to RING_TX_KICK_BUDGET, so that one kick sends     */
+/* what a sendmmsg(64) posted.                                             */
 /* ---------------------------------------------------------------------- */
 
 /* Reap the completion ring (*reaped: how many entries), then take up to n
@@ -541,6 +544,11 @@ uint32_t ring_xsk_tx_pending(const struct ring_xsk *xsk);
  * (cached_prod reloaded from the kernel-visible producer); frames it took
  * for them are lost to the UMEM (the accounting shows them in flight). */
 void ring_xsk_tx_repair(struct ring_xsk *xsk);
+#define RING_TX_KICK_BUDGET 256
+/* Raise the kernel's per-kick transmit budget of xsk to RING_TX_KICK_BUDGET
+ * (at most the tx ring size).  Returns the budget in force: 32 where the
+ * kernel has no XDP_MAX_TX_SKB_BUDGET.  Called by ring_xsk_create. */
+uint32_t ring_xsk_tx_budget(struct ring_xsk *xsk);
 /* Make the kernel transmit what is posted, if it needs telling (copy mode
  * always, zero-copy when the ring says need_wakeup).  0 or -errno of the
  * sendto() (EAGAIN/EBUSY: more to do, call again; ENOBUFS: no memory for

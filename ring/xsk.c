@@ -235,6 +235,7 @@ struct ring_xsk *ring_xsk_create(struct ring_umem *umem, uint32_t rx_sz)
 	if (tx) {
 		RING_Q_FROM(&xsk->tx, tx);
 		xsk->lib_tx = tx;
+		ring_xsk_tx_budget(xsk);
 	}
 	umem->xsk_cnt++;
 	return xsk;

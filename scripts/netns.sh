@@ -169,8 +169,9 @@ netns_setup()
 	local nq=${1:-1}
 	local suffix
 	suffix="$$-$(od -An -N4 -tx4 /dev/urandom | tr -d ' ')"
-	NS_GEN="xskgen-$suffix"
-	NS_RCV="xskrcv-$suffix"
+	# NETNS_TAG (optional): a word in the names, to tell whose they are
+	NS_GEN="xskgen-${NETNS_TAG:+$NETNS_TAG-}$suffix"
+	NS_RCV="xskrcv-${NETNS_TAG:+$NETNS_TAG-}$suffix"
 	export NS_GEN NS_RCV
 
 	if [ "${NETNS_NO_TRAP:-0}" != 1 ]; then

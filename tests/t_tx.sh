@@ -12,7 +12,8 @@
 #    checksum verdict and payload hash must be identical - and the shim run
 #    must really have sent them through the tx ring (its summary).
 #    An ICMP port unreachable for a datagram sent through AF_XDP fails the
-#    next send with ECONNREFUSED as plain (connected v4/v6, IP_RECVERR).
+#    next send with ECONNREFUSED as plain (connected v4/v6, IP_RECVERR);
+#    one drawn by a sendmmsg's first message fails its second, as plain.
 # 2. Kernel-path reasons, each counted by reason in the summary: a neighbour
 #    missing at first (then resolved: the rest goes through AF_XDP), a local
 #    destination, multicast, a route via another interface, SO_BINDTODEVICE,
@@ -146,6 +147,25 @@ icmp_case() {   # NAME SPORT TXICMP-ARGS...
 icmp_case "connected IPv4, next send" 21401 --dst 198.18.0.1
 icmp_case "IP_RECVERR unconnected IPv4, next sendto and the error queue" 21402 --dst 198.18.0.1 --recverr
 icmp_case "connected IPv6, next send" 21403 --dst 2001:2::1
+# ... and within one sendmmsg: the kernel looks at the socket's error
+# before each message, so an error the first message drew at once (over lo
+# from the loopback's closed port, or over the veth with an SO_MARK cmsg
+# the shim leaves to the kernel) fails the second: sendmmsg returns 1
+mmsg_case() {   # NAME SPORT TXICMP-ARGS...
+	local name=$1 sport=$2 p s; shift 2
+	p=$(in_rcv txicmp --port 9001 --sport $((sport + 50)) --mmsg 9000 "$@" 2>&1 | grep '^txicmp:')
+	# shellcheck disable=SC2086
+	s=$(in_rcv env $SHIMENV txicmp --port 9001 --sport "$sport" --mmsg 9000 "$@" 2>&1 | grep '^txicmp:')
+	if [ "$p" = "$s" ] && [[ "$p" = *"mmsg=1 "* ]]; then
+		pass "ICMP error drawn by a sendmmsg's first message, $name: '$s' as plain (the second failed, the error consumed)"
+	else
+		fail "ICMP within sendmmsg, $name: plain '$p', shim '$s'"
+	fi
+}
+mmsg_case "IP_RECVERR unconnected IPv4 (first to 127.0.0.1)" 21404 --dst 198.18.0.1 --recverr
+mmsg_case "IP_RECVERR unconnected IPv6 (first to ::1)" 21405 --dst 2001:2::1 --recverr
+mmsg_case "connected IPv4 (first with SO_MARK)" 21406 --dst 198.18.0.1
+mmsg_case "connected IPv6 (first with SO_MARK)" 21407 --dst 2001:2::1
 in_gen sysctl -qw net.ipv4.icmp_ratelimit=1000 net.ipv6.icmp.ratelimit=1000
 
 # ---- 2. kernel-path reasons ---------------------------------------------------

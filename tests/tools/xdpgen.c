@@ -37,7 +37,11 @@
  * ring on queue 0 of the interface instead (copy mode, no XDP program of its
  * own): user space writes each frame exactly as the program would (the same
  * pattern, flow and checksum arithmetic), posts batches on the TX ring,
- * kicks with sendto() and recycles frames from the completion ring.  This
+ * kicks with sendto() and recycles frames from the completion ring.  The
+ * kernel's per-kick budget is raised as the shim raises its own
+ * (--kick-budget, XDP_MAX_TX_SKB_BUDGET, Linux 6.17+), and a batch of that
+ * many is posted per kick, up to 64 (what the shim gets from a
+ * sendmmsg(64)); --kick-budget 32 is the kernel's default and older batch.  This
  * is slower than live frames (generic transmit builds an skb per frame) but
  * still faster than a sendmmsg() loop, and the line below says which engine
  * ran.
@@ -136,7 +140,13 @@ static int iface_mac(const char *ifname, uint8_t mac[6])
 #define AFX_FRAMES 4096
 #define AFX_FRAME_SZ 2048
 #define AFX_RING 2048
-#define AFX_BATCH 32        /* generic transmit sends at most 32 per kick */
+#define AFX_BATCH 64        /* most frames posted per kick (the kick budget allowing) */
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+#ifndef XDP_MAX_TX_SKB_BUDGET
+#define XDP_MAX_TX_SKB_BUDGET 9
+#endif
 
 /* What the XDP program does to the template for datagram `seq`, in user
  * space: source port, the 12 header bytes, the pattern tail and the UDP
@@ -189,8 +199,9 @@ static void afx_stamp(const struct afx_gen *g, uint8_t *f, uint64_t s)
  * queue 0 of ifname.  Returns how many were handed to the device (*sent),
  * 0 or a negative errno. */
 static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, const struct afx_gen *g,
-		    uint64_t count, double dur_max, double rate, uint64_t *sent)
+		    uint64_t count, double dur_max, double rate, unsigned kick_budget, uint64_t *sent)
 {
+	uint32_t batch = 32;   /* generic transmit's default budget per kick */
 	struct xsk_socket_config sc = {
 		.tx_size = AFX_RING, .libxdp_flags = XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 		.bind_flags = XDP_COPY,
@@ -224,6 +235,13 @@ static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, cons
 	if (err)
 		goto out_umem;
 	fd = xsk_socket__fd(xsk);
+	if (kick_budget > 32) {
+		if (setsockopt(fd, SOL_XDP, XDP_MAX_TX_SKB_BUDGET, &kick_budget, sizeof(kick_budget)))
+			fprintf(stderr, "xdpgen: XDP_MAX_TX_SKB_BUDGET %u: %s (the kernel's 32 per kick)\n", kick_budget,
+				strerror(errno));
+		else
+			batch = kick_budget < AFX_BATCH ? kick_budget : AFX_BATCH;
+	}
 	for (i = 0; i < AFX_FRAMES; i++) {
 		memcpy(area + (uint64_t)i * AFX_FRAME_SZ, tmpl, flen);
 		free_stack[free_cnt++] = (uint64_t)i * AFX_FRAME_SZ;
@@ -239,7 +257,7 @@ static int afx_send(const char *ifname, const uint8_t *tmpl, unsigned flen, cons
 			xsk_ring_cons__release(&cq, n);
 		inflight -= n;
 		*sent += n;
-		n = count - seq < AFX_BATCH ? (uint32_t)(count - seq) : AFX_BATCH;
+		n = count - seq < batch ? (uint32_t)(count - seq) : batch;
 		if (n > free_cnt)
 			n = free_cnt;
 		if (rate > 0) {   /* nothing ahead of the schedule */
@@ -315,6 +333,8 @@ static void usage(FILE *f)
 		"  --batch N          live-frames batch size, default 64\n"
 		"  --duration-max S   bound on the run, default 30\n"
 		"  --rate PPS         pace to PPS (takes the afxdp engine), default 0: unpaced\n"
+		"  --kick-budget N    afxdp: the kernel's frames per kick (XDP_MAX_TX_SKB_BUDGET),\n"
+		"                     default 256 (as the shim); 32: the kernel's default\n"
 		"  --engine E         live (BPF_F_TEST_XDP_LIVE_FRAMES), afxdp (AF_XDP TX\n"
 		"                     ring), or auto: live, afxdp where the kernel refuses it\n",
 		XDPGEN_PAY_MAX, XDPGEN_PAY_MAX - 20);
@@ -338,6 +358,7 @@ int main(int argc, char **argv)
 		{ "duration-max", required_argument, NULL, 'D' },
 		{ "engine", required_argument, NULL, 'E' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "kick-budget", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -349,6 +370,7 @@ int main(int argc, char **argv)
 	unsigned ifindex, l3len, udp_off, flen, i;
 	uint64_t count = 1000, done;
 	double dur_max = 30, rate = 0;
+	unsigned kick_budget = 256;
 	size_t size = 64;
 	struct xdpgen *skel;
 	const char *engine = "auto";
@@ -389,6 +411,7 @@ int main(int argc, char **argv)
 			engine = optarg;
 			break;
 		case 'r': rate = strtod(optarg, NULL); break;
+		case 'K': kick_budget = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'h': usage(stdout); return 0;
 		default: goto bad;
 		}
@@ -576,7 +599,7 @@ int main(int argc, char **argv)
 			};
 
 			t0 = now_ns();
-			err = afx_send(ifname, frame, flen, &g, count, dur_max, rate, &done);
+			err = afx_send(ifname, frame, flen, &g, count, dur_max, rate, kick_budget, &done);
 			if (err) {
 				fprintf(stderr, "xdpgen: AF_XDP TX on %s: %s\n", ifname, strerror(-err));
 				rc = 1;
