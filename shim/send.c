@@ -418,16 +418,30 @@ static inline bool shim_addr_eq(const uint8_t *a, const uint8_t *b, uint32_t n)
 	return x[0] == y[0] && x[1] == y[1];
 }
 
+/* A hash of n (4 or 16) address bytes, a word at a time (a byte-wise FNV
+ * chain of dependent multiplies was a fifth of the 64-byte sender's time
+ * in shim_tx_many). */
+static inline uint32_t shim_addr_hash(const uint8_t *a, uint32_t n)
+{
+	uint32_t w[4] = {0, 0, 0, 0}, x;
+
+	if (n == 4)
+		memcpy(w, a, 4);
+	else
+		memcpy(w, a, 16);
+	x = w[0] ^ (w[1] * 0x85ebca6bu) ^ (w[2] * 0xc2b2ae35u) ^ (w[3] * 0x27d4eb2fu);
+	x *= 0x9e3779b1u;
+	return x ^ x >> 15;
+}
+
 /* The cached answer for dst, recomputed when the mirror moved on. */
 static struct shim_tx_dest *shim_tx_dest(struct shim_sock *s, int family, const uint8_t *dst)
 {
-	uint32_t n = family == AF_INET ? 4 : 16, h = 2166136261u;
+	uint32_t n = family == AF_INET ? 4 : 16, h = shim_addr_hash(dst, n);
 	struct shim_tx_dest *d;
 	struct ctl_path p;
 	uint64_t gen = ctl_mirror_gen(&shim_mirror);
 
-	for (uint32_t i = 0; i < n; i++)
-		h = (h ^ dst[i]) * 16777619u;
 	d = &s->tx.dest[h & (SHIM_TX_CACHE - 1)];
 	if (d->family == family && d->gen == gen && shim_addr_eq(d->addr, dst, n))
 		return d;
