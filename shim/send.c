@@ -609,6 +609,11 @@ static ssize_t shim_txb_get(struct shim_sock *s, struct shim_tx_batch *b, uint32
 {
 	struct ring_xsk *x = s->b.xsk[qi];
 
+	/* Frames for the rest of the call are taken at once on one queue,
+	 * or on several when the messages keep to the queue of the one
+	 * before (each change of queue gives back what was not used) */
+	bool ahead = s->b.q_cnt <= 1 || b->x == x;
+
 	for (;;) {
 		uint32_t reaped, want;
 
@@ -625,7 +630,7 @@ static ssize_t shim_txb_get(struct shim_sock *s, struct shim_tx_batch *b, uint32
 		if (b->nfree < segs) {
 			/* what the rest of the call will need, a frame a
 			 * message (at least this one's) */
-			want = b->left > segs ? b->left : segs;
+			want = ahead && b->left > segs ? b->left : segs;
 			if (want > SHIM_TX_BATCH)
 				want = SHIM_TX_BATCH;
 			b->nfree += ring_umem_tx_alloc(x->umem, b->fr + b->nfree, want - b->nfree, &reaped);

@@ -35,7 +35,9 @@
  * UDP_SEGMENT split into gso_size datagrams, and a pending socket error
  * (an ICMP error on a connected or IP_RECVERR socket: shim_sock_error)
  * failing the send before anything is sent, as sock_error() in the
- * kernel's send.
+ * kernel's send - looked at before each message of a sendmmsg, as the
+ * kernel does, so an error that comes in during the call ends it with the
+ * count so far.
  *
  * Threads and processes: a per-socket ring_lock in the socket's shared
  * receive page (shim_rx.tx_lock, robust to a holder killed mid-send)
@@ -43,7 +45,14 @@
  * tx ring has one producer); it is released while a blocking sender waits
  * for room.  Frames come from the UMEM free stack (ring_umem_tx_alloc,
  * which never starves the fill ring); completions are reaped before every
- * allocation, under the UMEM's fill lock (also a shared ring_lock).
+ * allocation, under the UMEM's fill lock (also a shared ring_lock).  One
+ * call is one batch (send.c, struct shim_tx_batch): frames for the rest of
+ * its messages taken at once, the frames built posted on the tx ring
+ * together, one kick per queue at the end (the kernel's per-kick budget
+ * raised to RING_TX_KICK_BUDGET); before the tx lock is let go within a
+ * call (a wait for room, a message through the kernel, a look at the
+ * socket's error) what is built is posted and kicked and unused frames go
+ * back, so nothing is held across it.
  *
  * Fork: children send through AF_XDP too.  The rings, the UMEM and the tx
  * lock are shared; the route mirror's thread does not survive fork, so a
