@@ -34,7 +34,8 @@
  * .go.buildinfo section, one line says so.  At a normal exit, a UDP socket
  * of this process bound to a configured port that the shim never saw bound
  * (raw syscalls, static code) gets one line naming it (/proc/net/udp{,6}
- * inodes against /proc/self/fd).
+ * inodes against /proc/self/fd); not when a fork child ends with _exit
+ * (a worker, a failed exec: what it holds is its parent's).
  *
  * Threads: the report runs once (an atomic flag), in whichever thread ends
  * the process.
@@ -134,14 +135,19 @@ static void shim_exit_unseen(void)
 
 /* ---- the report ------------------------------------------------------------ */
 
-void shim_exit_report(bool in_signal)
+void shim_exit_report(enum shim_end how)
 {
-	bool locked;
+	bool in_signal = how == SHIM_END_SIGNAL, locked;
 
 	if (__atomic_exchange_n(&shim_exit_done, 1, __ATOMIC_ACQ_REL) || !shim_g.inited)
 		return;
 	shim_enter();
-	if (!in_signal && shim_g.cfg.active && !shim_g.forked)
+	/* Not in a fork child that ends with _exit (the usual end of a
+	 * worker or of a failed exec): its sockets are its parent's, and
+	 * the scan (two /proc files, stdio, malloc) was most of what a
+	 * fork + _exit cost under the shim. */
+	if (shim_g.cfg.active && !shim_g.forked &&
+	    (how == SHIM_END_EXIT || (how == SHIM_END_CALL && !shim_g.child)))
 		shim_exit_unseen();
 	/* under the lock: the linger thread may be uninstalling right now */
 	locked = in_signal ? !pthread_mutex_trylock(&shim_g.lock) : !pthread_mutex_lock(&shim_g.lock);
@@ -167,7 +173,7 @@ static void shim_exit_on_signal(int sig)
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
 	int saved = errno;
 
-	shim_exit_report(true);
+	shim_exit_report(SHIM_END_SIGNAL);
 	sigemptyset(&dfl.sa_mask);
 	REAL(sigaction)(sig, &dfl, NULL);
 	/* delivered again, with the default action, when this handler returns */
@@ -254,6 +260,10 @@ out:
 
 void shim_exit_init(void)
 {
+	/* resolved now, not by a dlsym in every fork child's _exit (it wrote
+	 * pages the child then had to copy) */
+	(void)REAL(_exit);
+	(void)REAL(_Exit);
 	if (!shim_g.cfg.iface_given)
 		return;
 	if (shim_g.cfg.active && shim_exe_is_go())
@@ -338,7 +348,7 @@ SHIM_EXPORT sighandler_t signal(int sig, sighandler_t h)
 	SHIM_EXPORT void name(int st)                                 \
 	{                                                             \
 		if (!shim_guard && getpid() == shim_g.pid)            \
-			shim_exit_report(false);                      \
+			shim_exit_report(SHIM_END_CALL);              \
 		REAL(name)(st);                                       \
 		__builtin_unreachable();                              \
 	}

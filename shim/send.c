@@ -64,7 +64,10 @@ void shim_send_uninstall(void)
 
 /* The child's copies of the per-process transmit state may be mid-update
  * by a parent thread that does not exist here, and its destination cache
- * is for the parent's mirror generations: forget both. */
+ * is for the parent's mirror generations: the mirror is forgotten here,
+ * each socket's options and cache at its first send in this process
+ * (struct shim_tx pid), so that a child that never sends writes none of
+ * its sockets' pages. */
 void shim_send_atfork_child(void)
 {
 	if (shim_mirror_on) {
@@ -72,10 +75,6 @@ void shim_send_atfork_child(void)
 		shim_mirror_child = true;
 	}
 	shim_mirror_on = false;
-	for (struct shim_sock *s = shim_g.socks; s; s = s->next) {
-		s->tx.opts_ok = false;
-		memset(s->tx.dest, 0, sizeof(s->tx.dest));
-	}
 }
 
 /* A fork child's first send: its own mirror (the parent's thread did not
@@ -681,6 +680,12 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 	bool nonblock = (fl & MSG_DONTWAIT) || __atomic_load_n(&s->nonblock, __ATOMIC_RELAXED);
 	ssize_t r;
 
+	if (__builtin_expect(t->pid != shim_g.pid, 0)) {
+		/* first send of this socket in this process (a fork child) */
+		__atomic_store_n(&t->opts_ok, false, __ATOMIC_RELEASE);
+		memset(t->dest, 0, sizeof(t->dest));
+		t->pid = shim_g.pid;
+	}
 	if (fl & ~(MSG_DONTWAIT | MSG_NOSIGNAL | MSG_CONFIRM)) {
 		*why = CTL_WHY_CMSG;     /* MSG_MORE, MSG_OOB, ...: the kernel's */
 		return SHIM_TX_KERNEL;

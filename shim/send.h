@@ -96,6 +96,11 @@ struct shim_tx_dest {
 /* Per-socket transmit state of this process (inside struct shim_sock;
  * zeroed with it); under the socket's tx lock (shim_rx.tx_lock). */
 struct shim_tx {
+	int      pid;            /* shim_g.pid when opts_ok and dest[] were last
+				  * valid: a fork child's first send forgets
+				  * them (shim_tx_one), not its fork handler,
+				  * which would copy these pages into every
+				  * child */
 	bool     opts_ok;        /* the fields below are current */
 	uint32_t opts_gen;       /* shim_rx.tx_opts_gen they were read at */
 	bool     opts_conn;      /* s->connected when they were read */

@@ -360,6 +360,7 @@ struct shim_glob {
 	int      inited;            /* 0 no, 1 yes */
 	bool     forked;            /* a fork child that inherited an install: not
 				     * its owner (no new AF_XDP sockets, no uninstall) */
+	bool     child;             /* a fork child (inherited an install or not) */
 	bool     cfg_rejected;      /* shim_cfg_load failed: cfg.why says why */
 	bool     exiting;           /* destructor ran: change nothing any more */
 	struct shim_cfg cfg;
@@ -450,9 +451,11 @@ void shim_sock_connect_xdp(struct shim_sock *s, int fd, bool on);   /* lock held
 
 /* ---- the end of the process (exit.c) ---------------------------------- */
 void shim_exit_init(void);              /* at init: Go notice, terminating-signal hooks */
-/* The exit summary, /dev/shm removal and detach, once, from the destructor,
- * _exit/_Exit or a terminating signal (in_signal: only if the lock is free). */
-void shim_exit_report(bool in_signal);
+/* The exit summary, /dev/shm removal and detach, once, from the destructor
+ * (SHIM_END_EXIT), _exit/_Exit (SHIM_END_CALL) or a terminating signal
+ * (SHIM_END_SIGNAL: only if the lock is free). */
+enum shim_end { SHIM_END_EXIT, SHIM_END_CALL, SHIM_END_SIGNAL };
+void shim_exit_report(enum shim_end how);
 
 /* ---- privilege drops (priv.c) -----------------------------------------
  * Called by the wrappers of capset and the uid calls (and by syscall() for

@@ -91,7 +91,7 @@ __attribute__((constructor)) static void shim_ctor(void)
 
 __attribute__((destructor)) static void shim_dtor(void)
 {
-	shim_exit_report(false);
+	shim_exit_report(SHIM_END_EXIT);
 }
 
 /* ---- fd table ---------------------------------------------------------- */
@@ -794,9 +794,10 @@ static void shim_atfork_child(void)
 	shim_enter();
 	pthread_mutex_init(&shim_g.lock, NULL);
 	shim_g.pid = getpid();
+	shim_g.child = true;
+	shim_stats_atfork_child();   /* first: the parent's region is not mapped here */
 	shim_send_atfork_child();
 	shim_orphans_atfork_child();
 	shim_g.forked = ctl_atfork_child();
-	shim_stats_atfork_child();
 	shim_leave();
 }

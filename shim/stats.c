@@ -83,6 +83,10 @@ static bool shim_region_open(void)
 		unlink(shim_region_path);
 		goto fail;
 	}
+	/* this process's counters only: a fork child gets no mapping of
+	 * it, so it has none to copy at fork nor to unmap after
+	 * (shim_stats_atfork_child) */
+	(void)madvise(h, sizeof(*h), MADV_DONTFORK);
 	h->version = XSKSHIM_STATS_VERSION;
 	h->pid = (int32_t)getpid();
 	h->size = sizeof(*h);
@@ -337,12 +341,16 @@ void shim_stats_fini(void)
 }
 
 /* Counters and the summary are per process: a fork child starts from zero
- * and reports only what it served. */
+ * and reports only what it served.  The parent's region is not mapped
+ * here (MADV_DONTFORK): forget it, no munmap. */
 void shim_stats_atfork_child(void)
 {
-	shim_stats_fini();
-	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
+	for (struct shim_sock *s = shim_g.socks; s; s = s->next) {
+		s->st = &s->st_local;
+		s->pub = NULL;
 		memset(&s->st_local, 0, sizeof(s->st_local));
+	}
+	shim_region = NULL;
 	shim_retired_cnt = 0;
 	shim_retired_lost = 0;
 }

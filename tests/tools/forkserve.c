@@ -37,7 +37,8 @@
  *       peeked: M" and exits 0 iff M == 0.
  *
  *   forkserve forkcost --port P --forks N
- *       Bind P, then time N fork + _exit + waitpid; prints the mean.
+ *       Bind P, then time N fork + _exit + waitpid; prints the mean and the
+ *       median of one.
  *
  *   forkserve torture --port P --threads 4 --forks F --gens G [--max-secs S]
  *       Bind P; a reader thread receives while 4 threads fork F children in
@@ -570,26 +571,38 @@ static int peekfork(uint16_t port, uint64_t expect, int idle_ms)
 
 /* ---- forkcost ------------------------------------------------------------ */
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
 static int forkcost(uint16_t port, int forks)
 {
 	int s = udp_bound(port), st;
-	uint64_t t0;
+	uint64_t t0, *each = calloc((size_t)forks, sizeof(*each));
 
-	if (s < 0) {
+	if (s < 0 || !each || forks < 1) {
 		perror("bind");
 		return 1;
 	}
 	t0 = now_ns();
 	for (int i = 0; i < forks; i++) {
+		uint64_t t = now_ns();
 		pid_t c = fork();
 
 		if (c == 0)
 			_exit(0);
 		if (c < 0 || waitpid(c, &st, 0) != c)
 			return 1;
+		each[i] = now_ns() - t;
 	}
-	printf("forkcost: %d forks, %.0f us each (fork + exit + wait)\n", forks,
-	       (double)(now_ns() - t0) / 1000.0 / forks);
+	t0 = now_ns() - t0;
+	qsort(each, (size_t)forks, sizeof(*each), cmp_u64);
+	printf("forkcost: %d forks, %.0f us each (fork + exit + wait), median %.0f us\n", forks,
+	       (double)t0 / 1000.0 / forks, (double)each[forks / 2] / 1000.0);
+	free(each);
 	return 0;
 }
 
