@@ -356,6 +356,7 @@ struct shim_gather {
 	struct mmsghdr *v;
 	unsigned int n, got;
 	bool     peek, gro, full;
+	bool     clock;         /* b.now is still to be read (SHIM_CMSG_CLOCK) */
 	enum ring_csum_mode csum;
 	struct shim_batch b;
 	struct shim_gro g;
@@ -394,6 +395,13 @@ shim_gather_frames(struct shim_gather *G, struct ring_xsk *x, uint32_t idx, uint
 	 * one is parsed and copied. */
 	for (i = 0; i < cnt && i < SHIM_PREFETCH; i++)
 		__builtin_prefetch(ring_umem_frame(x->umem, ring_rx_desc(&x->rx, idx + i)->addr));
+	/* the batch's clock, once there is a frame to stamp (a call that
+	 * finds the rings empty, as every receive loop's last does, reads
+	 * none) */
+	if (__builtin_expect(G->clock, 0)) {
+		clock_gettime(CLOCK_REALTIME, &G->b.now);
+		G->clock = false;
+	}
 	for (i = 0; i < cnt; i++) {
 		const struct xdp_desc *d = ring_rx_desc(&x->rx, idx + i);
 		const uint8_t *frame = ring_umem_frame(x->umem, d->addr);
@@ -555,8 +563,7 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 		shim_rx_unlock(s);
 		return -SHIM_DEMOTED;
 	}
-	if (s->cmsg & SHIM_CMSG_CLOCK)
-		clock_gettime(CLOCK_REALTIME, &G.b.now);
+	G.clock = (s->cmsg & SHIM_CMSG_CLOCK) != 0;
 	*heads = shim_spill_heads(s);
 	*spilling = false;
 	q_cnt = s->b.q_cnt;
