@@ -119,19 +119,31 @@ void *ring_shm_alloc(size_t sz);
 void ring_shm_free(void *p, size_t sz);
 
 /* A lock word in shared memory: 0 when free, else the holder's
- * (pid << 32 | tid).  Taking it is one compare-and-swap; a waiter spins,
- * then yields, and every RING_LOCK_CHECK_NS asks whether the holder thread
- * still exists (tgkill(pid, tid, 0), and /proc/pid/stat for a leader left a
- * zombie by kill -9).  If not, it takes the lock over with a compare-and-swap
- * from that exact value and ring_lock_take returns true: the caller must then
- * repair what the lock protects (each user documents what that is).  A lock
- * held at fork by a parent's thread stays the parent's: the child waits for
- * that live thread to drop it, it never steals it.  The per-thread id is
- * cached and reset in a fork child (pthread_atfork). */
+ * (pid << 32 | tid), with RING_LOCK_WAITING set once a waiter sleeps.
+ * Taking it is one compare-and-swap; a waiter spins a little, then sets
+ * RING_LOCK_WAITING and sleeps on the word (a futex on its tid half, shared
+ * across processes) until the holder drops it: a holder descheduled on the
+ * waiter's own CPU (two forked readers on one CPU) then runs at once,
+ * instead of the waiter spinning and yielding for the rest of its time
+ * slice while nobody reads (sched_yield gives the CPU back only to a task
+ * the scheduler deems eligible).  Dropping is one exchange; only a word
+ * that had RING_LOCK_WAITING costs a wake-up call.  Every
+ * RING_LOCK_CHECK_NS the waiter asks whether the holder thread still exists
+ * (tgkill(pid, tid, 0), and /proc/pid/stat for a leader left a zombie by
+ * kill -9).  If not, it takes the lock over with a compare-and-swap from
+ * that exact value (waking the other sleepers) and ring_lock_take returns
+ * true: the caller must then repair what the lock protects (each user
+ * documents what that is).  A lock held at fork by a parent's thread stays
+ * the parent's: the child waits for that live thread to drop it, it never
+ * steals it.  The per-thread id is cached and reset in a fork child
+ * (pthread_atfork). */
 #define RING_LOCK_CHECK_NS 1000000
+#define RING_LOCK_SPINS    4096      /* pauses before a waiter sleeps */
+#define RING_LOCK_WAITING  (1ULL << 31)   /* tids are below 2^22 (PID_MAX_LIMIT) */
 extern __thread uint64_t ring_lock_me __attribute__((tls_model("initial-exec")));
 uint64_t ring_lock_self_init(void);
 bool ring_lock_slow(uint64_t *l, uint64_t me);
+void ring_lock_wake(uint64_t *l);
 
 static inline bool ring_lock_take(uint64_t *l)
 {
@@ -146,7 +158,8 @@ static inline bool ring_lock_take(uint64_t *l)
 
 static inline void ring_lock_drop(uint64_t *l)
 {
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
+	if (__builtin_expect(__atomic_exchange_n(l, 0, __ATOMIC_RELEASE) & RING_LOCK_WAITING, 0))
+		ring_lock_wake(l);
 }
 
 /* Whether the thread whose id word is v (a lock holder) is gone. */

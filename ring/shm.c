@@ -2,6 +2,8 @@
  * (design in ring.h: "Process safety"). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -66,7 +68,7 @@ static int64_t ring_now_ns(void)
 
 bool ring_lock_holder_dead(uint64_t v)
 {
-	int pid = (int)(v >> 32), tid = (int)(uint32_t)v, saved = errno;
+	int pid = (int)(v >> 32), tid = (int)(uint32_t)(v & ~RING_LOCK_WAITING), saved = errno;
 	bool dead = false;
 
 	if (syscall(SYS_tgkill, pid, tid, 0) && errno == ESRCH) {
@@ -97,6 +99,37 @@ bool ring_lock_holder_dead(uint64_t v)
 	return dead;
 }
 
+/* The futex word: the tid half of the lock word (the half that holds
+ * RING_LOCK_WAITING).  Shared across processes: no FUTEX_PRIVATE_FLAG. */
+static uint32_t *ring_lock_futex(uint64_t *l)
+{
+	return (uint32_t *)l + (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__);
+}
+
+void ring_lock_wake(uint64_t *l)
+{
+	int saved = errno;
+
+	syscall(SYS_futex, ring_lock_futex(l), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	errno = saved;
+}
+
+/* Sleep while the word is still cur | RING_LOCK_WAITING, at most until
+ * next_check (the holder check must come round even if nobody wakes us). */
+static void ring_lock_sleep(uint64_t *l, uint64_t cur, int64_t next_check)
+{
+	int64_t left = next_check - ring_now_ns();
+	struct timespec ts;
+	int saved = errno;
+
+	if (left <= 0)
+		return;
+	ts.tv_sec = left / 1000000000;
+	ts.tv_nsec = left % 1000000000;
+	syscall(SYS_futex, ring_lock_futex(l), FUTEX_WAIT, (uint32_t)(cur | RING_LOCK_WAITING), &ts, NULL, 0);
+	errno = saved;
+}
+
 bool ring_lock_slow(uint64_t *l, uint64_t me)
 {
 	int64_t next_check = 0;
@@ -110,20 +143,29 @@ bool ring_lock_slow(uint64_t *l, uint64_t me)
 				return false;
 			continue;
 		}
-		if (++spins < 4096) {
+		if (++spins < RING_LOCK_SPINS) {
 			ring_cpu_relax();
 			continue;
 		}
-		/* Held for long: the holder may be descheduled (yield to it) or
-		 * dead (check it now and then). */
+		/* Held for long: the holder may be descheduled (sleep until
+		 * it drops the lock) or dead (check it now and then). */
 		if (!next_check) {
 			next_check = ring_now_ns() + RING_LOCK_CHECK_NS;
-		} else if ((spins & 63) == 0 && ring_now_ns() >= next_check) {
+		} else if (ring_now_ns() >= next_check) {
 			if (ring_lock_holder_dead(cur) &&
-			    __atomic_compare_exchange_n(l, &cur, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+			    __atomic_compare_exchange_n(l, &cur, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+				/* the dead holder's sleepers wait for a drop
+				 * that would not wake them: wake them now */
+				if (cur & RING_LOCK_WAITING)
+					ring_lock_wake(l);
 				return true;
+			}
 			next_check = ring_now_ns() + RING_LOCK_CHECK_NS;
 		}
-		sched_yield();
+		if (!(cur & RING_LOCK_WAITING) &&
+		    !__atomic_compare_exchange_n(l, &cur, cur | RING_LOCK_WAITING, false, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+			continue;   /* dropped or changed hands meanwhile: look again */
+		ring_lock_sleep(l, cur, next_check);
 	}
 }

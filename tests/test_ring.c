@@ -1415,8 +1415,13 @@ static void test_lock_fork(void)
 	if (c == 0) {
 		bool took_over;
 
+		struct timespec c0, c1;
+
 		__atomic_store_n(&w[2], 1, __ATOMIC_RELEASE);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0);
 		took_over = ring_lock_take(&w[0]);
+		clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1);
+		w[4] = (uint64_t)((c1.tv_sec - c0.tv_sec) * 1000000000 + (c1.tv_nsec - c0.tv_nsec));
 		/* exit 0: got it after the holder dropped it, not by takeover */
 		_exit(!took_over && __atomic_load_n(&w[3], __ATOMIC_ACQUIRE) ? 0 : 1);
 	}
@@ -1424,6 +1429,12 @@ static void test_lock_fork(void)
 	check(c > 0 && waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	      "ring_lock held by a parent thread at fork: the child waited for it and took it when dropped, no "
 	      "takeover");
+	/* the holder held it ~50 ms after the child began to wait: a waiter
+	 * that spins and yields burns that time on its CPU (and keeps a
+	 * descheduled holder on the same CPU from running), one that sleeps
+	 * on the word does not */
+	check(w[4] < 10 * 1000000ULL, "a waiter sleeps while the holder keeps the lock: %.1f ms of CPU in 50 ms of "
+	      "waiting (< 10)", (double)w[4] / 1e6);
 	check(w[0] == 0 || ring_lock_holder_dead(w[0]), "the child's exit leaves the lock free or dead-held");
 	w[0] = 0;
 
