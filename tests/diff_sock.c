@@ -1884,6 +1884,15 @@ static void c_epoll_errmask(void)
 	ep_wait("epoll-errmask/data-edge-error-gone", ep, 0);
 	t_drain("epoll-errmask/drain", a);
 	ep_wait("epoll-errmask/drained", ep, 0);
+	/* a ring's wake-up and the kernel socket's before one wait: one event */
+	SEND(.dport = P(60), .count = 1, .size = 26, .tag = 606);
+	r = (int)sendto(a, "y", 1, 0, (struct sockaddr *)&ss, (socklen_t)al);
+	usleep(SETTLE_US);
+	out("epoll-errmask/sendto-closed-port-2 ret=%d", r);
+	ep_wait("epoll-errmask/data-and-error-one-event", ep, 0);
+	t_recv("epoll-errmask/error-reported-2", a, 512, MSG_DONTWAIT);
+	t_errqueue("epoll-errmask/errqueue-2", a);
+	t_drain("epoll-errmask/drain-1", a);
 	/* shutdown wakes the kernel socket while a ring holds data already
 	 * reported */
 	SEND(.dport = P(60), .count = 1, .size = 24, .tag = 604);
