@@ -57,7 +57,8 @@
  * registrations made after a fork, in a set shared with the other process,
  * are not known to the other process (its epoll_wait drops their events);
  * the inner fds are close-on-exec, so a registration made before exec is
- * gone after it. */
+ * gone after it (a split one's kernel-fd entry stays in an epoll set that
+ * is not close-on-exec, its events carrying the shim's tag as data). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
