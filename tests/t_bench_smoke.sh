@@ -4,7 +4,8 @@
 # plot.png in its run directory and results/latest/, and end with the
 # `bench: shim/plain=... (mode=native size=1228)` line; table.md must carry
 # the targets block (including the shim-busypoll and shim-deep-poll rows)
-# and, with build/libxskshim.so built, xskshim-stat.txt a live capture.
+# and, with build/libxskshim.so built, xskshim-stat.txt a live capture and
+# forkcost.txt a figure for each fork-cost variant (no threshold).
 # The run writes into a temporary BENCH_OUT, so it leaves results/ alone.
 # SKIP when not root.
 set -u
@@ -79,6 +80,14 @@ else
 	fail "xskshim-stat.txt captured from the receiving process"
 	[ -n "$run" ] && head -5 "$run/xskshim-stat.txt" 2>/dev/null
 fi
+# what a fork costs: information only, so only that every variant has a figure
+if [ ! -e build/libxskshim.so ]; then
+	echo "SKIP: fork cost (no build/libxskshim.so)"
+elif [ -n "$run" ] && [ "$(grep -cE '^(plain|shim-noinst|shim-accel) +[0-9]+ us' "$run/forkcost.txt" 2>/dev/null)" = 3 ]; then
+	pass "forkcost.txt: a median fork + _exit + waitpid for plain, shim with nothing installed, shim accelerated ($(grep -v '^#' "$run/forkcost.txt" | awk '{printf "%s %s us; ", $1, $2}'))"
+else
+	fail "forkcost.txt: a median for plain, shim-noinst and shim-accel -- $(cat "$run/forkcost.txt" 2>/dev/null | tr '\n' ' ')"
+fi
 last=$(tail -1 "$log")
 if echo "$last" | grep -Eq '^bench: shim/plain=([0-9]+\.[0-9]{2}|n/a) shim/raw=([0-9]+\.[0-9]{2}|n/a) raw/drop=([0-9]+\.[0-9]{2}|n/a) \(mode=native size=1228\)$'; then
 	pass "final line: $last"
@@ -118,7 +127,7 @@ if [ ! -e build/libxskshim.so ]; then
 else
 	bout=$out/base
 	BENCH_QUICK=1 BENCH_OUT="$bout" BENCH_BASE_ENV="XSKSHIM_FILL_MIN=4096" BENCH_SIZES=64 \
-		BENCH_MODES=native BENCH_RECEIVERS="shim-poll base-poll" BENCH_STAT=0 BENCH_LAT_SECS=0 \
+		BENCH_MODES=native BENCH_RECEIVERS="shim-poll base-poll" BENCH_STAT=0 BENCH_FORK=0 BENCH_LAT_SECS=0 \
 		BENCH_UDPGEN_COUNT=1 BENCH_TX=0 timeout 120 scripts/bench > "$bout.log" 2>&1
 	brun=$(find "$bout" -maxdepth 1 -name 'bench-*' -type d 2>/dev/null | head -1)
 	brow=$([ -n "$brun" ] && awk -F, '$1 == "xdpgen" && $4 == "base-poll" && ($18 == "ok" || $18 == "loss")' "$brun/results.csv")
