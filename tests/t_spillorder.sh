@@ -25,7 +25,8 @@
 #   hog      the hog alone.
 # Per run: every datagram arrived once (received=COUNT, bad=0, dup=0),
 # reordered=0, no spill_unseen, and the run did spill (pass_spill > 0)
-# with some datagrams through AF_XDP (rx_xdp > 0).
+# with some datagrams through AF_XDP (rx_xdp > 0); a run that did not spill
+# is repeated (up to 4 tries) and fails if none of them spilled.
 # Before the fix: delayed skb runs reordered 776 and 1200 datagrams (with
 # spill_unseen 994 and 1412); hog-only skb runs 32 and 64 in 2 of 3.
 # Environment: SO_MODES="skb native", SO_RUNS=3 (delayed), SO_HOG_RUNS=2,
@@ -61,7 +62,9 @@ fi
 # one_run MODE PRELOAD: sets RUN_OK (1 good) and RUN_MSG
 one_run()
 {
-	local mode=$1 preload=$2 out=$TMP/sr.out err=$TMP/sr.err spid line spill rx_xdp unseen
+	local mode=$1 preload=$2 out=$TMP/sr.out err=$TMP/sr.err spid line spill rx_xdp unseen rbe0 drop0
+	rbe0=$(netns_udp_counter RcvbufErrors)
+	drop0=$(in_rcv cat /sys/class/net/"$IF_RCV"/statistics/rx_dropped)
 	ip netns exec "$NS_RCV" timeout -k 2 30 taskset -c $RCPU env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS=$PORT \
 		XSKSHIM_MODE="$mode" XSKSHIM_STATS=1 XSKSHIM_FRAMES="$FRAMES" LD_PRELOAD="$preload" \
 		"$STREAMRECV" --port $PORT --spin --rcvbuf 33554432 --expect "$COUNT" --idle-ms 3000 \
@@ -80,11 +83,19 @@ one_run()
 	unseen=$(shim_stat_sum spill_unseen "$err")
 	RUN_MSG="$(grep -o 'delayed=[0-9]*' "$err" | sed 's/$/ /')$(grep -o 'received=[0-9]*\|bad=[0-9]*\|dup=[0-9]*\|missing=[0-9]*\|reordered=[0-9]*' <<<"$line" |
 		tr '\n' ' ')rx_xdp=$rx_xdp pass_spill=$spill spill_unseen=$unseen"
+	# where a missing datagram went: the kernel socket's buffer, the veth's
+	# receive drops (before XDP), or the sender never sent it
+	RUN_MSG+=" RcvbufErrors+$(($(netns_udp_counter RcvbufErrors) - rbe0))"
+	RUN_MSG+=" $IF_RCV-rx_dropped+$(($(in_rcv cat /sys/class/net/"$IF_RCV"/statistics/rx_dropped) - drop0))"
+	RUN_MSG+=" gen: $(grep -o 'sent=[0-9]*' "$TMP/g.out" | head -1)"
 	[ -z "$line" ] && RUN_MSG="no summary: $(tail -2 "$err" | tr '\n' ' ')"
 	RUN_OK=0
 	[[ "$line" == *" bad=0 dup=0 "* ]] && [[ "$line" == *"received=$COUNT "* ]] &&
-		[[ "$line" == *" reordered=0 "* ]] && [ "$unseen" = 0 ] && [ "$spill" -gt 0 ] && [ "$rx_xdp" -gt 0 ] &&
+		[[ "$line" == *" reordered=0 "* ]] && [ "$unseen" = 0 ] && [ "$rx_xdp" -gt 0 ] &&
 		RUN_OK=1
+	# a run in which the scheduler gave the reader the CPU back often enough
+	# that the fill budget never ran out tested nothing: inconclusive, not a pass
+	[ "$RUN_OK" = 1 ] && [ "${spill:-0}" = 0 ] && RUN_OK=2
 }
 
 # series LABEL MODE N PRELOAD
@@ -93,7 +104,13 @@ series()
 	local label=$1 mode=$2 n=$3 ok=0 t0 i
 	t0=$(date +%s)
 	for i in $(seq "$n"); do
-		one_run "$mode" "$4"
+		# up to 4 tries for a run that spills (EEVDF's short slices on 6.18
+		# gave the reader back its CPU in time in 2 of 3 delayed skb runs once)
+		for _ in 1 2 3 4; do
+			one_run "$mode" "$4"
+			[ "$RUN_OK" = 2 ] || break
+			echo "t_spillorder: $label run $i: nothing spilled, run again: $RUN_MSG"
+		done
 		if [ "$RUN_OK" = 1 ]; then
 			ok=$((ok + 1))
 		else
