@@ -83,10 +83,6 @@ static bool shim_region_open(void)
 		unlink(shim_region_path);
 		goto fail;
 	}
-	/* this process's counters only: a fork child gets no mapping of
-	 * it, so it has none to copy at fork nor to unmap after
-	 * (shim_stats_atfork_child) */
-	(void)madvise(h, sizeof(*h), MADV_DONTFORK);
 	h->version = XSKSHIM_STATS_VERSION;
 	h->pid = (int32_t)getpid();
 	h->size = sizeof(*h);
@@ -341,8 +337,11 @@ void shim_stats_fini(void)
 }
 
 /* Counters and the summary are per process: a fork child starts from zero
- * and reports only what it served.  The parent's region is not mapped
- * here (MADV_DONTFORK): forget it, no munmap. */
+ * and reports only what it served.  The parent's region is forgotten but
+ * left mapped (a munmap here cost every fork a syscall and a TLB flush;
+ * the mapping goes with the child's exit or exec).  Not MADV_DONTFORK: a
+ * child made without fork handlers (_Fork, a raw clone) still has its
+ * sockets' counters pointing into it, and must not fault on them. */
 void shim_stats_atfork_child(void)
 {
 	for (struct shim_sock *s = shim_g.socks; s; s = s->next) {
