@@ -9,7 +9,12 @@
  *   count_calls --mode epoll --port P --count N
  *       bind P, register it in an epoll set, then N times epoll_wait() +
  *       recv(); reports the pthread_mutex_lock() calls made during them (the
- *       readiness fast path takes no process-wide lock).
+ *       readiness fast path takes no process-wide lock);
+ *   count_calls --mode epollmm --port P --count N
+ *       the same with recvmmsg(8, MSG_DONTWAIT) after each epoll_wait()
+ *       (knotd's loop; t_fastpath_calls counts the shim's zero-byte
+ *       MSG_PEEK looks at the kernel socket with strace: the shim reaches
+ *       libc's recvfrom through dlsym(RTLD_NEXT), past this executable).
  *
  * Prints "count_calls: ready" once bound (the sender waits for it), then
  * "count_calls: calls=N received=N getsockopt_so_error=K mutex_lock=M".
@@ -32,17 +37,6 @@
  * watch, linger) take the control-plane lock on their own events */
 static __thread int counting;
 static unsigned long n_so_error, n_mutex;
-
-int getsockopt(int fd, int lvl, int opt, void *v, socklen_t *l)
-{
-	static int (*real)(int, int, int, void *, socklen_t *);
-
-	if (!real)
-		real = (int (*)(int, int, int, void *, socklen_t *))dlsym(RTLD_NEXT, "getsockopt");
-	if (counting && lvl == SOL_SOCKET && opt == SO_ERROR)
-		__atomic_add_fetch(&n_so_error, 1, __ATOMIC_RELAXED);
-	return real(fd, lvl, opt, v, l);
-}
 
 int pthread_mutex_lock(pthread_mutex_t *m)
 {
@@ -119,6 +113,23 @@ int main(int argc, char **argv)
 				break;
 		}
 		calls++;
+		if (!strcmp(mode, "epollmm")) {
+			static char bufs[8][2048];
+			struct iovec iov[8];
+			struct mmsghdr v[8];
+
+			for (int i = 0; i < 8; i++) {
+				iov[i] = (struct iovec){ bufs[i], sizeof(bufs[i]) };
+				v[i] = (struct mmsghdr){ .msg_hdr = { .msg_iov = &iov[i], .msg_iovlen = 1 } };
+			}
+			r = recvmmsg(fd, v, 8, MSG_DONTWAIT, NULL);
+			if (r < 0 && errno == EAGAIN)
+				continue;   /* (a spurious wake-up; the kernel has them too) */
+			if (r < 0)
+				break;
+			got += (unsigned long)r;
+			continue;
+		}
 		r = recv(fd, buf, sizeof(buf), 0);
 		if (r < 0)
 			break;
