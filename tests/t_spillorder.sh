@@ -26,7 +26,8 @@
 # Per run: every datagram arrived once (received=COUNT, bad=0, dup=0),
 # reordered=0, no spill_unseen, and the run did spill (pass_spill > 0)
 # with some datagrams through AF_XDP (rx_xdp > 0); a run that did not spill
-# is repeated (up to 4 tries) and fails if none of them spilled.
+# is repeated (up to 4 tries, the rate doubled each time) and fails if none
+# of them spilled.
 # Before the fix: delayed skb runs reordered 776 and 1200 datagrams (with
 # spill_unseen 994 and 1412); hog-only skb runs 32 and 64 in 2 of 3.
 # Environment: SO_MODES="skb native", SO_RUNS=3 (delayed), SO_HOG_RUNS=2,
@@ -59,7 +60,8 @@ if ! cc -O2 -shared -fPIC -o "$TMP/kreaddelay.so" tests/apps/kreaddelay.c -ldl 2
 	exit 1
 fi
 
-# one_run MODE PRELOAD: sets RUN_OK (1 good) and RUN_MSG
+# one_run MODE PRELOAD [RATE]: sets RUN_OK (1 good, 2 good but nothing
+# spilled) and RUN_MSG
 one_run()
 {
 	local mode=$1 preload=$2 out=$TMP/sr.out err=$TMP/sr.err spid line spill rx_xdp unseen rbe0 drop0
@@ -74,7 +76,7 @@ one_run()
 	wait_ready "$err"
 	cpu_hog $RCPU 25
 	in_gen timeout 25 taskset -c $GCPU "$UDPGEN" --dst "$ADDR_RCV" --port $PORT --flows 8 --count "$COUNT" \
-		--rate "$RATE" --duration-max 20 >"$TMP/g.out" 2>&1
+		--rate "${3:-$RATE}" --duration-max 20 >"$TMP/g.out" 2>&1
 	wait "$spid"
 	cpu_hog_stop
 	line=$(grep '^streamrecv: received=' "$out")
@@ -101,15 +103,20 @@ one_run()
 # series LABEL MODE N PRELOAD
 series()
 {
-	local label=$1 mode=$2 n=$3 ok=0 t0 i
+	local label=$1 mode=$2 n=$3 ok=0 t0 i rate
 	t0=$(date +%s)
 	for i in $(seq "$n"); do
-		# up to 4 tries for a run that spills (EEVDF's short slices on 6.18
-		# gave the reader back its CPU in time in 2 of 3 delayed skb runs once)
+		# up to 4 tries for a run that spills, each at twice the rate
+		# (EEVDF's short slices on 6.18 gave the reader back its CPU in
+		# time: 4 delayed skb tries at 100k/s in a row spilled nothing
+		# on a quiet VM; the 256 frames last 2.6 ms at 100k/s, 0.3 ms at
+		# 800k/s)
+		rate=$RATE
 		for _ in 1 2 3 4; do
-			one_run "$mode" "$4"
+			one_run "$mode" "$4" "$rate"
 			[ "$RUN_OK" = 2 ] || break
-			echo "t_spillorder: $label run $i: nothing spilled, run again: $RUN_MSG"
+			echo "t_spillorder: $label run $i: nothing spilled at $rate/s, run again at $((rate * 2))/s: $RUN_MSG"
+			rate=$((rate * 2))
 		done
 		if [ "$RUN_OK" = 1 ]; then
 			ok=$((ok + 1))
