@@ -968,6 +968,10 @@ static int shim_tx_many(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned
 	return -1;
 }
 
+/* Every send counts once in shim_rx.kstate_gen (it may take EPOLLOUT away):
+ * sendmmsg and sendmsg here, the forms that hand over to sendmsg only on
+ * their own kernel path (one shared atomic add per call, not one per
+ * layer). */
 int shim_sendmmsg(struct shim_sock *s, int fd, struct mmsghdr *v, unsigned int n, int fl)
 {
 	int saved = errno, r;
@@ -1010,25 +1014,28 @@ ssize_t shim_sendto(struct shim_sock *s, int fd, const void *b, size_t l, int fl
 	struct iovec iov = { (void *)b, l };
 	struct msghdr m = { .msg_name = (void *)a, .msg_namelen = a ? al : 0, .msg_iov = &iov, .msg_iovlen = 1 };
 
-	shim_kstate_touch(s);
-	if (!shim_tx_usable(s))
+	if (!shim_tx_usable(s)) {
+		shim_kstate_touch(s);
 		return REAL(sendto)(fd, b, l, fl, a, al);
+	}
 	return shim_sendmsg(s, fd, &m, fl);
 }
 
 ssize_t shim_send(struct shim_sock *s, int fd, const void *b, size_t l, int fl)
 {
-	shim_kstate_touch(s);
-	if (!shim_tx_usable(s))
+	if (!shim_tx_usable(s)) {
+		shim_kstate_touch(s);
 		return REAL(send)(fd, b, l, fl);
+	}
 	return shim_sendto(s, fd, b, l, fl, NULL, 0);
 }
 
 ssize_t shim_write(struct shim_sock *s, int fd, const void *b, size_t l)
 {
-	shim_kstate_touch(s);
-	if (!shim_tx_usable(s))
+	if (!shim_tx_usable(s)) {
+		shim_kstate_touch(s);
 		return REAL(write)(fd, b, l);
+	}
 	return shim_sendto(s, fd, b, l, 0, NULL, 0);
 }
 
@@ -1037,8 +1044,9 @@ ssize_t shim_writev(struct shim_sock *s, int fd, const struct iovec *iov, int cn
 	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = cnt > 0 ? (size_t)cnt : 0 };
 
 	/* a bad count is the kernel's to refuse (EINVAL), as is no destination */
-	shim_kstate_touch(s);
-	if (!shim_tx_usable(s) || cnt <= 0 || cnt > 1024)
+	if (!shim_tx_usable(s) || cnt <= 0 || cnt > 1024) {
+		shim_kstate_touch(s);
 		return REAL(writev)(fd, iov, cnt);
+	}
 	return shim_sendmsg(s, fd, &m, 0);
 }

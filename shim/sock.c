@@ -795,7 +795,7 @@ static void shim_atfork_child(void)
 	pthread_mutex_init(&shim_g.lock, NULL);
 	shim_g.pid = getpid();
 	shim_g.child = true;
-	shim_stats_atfork_child();   /* first: the parent's region is not mapped here */
+	shim_stats_atfork_child();   /* first: what the handlers below count is the child's, not in the parent's region */
 	shim_send_atfork_child();
 	shim_orphans_atfork_child();
 	shim_g.forked = ctl_atfork_child();
