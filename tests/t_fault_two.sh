@@ -25,7 +25,8 @@ start()   # VAR TAG PORT
 {
 	FL_OUT=$D/$2.out FL_ERR=$D/$2.err fl_bg_rcv "$1" env $(PORTS=9000-9002 shim_env) fault_recv \
 		--port "$3" --idle-ms 0 --max-secs 40 --progress-ms 100 --rcvbuf 16777216
-	wait_file "$D/$2.err" 'accelerated: fd' 5
+	# the first start loads and attaches the XDP program: seconds on a loaded machine
+	wait_file "$D/$2.err" 'accelerated: fd' 20
 }
 recvd() { kv "$D/$1.out" received; }
 send()    # PORT SPORT_BASE  (background, pid in SEND_PIDS)

@@ -181,9 +181,12 @@ if wait_file "$D/$tag.err" 'forkserve: ready' 10; then
 	line=$(grep '^spawn:' "$D/$tag.out")
 	xdp=$(grep -E 'summary: fd [0-9]+ port '$PORT' ' "$D/$tag.err" | grep -oE 'rx_xdp [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
 	kern=$(grep -E 'summary: fd [0-9]+ port '$PORT' ' "$D/$tag.err" | grep -oE 'rx_kernel [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+	# the kernel path only for spills past the fill budget (a loaded machine
+	# takes the reader off its CPU: delivered, not lost) or a few others
+	sp=$(summary_xdp "$D/$tag.err" pass_spill)
 	check "$([ "$WRC" = 0 ] && [[ "$line" == *"(0 failed); then expected $N got $N dup 0" ]] && [ $((xdp + kern)) = "$N" ] && \
-		[ "$kern" -le $((N / 20)) ]; echo $?)" \
-		"$tag: after 20 posix_spawn and 20 vfork children that closed and dup2'ed over the socket's fd, the parent's socket is still accelerated: all $N (rx_xdp $xdp, rx_kernel $kern)" \
+		{ [ "$kern" -le $((N / 20)) ] || { [ "$kern" = "${sp:-x}" ] && [ "$xdp" -ge $((N / 2)) ]; }; }; echo $?)" \
+		"$tag: after 20 posix_spawn and 20 vfork children that closed and dup2'ed over the socket's fd, the parent's socket is still accelerated: all $N (rx_xdp $xdp, rx_kernel $kern, pass_spill ${sp:-?})" \
 		"rc $WRC; ${line:-no result}; $(grep -v summary "$D/$tag.err" | tail -2)"
 else
 	fail "$tag: not ready: $(head -3 "$D/$tag.err")"
