@@ -75,6 +75,7 @@ int ctl_queue_acct(uint32_t q, struct ring_umem_acct *a, uint32_t *fill_cnt, uin
 		return -ENOENT;
 	*xs = C.closed_xs[q];
 	ring_umem_acct_get(C.umem[q], a);
+	ring_umem_held(C.umem[q], &a->held_rx, &a->held_tx);
 	*fill_cnt = ring_umem_fill_cnt(C.umem[q]);
 	*frame_cnt = C.umem[q]->frame_cnt;
 	*rx_cnt = ring_cons_avail(&C.umem[q]->anchor->rx);

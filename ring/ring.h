@@ -59,10 +59,37 @@
  * taker repairs what the holder may have left half-done.  For the fill lock
  * that is ring_umem_fill's state: entries reserved on the fill ring but never
  * submitted are dropped (cached_prod/cached_cons reloaded from the kernel's
- * words), the stack count is clamped, the budget republished.  Frames the
- * dead process held (peeked and not returned, or popped for a post that
- * never happened: at most one batch) are lost to the UMEM for its lifetime;
- * the accounting check reports them.
+ * words), the stack count is clamped, the budget republished.
+ *
+ * Dead holders: who holds which frame.  A frame outside the free stack and
+ * every ring (released off an rx ring by a reader and not yet on the stack;
+ * taken for transmit and not yet posted) is marked in the UMEM's shared
+ * owner[] array with its holder: the thread's ring_lock id (pid << 32 |
+ * tid) and a kind bit (RING_OWN_RX / RING_OWN_TX); 0 everywhere else.  The
+ * marks are stores to shared memory, made before a frame leaves the rings
+ * (ring_xsk_rx_release tags, then releases) and cleared only after it is
+ * on the stack or on a ring the kernel reads, so at any instant a kill -9
+ * leaves each frame either where the kernel or the stack has it, or marked
+ * with the dead thread.  The next taker of the lock the dead thread held
+ * (ring_lock_take returns the dead holder's id) gives the marked frames
+ * back (ring_xsk_rx_repair, ring_xsk_tx_repair), after clearing the marks
+ * of frames that are in fact on a ring: rx entries it peeked but never
+ * released (they are read again), tx descriptors it posted but had not yet
+ * unmarked (xsk->tx_clear .. the kernel-visible producer: in flight, never
+ * given back twice).  Steps under the fill lock that move frames between
+ * the stack and a ring or a holder (fill post, completion reap, transmit
+ * take and give-back, returns) are made restartable by a journal
+ * (struct ring_jr): the stack count and the counter they move are stored
+ * after the evidence (the ring word, the stack's new entries), so a fill
+ * lock taker finishes or forgets a step its dead holder left half done,
+ * and clears the marks of frames on the stack.  A dead holder is a thread
+ * that no longer exists or a zombie (ring_lock_holder_dead); ids are only
+ * reused after the pid space wraps (pid_max allocations) with the thread
+ * reaped, the same window as the lock's own.  What is not covered: a
+ * repairer killed while it gives frames back loses those (they carry the
+ * first dead thread's id, which nobody looks for again), and frames of a
+ * dead holder whose lock nobody takes again stay out until the socket
+ * goes.
  */
 #ifndef XSKSHIM_RING_H
 #define XSKSHIM_RING_H
@@ -144,19 +171,27 @@ void ring_shm_free(void *p, size_t sz);
 #define RING_LOCK_WAITING  (1ULL << 31)   /* tids are below 2^22 (PID_MAX_LIMIT) */
 extern __thread uint64_t ring_lock_me __attribute__((tls_model("initial-exec")));
 uint64_t ring_lock_self_init(void);
-bool ring_lock_slow(uint64_t *l, uint64_t me);
+uint64_t ring_lock_slow(uint64_t *l, uint64_t me);
 void ring_lock_wake(uint64_t *l);
 
-static inline bool ring_lock_take(uint64_t *l)
+/* 0, or (taken over) the dead holder's id (its word without
+ * RING_LOCK_WAITING): the caller repairs, and gives back the frames that id
+ * held (ring.h "Dead holders"). */
+static inline uint64_t ring_lock_take(uint64_t *l)
 {
 	uint64_t me = ring_lock_me, z = 0;
 
 	if (__builtin_expect(!me, 0))
 		me = ring_lock_self_init();
 	if (__builtin_expect(__atomic_compare_exchange_n(l, &z, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 1))
-		return false;
+		return 0;
 	return ring_lock_slow(l, me);
 }
+
+/* The mark of a frame held by thread id (a ring_lock id: pid << 32 | tid,
+ * tid below 2^22): released off an rx ring, or taken for transmit. */
+#define RING_OWN_RX(id) ((id) | 1ULL << 30)
+#define RING_OWN_TX(id) ((id) | 1ULL << 29)
 
 static inline void ring_lock_drop(uint64_t *l)
 {
@@ -375,6 +410,24 @@ struct ring_umem_acct {
 	uint64_t tx_done;       /* ... given back: completed, or unused */
 	uint32_t idle;          /* now: frames on the free stack */
 	uint32_t fill_target;   /* now: frames kept posted on the fill ring */
+	uint64_t reclaimed;     /* frames given back from dead holders */
+	uint64_t takeovers;     /* fill locks taken over from a dead holder */
+	uint32_t held_rx;       /* marked held by readers (ring_umem_held; 0 from acct_get) */
+	uint32_t held_tx;       /* ... by senders, part of tx_out - tx_done */
+};
+
+/* A step under the fill lock that moves frames between the stack and a
+ * ring or a holder, while it runs (kind != 0): done once `ring` (the fill
+ * ring's producer for POST, the completion ring's consumer for REAP) or
+ * else the stack count reads its value after the step; then the stack
+ * count must be cnt1 and *ctr ctr1.  See ring.h "Dead holders". */
+enum { RING_JR_NONE, RING_JR_STACK, RING_JR_POST, RING_JR_REAP };
+struct ring_jr {
+	uint32_t  kind;
+	uint32_t  cnt1;
+	uint32_t  ring1;
+	uint64_t *ctr;
+	uint64_t  ctr1;
 };
 
 struct ring_umem {
@@ -406,6 +459,10 @@ struct ring_umem {
 	uint64_t      *budget;           /* see ring_umem_budget; NULL: none */
 	int64_t        budget_off;
 	uint64_t       budget_pub;       /* the value last stored in *budget */
+	uint64_t      *owner;            /* per frame: RING_OWN_* of its holder, 0 (shared) */
+	uint32_t       frame_shift;      /* log2(frame_sz) */
+	struct ring_jr jr;               /* under fill_lock */
+	uint64_t       reclaimed;        /* frames given back from dead holders (fill_lock) */
 };
 
 struct ring_xsk {
@@ -418,6 +475,7 @@ struct ring_xsk {
 	void             *lib_xsk;      /* struct xsk_socket * */
 	void             *lib_rx;       /* struct xsk_ring_cons * */
 	struct xdp_statistics stats_base; /* see ring_xsk_stats_reset */
+	uint32_t          tx_clear;     /* tx producer up to which posted frames are unmarked */
 };
 
 /* struct ring_umem, its stack and struct ring_xsk live in ring_shm_alloc
@@ -448,14 +506,38 @@ void ring_xsk_destroy(struct ring_xsk *xsk);
  * view of the shared struct) without touching the shared rings: for a
  * process that stops using a socket others still use (a fork child's copy). */
 void ring_xsk_forget(struct ring_xsk *xsk);
-/* After taking over the reader lock of xsk's rx ring from a dead holder:
- * entries it peeked but never released become readable again. */
-void ring_xsk_rx_repair(struct ring_xsk *xsk);
+/* After taking over the reader lock of xsk's rx ring from dead holder id
+ * (ring_lock_take): entries it peeked but never released become readable
+ * again; frames it released and had not returned go back to the UMEM.
+ * Returns how many went back. */
+uint32_t ring_xsk_rx_repair(struct ring_xsk *xsk, uint64_t dead);
+/* The end of a batch of a reader of xsk's rx ring: mark the n frames
+ * (addrs, as in the rx descriptors: the first n entries peeked) held,
+ * release the entries, return the frames (ring_umem_fill). */
+void ring_xsk_rx_release(struct ring_xsk *xsk, const uint64_t *addrs, uint32_t n);
+/* Frames marked tag (RING_OWN_*) go back to the free stack (and the fill
+ * ring is topped up); *ctr (&umem->acct.returned or .tx_done) counts them.
+ * Returns how many.  Takes the fill lock. */
+uint32_t ring_umem_reclaim(struct ring_umem *umem, uint64_t tag, uint64_t *ctr);
+/* Frames marked held now: by readers (rx) and by senders (tx); a scan. */
+void ring_umem_held(struct ring_umem *umem, uint32_t *rx, uint32_t *tx);
 
 /* The UMEM's fill lock (a ring_lock; what it protects and how a takeover
  * repairs it: ring/xsk.c).  For ring/ itself (xsk.c, tx.c). */
 void ring_umem_lock(struct ring_umem *umem);
 void ring_umem_unlock(struct ring_umem *umem);
+/* Fill lock held: push n frames (addrs, any address inside a frame) on the
+ * free stack and unmark them, *ctr += n; pop up to n into addrs, marked
+ * tag, *ctr += that many (returned).  Restartable (struct ring_jr). */
+void ring_umem_push_locked(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, uint64_t *ctr);
+uint32_t ring_umem_pop_locked(struct ring_umem *umem, uint64_t *addrs, uint32_t n, uint64_t tag, uint64_t *ctr);
+/* Fill lock held: a restartable step begins (kind RING_JR_*; the stack
+ * count cnt1, the ring word ring1 and *ctr += n once done) / ends. */
+void ring_jr_begin(struct ring_umem *umem, uint32_t kind, uint32_t cnt1, uint32_t ring1, uint64_t *ctr, uint64_t n);
+void ring_jr_end(struct ring_umem *umem);
+/* Keeps the compiler from moving stores across it: a kill -9 stops a
+ * thread between two instructions, with every earlier store made. */
+#define ring_kill_order() __atomic_signal_fence(__ATOMIC_SEQ_CST)
 
 /* Return n frames (addresses as seen in rx descriptors; the chunk base is
  * derived) and top the fill ring up to its adaptive depth.  Thread safe: a
@@ -488,7 +570,8 @@ static inline uint8_t *ring_umem_frame(const struct ring_umem *umem, uint64_t ad
 	return (uint8_t *)umem->area + addr;
 }
 
-/* Snapshot of the accounting counters, for tests and statistics.  in_rx is
+/* Snapshot of the accounting counters, for tests and statistics (held_rx
+ * and held_tx are left 0: ring_umem_held scans for them).  in_rx is
  * estimated from the rx rings' producer/consumer words. */
 void ring_umem_acct_get(struct ring_umem *umem, struct ring_umem_acct *out);
 
@@ -533,7 +616,8 @@ uint32_t ring_xsk_drain(struct ring_xsk *xsk);
 /* ---------------------------------------------------------------------- */
 
 /* Reap the completion ring (*reaped: how many entries), then take up to n
- * frames for transmit (their addresses into addrs).  Returns how many (0:
+ * frames for transmit (their addresses into addrs), marked held by this
+ * thread until posted or given back.  Returns how many (0:
  * none free for transmit now).  Thread safe (fill_lock). */
 uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n, uint32_t *reaped);
 /* Give back frames taken but not posted.  Thread safe. */
@@ -555,10 +639,11 @@ uint32_t ring_xsk_tx_room(struct ring_xsk *xsk);
 /* Descriptors posted but not yet taken by the kernel. */
 uint32_t ring_xsk_tx_pending(const struct ring_xsk *xsk);
 /* After taking over the lock that serialises xsk's tx ring producers from
- * a dead holder: descriptors it reserved but never submitted are dropped
- * (cached_prod reloaded from the kernel-visible producer); frames it took
- * for them are lost to the UMEM (the accounting shows them in flight). */
-void ring_xsk_tx_repair(struct ring_xsk *xsk);
+ * dead holder id: descriptors it reserved but never submitted are dropped
+ * (cached_prod reloaded from the kernel-visible producer), the frames it
+ * took and did not post go back to the UMEM (those it posted are the
+ * kernel's).  Returns how many went back. */
+uint32_t ring_xsk_tx_repair(struct ring_xsk *xsk, uint64_t dead);
 #define RING_TX_KICK_BUDGET 256
 /* Raise the kernel's per-kick transmit budget of xsk to RING_TX_KICK_BUDGET
  * (at most the tx ring size).  Returns the budget in force: 32 where the

@@ -130,7 +130,7 @@ static void ring_lock_sleep(uint64_t *l, uint64_t cur, int64_t next_check)
 	errno = saved;
 }
 
-bool ring_lock_slow(uint64_t *l, uint64_t me)
+uint64_t ring_lock_slow(uint64_t *l, uint64_t me)
 {
 	int64_t next_check = 0;
 	uint32_t spins = 0;
@@ -140,7 +140,7 @@ bool ring_lock_slow(uint64_t *l, uint64_t me)
 
 		if (!cur) {
 			if (__atomic_compare_exchange_n(l, &cur, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-				return false;
+				return 0;
 			continue;
 		}
 		if (++spins < RING_LOCK_SPINS) {
@@ -158,7 +158,7 @@ bool ring_lock_slow(uint64_t *l, uint64_t me)
 				 * that would not wake them: wake them now */
 				if (cur & RING_LOCK_WAITING)
 					ring_lock_wake(l);
-				return true;
+				return cur & ~(uint64_t)RING_LOCK_WAITING;
 			}
 			next_check = ring_now_ns() + RING_LOCK_CHECK_NS;
 		}

@@ -13,19 +13,27 @@
 #define SOL_XDP 283
 #endif
 
-/* Completion ring -> free stack.  fill_lock held. */
+/* Completion ring -> free stack.  fill_lock held.  The entries are
+ * written above the stack's top, the ring released, then the count moved
+ * (restartable, struct ring_jr): a holder killed in between neither loses
+ * the frames nor has them reaped twice. */
 static uint32_t ring_comp_reap_locked(struct ring_umem *umem)
 {
 	uint64_t base_mask = ~(uint64_t)(umem->frame_sz - 1);
-	uint32_t idx, n, i, total = 0;
+	uint32_t idx, n, i, c, total = 0;
 
 	if (!umem->comp.size)
 		return 0;
 	while ((n = ring_cons_peek(&umem->comp, 256, &idx))) {
-		for (i = 0; i < n && umem->stack_cnt < umem->frame_cnt; i++)
-			umem->stack[umem->stack_cnt++] = *ring_fill_addr(&umem->comp, idx + i) & base_mask;
+		c = umem->stack_cnt;
+		for (i = 0; i < n && c < umem->frame_cnt; i++)
+			umem->stack[c++] = *ring_fill_addr(&umem->comp, idx + i) & base_mask;
+		ring_jr_begin(umem, RING_JR_REAP, c, idx + n, &umem->acct.tx_done, n);
 		ring_cons_release(&umem->comp, n);
+		ring_kill_order();
+		umem->stack_cnt = c;
 		umem->acct.tx_done += n;
+		ring_jr_end(umem);
 		total += n;
 	}
 	return total;
@@ -43,7 +51,7 @@ uint32_t ring_umem_tx_reap(struct ring_umem *umem)
 
 uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n, uint32_t *reaped)
 {
-	uint32_t room, i;
+	uint32_t room;
 	uint64_t held;
 
 	ring_umem_lock(umem);
@@ -58,13 +66,10 @@ uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n,
 	 * tx_kernel_mtu "nothing in flight to wait for".) */
 	held = umem->acct.tx_out - umem->acct.tx_done;
 	room = umem->tx_max > held ? umem->tx_max - (uint32_t)held : 0;
-	if (n > umem->stack_cnt)
-		n = umem->stack_cnt;
 	if (n > room)
 		n = room;
-	for (i = 0; i < n; i++)
-		addrs[i] = umem->stack[--umem->stack_cnt];
-	umem->acct.tx_out += n;
+	n = ring_umem_pop_locked(umem, addrs, n, RING_OWN_TX(ring_lock_me ? ring_lock_me : ring_lock_self_init()),
+				 &umem->acct.tx_out);
 	ring_umem_unlock(umem);
 	return n;
 }
@@ -72,9 +77,7 @@ uint32_t ring_umem_tx_alloc(struct ring_umem *umem, uint64_t *addrs, uint32_t n,
 void ring_umem_tx_unalloc(struct ring_umem *umem, const uint64_t *addrs, uint32_t n)
 {
 	ring_umem_lock(umem);
-	for (uint32_t i = 0; i < n && umem->stack_cnt < umem->frame_cnt; i++)
-		umem->stack[umem->stack_cnt++] = addrs[i];
-	umem->acct.tx_done += n;
+	ring_umem_push_locked(umem, addrs, n, &umem->acct.tx_done);
 	ring_umem_unlock(umem);
 }
 
@@ -102,6 +105,13 @@ uint32_t ring_xsk_tx_post(struct ring_xsk *xsk, const uint64_t *addrs, const uin
 		d->options = 0;
 	}
 	ring_prod_submit(&xsk->tx, n);
+	/* the kernel's now: unmarked after the submit, and tx_clear says up
+	 * to where (a sender killed before that is repaired from it) */
+	ring_kill_order();
+	for (uint32_t i = 0; i < n; i++)
+		xsk->umem->owner[addrs[i] >> xsk->umem->frame_shift] = 0;
+	ring_kill_order();
+	xsk->tx_clear = idx + n;
 	return n;
 }
 
@@ -113,10 +123,24 @@ uint32_t ring_xsk_tx_pending(const struct ring_xsk *xsk)
 	       __atomic_load_n(xsk->tx.consumer, __ATOMIC_ACQUIRE);
 }
 
-void ring_xsk_tx_repair(struct ring_xsk *xsk)
+uint32_t ring_xsk_tx_repair(struct ring_xsk *xsk, uint64_t dead)
 {
-	if (xsk->tx.size)
-		xsk->tx.cached_prod = __atomic_load_n(xsk->tx.producer, __ATOMIC_ACQUIRE);
+	struct ring_umem *umem = xsk->umem;
+	uint32_t prod;
+
+	if (!xsk->tx.size)
+		return 0;
+	prod = __atomic_load_n(xsk->tx.producer, __ATOMIC_ACQUIRE);
+	xsk->tx.cached_prod = prod;
+	if (dead)   /* posted, still marked: in flight, not given back */
+		for (uint32_t i = xsk->tx_clear; i != prod; i++) {
+			uint64_t *o = &umem->owner[ring_rx_desc(&xsk->tx, i)->addr >> umem->frame_shift];
+
+			if (*o == RING_OWN_TX(dead))
+				*o = 0;
+		}
+	xsk->tx_clear = prod;
+	return dead ? ring_umem_reclaim(umem, RING_OWN_TX(dead), &umem->acct.tx_done) : 0;
 }
 
 #ifndef XDP_MAX_TX_SKB_BUDGET

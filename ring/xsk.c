@@ -134,6 +134,12 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 	}
 	for (i = 0; i < umem->frame_cnt; i++)
 		umem->stack[i] = (uint64_t)(umem->frame_cnt - 1 - i) * umem->frame_sz;
+	umem->owner = ring_shm_alloc(sizeof(*umem->owner) * umem->frame_cnt);
+	if (!umem->owner) {
+		err = -ENOMEM;
+		goto out_umem;
+	}
+	umem->frame_shift = (uint32_t)__builtin_ctz(umem->frame_sz);
 	umem->stack_cnt = umem->frame_cnt;
 	umem->fill_min = cfg->fill_min && cfg->fill_min < umem->frame_cnt ? cfg->fill_min : umem->frame_cnt;
 	if (umem->tx_max && umem->fill_min > umem->frame_cnt - umem->tx_max)
@@ -161,6 +167,7 @@ struct ring_umem *ring_umem_create(const char *ifname, uint32_t queue, const str
 	return umem;
 
 out_umem:
+	ring_shm_free(umem->owner, sizeof(*umem->owner) * umem->frame_cnt);
 	ring_shm_free(umem->stack, sizeof(*umem->stack) * umem->frame_cnt);
 	xsk_umem__delete(lib);
 out_unmap:
@@ -188,6 +195,7 @@ int ring_umem_destroy(struct ring_umem *umem)
 	if (err)
 		return err;
 	munmap(umem->area, umem->area_sz);
+	ring_shm_free(umem->owner, sizeof(*umem->owner) * umem->frame_cnt);
 	ring_shm_free(umem->stack, sizeof(*umem->stack) * umem->frame_cnt);
 	free(umem->lib_fill);
 	free(umem->lib_comp);
@@ -261,9 +269,7 @@ uint32_t ring_xsk_drain(struct ring_xsk *xsk)
 			break;
 		for (i = 0; i < n; i++)
 			addrs[i] = ring_rx_desc(&xsk->rx, idx + i)->addr;
-		ring_cons_release(&xsk->rx, n);
-		__atomic_add_fetch(&xsk->umem->rx_seen_atomic, n, __ATOMIC_RELAXED);
-		ring_umem_fill(xsk->umem, addrs, n, xsk->fd);
+		ring_xsk_rx_release(xsk, addrs, n);
 		total += n;
 	}
 	return total;
@@ -299,10 +305,155 @@ void ring_xsk_forget(struct ring_xsk *xsk)
 	ring_shm_free(xsk, sizeof(*xsk));
 }
 
-void ring_xsk_rx_repair(struct ring_xsk *xsk)
+void ring_xsk_rx_release(struct ring_xsk *xsk, const uint64_t *addrs, uint32_t n)
 {
-	xsk->rx.cached_cons = __atomic_load_n(xsk->rx.consumer, __ATOMIC_RELAXED);
-	xsk->rx.cached_prod = __atomic_load_n(xsk->rx.producer, __ATOMIC_ACQUIRE);
+	struct ring_umem *umem = xsk->umem;
+	uint64_t tag = RING_OWN_RX(ring_lock_me ? ring_lock_me : ring_lock_self_init());
+
+	/* marked before they leave the ring, unmarked on the stack */
+	for (uint32_t i = 0; i < n; i++)
+		umem->owner[addrs[i] >> umem->frame_shift] = tag;
+	ring_kill_order();
+	ring_cons_release(&xsk->rx, n);
+	__atomic_add_fetch(&umem->rx_seen_atomic, n, __ATOMIC_RELAXED);
+	ring_umem_fill(umem, addrs, n, xsk->fd);
+}
+
+uint32_t ring_xsk_rx_repair(struct ring_xsk *xsk, uint64_t dead)
+{
+	struct ring_umem *umem = xsk->umem;
+	uint32_t cons = __atomic_load_n(xsk->rx.consumer, __ATOMIC_RELAXED);
+	uint32_t prod = __atomic_load_n(xsk->rx.producer, __ATOMIC_ACQUIRE);
+
+	xsk->rx.cached_cons = cons;
+	xsk->rx.cached_prod = prod;
+	if (!dead)
+		return 0;
+	/* marked but still on the ring (not released): read again, not
+	 * given back */
+	for (uint32_t i = cons; i != prod; i++) {
+		uint64_t *o = &umem->owner[ring_rx_desc(&xsk->rx, i)->addr >> umem->frame_shift];
+
+		if (*o == RING_OWN_RX(dead))
+			*o = 0;
+	}
+	return ring_umem_reclaim(umem, RING_OWN_RX(dead), &umem->acct.returned);
+}
+
+uint32_t ring_umem_reclaim(struct ring_umem *umem, uint64_t tag, uint64_t *ctr)
+{
+	uint32_t c0, c, k = 0, posted;
+
+	ring_umem_lock(umem);
+	c0 = c = umem->stack_cnt;
+	for (uint32_t f = 0; f < umem->frame_cnt; f++)
+		if (umem->owner[f] == tag && c < umem->frame_cnt) {
+			umem->stack[c++] = (uint64_t)f << umem->frame_shift;
+			k++;
+		}
+	if (k) {
+		ring_jr_begin(umem, RING_JR_STACK, c, 0, ctr, k);
+		umem->stack_cnt = c;
+		ring_kill_order();
+		*ctr += k;
+		for (uint32_t i = c0; i < c; i++)
+			umem->owner[umem->stack[i] >> umem->frame_shift] = 0;
+		ring_jr_end(umem);
+		umem->reclaimed += k;
+		posted = ring_umem_fill_cnt(umem);
+		if (posted < umem->fill_target)
+			ring_fill_post(umem, umem->fill_target - posted);
+	}
+	ring_umem_unlock(umem);
+	return k;
+}
+
+void ring_umem_held(struct ring_umem *umem, uint32_t *rx, uint32_t *tx)
+{
+	*rx = *tx = 0;
+	for (uint32_t f = 0; f < umem->frame_cnt; f++) {
+		uint64_t o = __atomic_load_n(&umem->owner[f], __ATOMIC_RELAXED);
+
+		*rx += (o & RING_OWN_RX(0)) != 0;
+		*tx += (o & RING_OWN_TX(0)) != 0;
+	}
+}
+
+void ring_jr_begin(struct ring_umem *umem, uint32_t kind, uint32_t cnt1, uint32_t ring1, uint64_t *ctr, uint64_t n)
+{
+	umem->jr.cnt1 = cnt1;
+	umem->jr.ring1 = ring1;
+	umem->jr.ctr = ctr;
+	umem->jr.ctr1 = *ctr + n;
+	ring_kill_order();
+	umem->jr.kind = kind;
+	ring_kill_order();
+}
+
+void ring_jr_end(struct ring_umem *umem)
+{
+	ring_kill_order();
+	umem->jr.kind = RING_JR_NONE;
+}
+
+/* A dead holder's step: finished if its evidence says it was done (the
+ * ring word moved, or the stack count), forgotten otherwise (the counter
+ * moved only after both). */
+static void ring_jr_repair(struct ring_umem *umem)
+{
+	struct ring_jr *j = &umem->jr;
+	bool done;
+
+	if (j->kind == RING_JR_POST)
+		done = __atomic_load_n(umem->fill.producer, __ATOMIC_RELAXED) == j->ring1;
+	else if (j->kind == RING_JR_REAP)
+		done = __atomic_load_n(umem->comp.consumer, __ATOMIC_RELAXED) == j->ring1;
+	else if (j->kind == RING_JR_STACK)
+		done = umem->stack_cnt == j->cnt1;
+	else
+		return;
+	if (done) {
+		umem->stack_cnt = j->cnt1;
+		*j->ctr = j->ctr1;
+	}
+	/* not done: ctr was not moved (it moves after the stack count) */
+	j->kind = RING_JR_NONE;
+}
+
+void ring_umem_push_locked(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, uint64_t *ctr)
+{
+	uint64_t base_mask = ~(uint64_t)(umem->frame_sz - 1);
+	uint32_t c0 = umem->stack_cnt, c = c0;
+
+	for (uint32_t i = 0; i < n && c < umem->frame_cnt; i++)
+		umem->stack[c++] = addrs[i] & base_mask;
+	ring_jr_begin(umem, RING_JR_STACK, c, 0, ctr, n);
+	umem->stack_cnt = c;
+	ring_kill_order();
+	*ctr += n;
+	for (uint32_t i = c0; i < c; i++)
+		umem->owner[umem->stack[i] >> umem->frame_shift] = 0;
+	ring_jr_end(umem);
+}
+
+uint32_t ring_umem_pop_locked(struct ring_umem *umem, uint64_t *addrs, uint32_t n, uint64_t tag, uint64_t *ctr)
+{
+	uint32_t c0 = umem->stack_cnt;
+
+	if (n > c0)
+		n = c0;
+	if (!n)
+		return 0;
+	for (uint32_t i = 0; i < n; i++) {
+		addrs[i] = umem->stack[c0 - 1 - i];
+		umem->owner[addrs[i] >> umem->frame_shift] = tag;
+	}
+	ring_jr_begin(umem, RING_JR_STACK, c0 - n, 0, ctr, n);
+	umem->stack_cnt = c0 - n;
+	ring_kill_order();
+	*ctr += n;
+	ring_jr_end(umem);
+	return n;
 }
 
 static void ring_budget_publish(struct ring_umem *umem, uint32_t step);
@@ -310,16 +461,19 @@ static void ring_budget_publish(struct ring_umem *umem, uint32_t step);
 /* The fill lock protects the fill ring's producer side (cached_prod,
  * cached_cons, the entries between cached_prod and *producer), the
  * completion ring's consumer view, the free stack and its count, the
- * adaptation state, acct and the budget state.  A holder that died may have
- * reserved entries without submitting them (the frames were already off the
- * stack: lost), peeked completions without releasing them (reaped again
- * now), or left fill_target mid-update: reload the ring views from the
- * kernel's words, clamp the counts and publish the budget again. */
+ * adaptation state, acct, the journal and the budget state.  A holder that
+ * died may have been inside a step that moves frames (struct ring_jr:
+ * finished or forgotten here, so no frame is lost or doubled), reserved
+ * entries without submitting them, peeked completions without releasing
+ * them (reaped again now), or left fill_target mid-update: reload the ring
+ * views from the kernel's words, clamp the counts, unmark the frames on the
+ * stack and publish the budget again. */
 void ring_umem_lock(struct ring_umem *umem)
 {
 	if (__builtin_expect(!ring_lock_take(&umem->fill_lock), 1))
 		return;
 	umem->repairs++;
+	ring_jr_repair(umem);
 	umem->fill.cached_prod = __atomic_load_n(umem->fill.producer, __ATOMIC_RELAXED);
 	umem->fill.cached_cons = __atomic_load_n(umem->fill.consumer, __ATOMIC_ACQUIRE) + umem->fill.size;
 	if (umem->comp.size) {
@@ -328,6 +482,10 @@ void ring_umem_lock(struct ring_umem *umem)
 	}
 	if (umem->stack_cnt > umem->frame_cnt)
 		umem->stack_cnt = umem->frame_cnt;
+	/* a frame on the stack is nobody's (the holder died between pushing
+	 * and unmarking it, or between marking and popping it) */
+	for (uint32_t i = 0; i < umem->stack_cnt; i++)
+		umem->owner[umem->stack[i] >> umem->frame_shift] = 0;
 	if (umem->fill_target > umem->frame_cnt || !umem->fill_target)
 		umem->fill_target = umem->frame_cnt;
 	ring_budget_publish(umem, 0);
@@ -354,7 +512,7 @@ static void ring_budget_publish(struct ring_umem *umem, uint32_t step)
  * returned first: still in cache).  fill_lock held. */
 static uint32_t ring_fill_post(struct ring_umem *umem, uint32_t want)
 {
-	uint32_t idx, i;
+	uint32_t idx, i, c0;
 
 	if (want > umem->stack_cnt)
 		want = umem->stack_cnt;
@@ -378,10 +536,16 @@ static uint32_t ring_fill_post(struct ring_umem *umem, uint32_t want)
 	}
 	if (!want || ring_prod_reserve(&umem->fill, want, &idx) != want)
 		return 0;
+	c0 = umem->stack_cnt;
 	for (i = 0; i < want; i++)
-		*ring_fill_addr(&umem->fill, idx + i) = umem->stack[--umem->stack_cnt];
+		*ring_fill_addr(&umem->fill, idx + i) = umem->stack[c0 - 1 - i];
+	/* the stack count moves only once the kernel may have them */
+	ring_jr_begin(umem, RING_JR_POST, c0 - want, idx + want, &umem->acct.filled, want);
 	ring_prod_submit(&umem->fill, want);
+	ring_kill_order();
+	umem->stack_cnt = c0 - want;
 	umem->acct.filled += want;
+	ring_jr_end(umem);
 	/* The XDP program reads the word for every packet: write it only
 	 * every fill_target/8 frames (a cache line moved to this CPU and back
 	 * costs the program's CPU a miss), so it may lag the ring by that
@@ -456,16 +620,13 @@ static void ring_fill_adapt(struct ring_umem *umem, uint32_t n)
 
 void ring_umem_fill(struct ring_umem *umem, const uint64_t *addrs, uint32_t n, int xsk_fd)
 {
-	uint64_t base_mask = ~(uint64_t)(umem->frame_sz - 1);
-	uint32_t posted, i;
+	uint32_t posted;
 	bool kick;
 
 	if (!n)
 		return;
 	ring_umem_lock(umem);
-	for (i = 0; i < n && umem->stack_cnt < umem->frame_cnt; i++)
-		umem->stack[umem->stack_cnt++] = addrs[i] & base_mask;
-	umem->acct.returned += n;
+	ring_umem_push_locked(umem, addrs, n, &umem->acct.returned);
 	ring_fill_adapt(umem, n);
 	posted = ring_umem_fill_cnt(umem);
 	if (posted < umem->fill_target)
@@ -511,6 +672,8 @@ void ring_umem_acct_get(struct ring_umem *umem, struct ring_umem_acct *out)
 	*out = umem->acct;
 	out->idle = umem->stack_cnt;
 	out->fill_target = umem->fill_target;
+	out->reclaimed = umem->reclaimed;
+	out->takeovers = umem->repairs;
 	ring_umem_unlock(umem);
 	out->rx_seen = __atomic_load_n(&umem->rx_seen_atomic, __ATOMIC_RELAXED);
 }

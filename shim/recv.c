@@ -508,9 +508,7 @@ static inline __attribute__((always_inline)) void shim_gather_queue(struct shim_
 		rel = shim_gather_frames(G, x, idx, cnt, &strag);
 		if (rel) {
 			s->rx->xseq[xq] += rel - strag;
-			ring_cons_release(&x->rx, rel);
-			__atomic_add_fetch(&x->umem->rx_seen_atomic, rel, __ATOMIC_RELAXED);
-			ring_umem_fill(x->umem, G->addrs, rel, x->fd);
+			ring_xsk_rx_release(x, G->addrs, rel);
 		}
 		if (G->peek && G->got)
 			break;
@@ -574,13 +572,17 @@ static int shim_xsk_gather(struct shim_sock *s, int fd, struct mmsghdr *v, unsig
 	return (int)G.got;
 }
 
-void shim_rx_repair(struct shim_sock *s)
+void shim_rx_repair(struct shim_sock *s, uint64_t dead)
 {
+	uint32_t back = 0;
+
 	/* the lock was taken over from a dead holder (struct shim_rx) */
 	s->rx->repairs++;
 	if (shim_sock_accel(s) && shim_rx_valid(s))
 		for (uint32_t i = 0; i < s->b.q_cnt; i++)
-			ring_xsk_rx_repair(s->b.xsk[i]);
+			back += ring_xsk_rx_repair(s->b.xsk[i], dead);
+	shim_log(SHIM_LOG_INFO, "rx", "port %u: reader lock taken over from dead thread %u of process %u; %u frames "
+		 "it held given back", s->port, (unsigned int)(dead & 0x3fffff), (unsigned int)(dead >> 32), back);
 }
 
 /* XSKSHIM_BUSY_POLL: before a blocking receive sleeps, watch the rx rings

@@ -103,13 +103,17 @@ static void shim_mirror_child_start(void)
 
 void shim_tx_lock(struct shim_sock *s)
 {
-	if (__builtin_expect(ring_lock_take(&s->rx->tx_lock), 0)) {
+	uint64_t dead = ring_lock_take(&s->rx->tx_lock);
+
+	if (__builtin_expect(dead != 0, 0)) {
 		/* the holder died mid-send (any process) */
+		uint32_t back = 0;
+
 		for (uint32_t q = 0; q < s->b.q_cnt; q++)
-			ring_xsk_tx_repair(s->b.xsk[q]);
+			back += ring_xsk_tx_repair(s->b.xsk[q], dead);
 		__atomic_add_fetch(&s->rx->repairs, 1, __ATOMIC_RELAXED);
 		shim_log(SHIM_LOG_WARN, "tx", "port %u: send lock taken over from a dead process (what it had "
-			 "reserved on the TX ring is dropped)", s->port);
+			 "reserved on the TX ring is dropped; %u frames it held given back)", s->port, back);
 	}
 }
 

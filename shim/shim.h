@@ -244,8 +244,8 @@ enum {
  * killed mid-batch).  On a takeover the taker repairs (shim_rx_repair):
  * entries the dead reader peeked but never released are readable again (its
  * buffers died with it, so nothing is delivered twice to a live process);
- * frames it released but had not yet returned to the fill ring are lost to
- * the UMEM.  xseq/ep_* are single words, each stored once: at worst one
+ * frames it released but had not yet returned to the fill ring go back to
+ * the UMEM (ring.h "Dead holders").  xseq/ep_* are single words, each stored once: at worst one
  * batch's ordering against a spill episode is off.  live/gen say whether
  * the socket's rings may still be read: live drops to 0 when any process
  * tears the socket down or demotes it, gen changes when the owner reuses
@@ -383,13 +383,15 @@ static inline bool shim_rx_valid(const struct shim_sock *s)
 {
 	return s->rx->live && s->rx->gen == s->rx_gen;
 }
-void shim_rx_repair(struct shim_sock *s);   /* recv.c, see struct shim_rx */
+void shim_rx_repair(struct shim_sock *s, uint64_t dead);   /* recv.c, see struct shim_rx */
 /* The per-socket reader lock: one reader of a socket's rx rings at a
  * time, in any process, taken once per batch. */
 static inline void shim_rx_lock(struct shim_sock *s)
 {
-	if (__builtin_expect(ring_lock_take(&s->rx->lock), 0))
-		shim_rx_repair(s);
+	uint64_t dead = ring_lock_take(&s->rx->lock);
+
+	if (__builtin_expect(dead != 0, 0))
+		shim_rx_repair(s, dead);
 }
 
 static inline void shim_rx_unlock(struct shim_sock *s)

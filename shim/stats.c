@@ -296,13 +296,16 @@ void shim_stats_exit(void)
 				"rx_invalid_descs %llu", q, (unsigned long long)xs.rx_ring_full,
 				(unsigned long long)xs.rx_fill_ring_empty_descs, (unsigned long long)xs.rx_dropped,
 				(unsigned long long)xs.rx_invalid_descs);
+		/* held_by_readers: frames marked released off an rx ring and
+		 * not yet returned (ring.h "Dead holders"); reclaimed: given
+		 * back from dead holders */
 		shim_log_always("summary", "queue %u: frames %u idle %u on_fill %u on_rx_rings %u held_by_readers "
-				"%lld recycled %llu fill_target %u tx_in_flight %llu tx_completed %llu accounted %s",
-				q, frames, a.idle, fill, rx, (long long)(a.rx_seen - a.returned),
-				(unsigned long long)a.returned, a.fill_target,
+				"%u recycled %llu fill_target %u tx_in_flight %llu tx_completed %llu reclaimed %llu "
+				"lock_takeovers %llu accounted %s",
+				q, frames, a.idle, fill, rx, a.held_rx, (unsigned long long)a.returned, a.fill_target,
 				(unsigned long long)ring_umem_tx_in_flight(&a), (unsigned long long)a.tx_done,
-				a.idle + fill + rx + (a.rx_seen - a.returned) + ring_umem_tx_in_flight(&a) == frames
-					? "yes" : "NO");
+				(unsigned long long)a.reclaimed, (unsigned long long)a.takeovers,
+				a.idle + fill + rx + a.held_rx + ring_umem_tx_in_flight(&a) == frames ? "yes" : "NO");
 	}
 }
 

@@ -1207,6 +1207,8 @@ static void fake_umem(struct ring_umem *u, uint32_t f, uint32_t *prod, uint32_t 
 	u->fill = (struct ring_q){ .cached_prod = 0, .cached_cons = f, .mask = f - 1, .size = f,
 				   .producer = prod, .consumer = cons, .ring = ring_mem, .flags = flags };
 	u->stack = stack;
+	u->owner = calloc(f, sizeof(*u->owner));   /* (left to the exit) */
+	u->frame_shift = 11;
 	for (i = 0; i < f; i++)
 		stack[i] = (uint64_t)(f - 1 - i) * 2048;
 	u->stack_cnt = f;

@@ -36,6 +36,20 @@
  *       "peekfork: children N, read another datagram than the parent
  *       peeked: M" and exits 0 iff M == 0.
  *
+ *   forkserve killstorm --port P --children N --kills K --expect C [--echo]
+ *                       [--idle-ms T] [--max-secs S]
+ *       Bind P (the parent never reads), fork N children that recvmmsg(64)
+ *       the socket and, with --echo, sendmmsg each batch back to its
+ *       sources.  Storm: K times, after 1..30 ms, SIGKILL a random child
+ *       (mid-receive or mid-send) and fork a new one; then every child is
+ *       killed, "forkserve: storm done" goes to stderr, and N fresh
+ *       children drain the socket until it is quiet for 300 ms and count
+ *       udpgen datagrams with sequence numbers below C ("forkserve: verify
+ *       ready" once quiet; others are the storm's stragglers, counted
+ *       apart).  Prints "killstorm: kills K expected C got G dup D bad B
+ *       stale X failed_children F" and exits 0 iff no verifier failed and
+ *       none had to be killed after S seconds.
+ *
  *   forkserve forkcost --port P --forks N
  *       Bind P, then time N fork + _exit + waitpid; prints the mean and the
  *       median of one.
@@ -569,6 +583,183 @@ static int peekfork(uint16_t port, uint64_t expect, int idle_ms)
 	return mismatch ? 1 : 0;
 }
 
+/* ---- killstorm ------------------------------------------------------------ */
+
+struct storm {
+	uint64_t total;          /* verify phase: datagrams below expect */
+	uint64_t dup, bad, stale;
+	uint64_t storm_rx, storm_tx;
+	uint32_t quiet;          /* verifiers that saw 300 ms without data */
+	uint64_t bitmap[];
+};
+
+/* Read (and echo) until killed: the storm phase. */
+static void storm_child(int s, struct storm *sh, bool echo)
+{
+	enum { B = 64 };   /* a full send batch (SHIM_TX_BATCH) taken ahead */
+	static uint8_t buf[B][2048];
+	static struct sockaddr_storage from[B];
+	struct mmsghdr mm[B];
+	struct iovec iov[B];
+	struct timeval tv = { 0, 50 * 1000 };
+
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		int r;
+
+		for (int i = 0; i < B; i++) {
+			iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		r = recvmmsg(s, mm, B, MSG_WAITFORONE, NULL);
+		if (r <= 0)
+			continue;
+		__atomic_add_fetch(&sh->storm_rx, (uint64_t)r, __ATOMIC_RELAXED);
+		if (echo) {
+			for (int i = 0; i < r; i++)
+				iov[i].iov_len = mm[i].msg_len;
+			r = sendmmsg(s, mm, (unsigned int)r, 0);
+			if (r > 0)
+				__atomic_add_fetch(&sh->storm_tx, (uint64_t)r, __ATOMIC_RELAXED);
+		}
+	}
+}
+
+/* The verify phase: drain until quiet, then count what the test sends. */
+static void verify_child(int s, struct storm *sh, uint64_t expect, bool echo, int idle_ms, int max_secs)
+{
+	enum { B = 16 };
+	static uint8_t buf[B][2048];
+	static struct sockaddr_storage from[B];
+	struct mmsghdr mm[B];
+	struct iovec iov[B];
+	struct timeval tv = { 0, 50 * 1000 };
+	uint64_t start = now_ns(), last = now_ns(), mine = 0;
+	bool quiet = false;
+
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		int r;
+
+		for (int i = 0; i < B; i++) {
+			iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		r = recvmmsg(s, mm, B, MSG_WAITFORONE, NULL);
+		for (int i = 0; i < r; i++) {
+			uint64_t seq, bit;
+
+			if (!payload_seq(buf[i], mm[i].msg_len, &seq)) {
+				__atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			if (seq >= expect || !quiet) {
+				__atomic_add_fetch(&sh->stale, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+			bit = 1ull << (seq & 63);
+			if (__atomic_fetch_or(&sh->bitmap[seq >> 6], bit, __ATOMIC_RELAXED) & bit)
+				__atomic_add_fetch(&sh->dup, 1, __ATOMIC_RELAXED);
+			else
+				mine++;
+		}
+		if (r > 0) {
+			if (echo) {
+				for (int i = 0; i < r; i++)
+					iov[i].iov_len = mm[i].msg_len;
+				sendmmsg(s, mm, (unsigned int)r, 0);
+			}
+			last = now_ns();
+		}
+		if (!quiet && now_ns() - last > 300 * 1000000ull) {
+			quiet = true;
+			if (__atomic_add_fetch(&sh->quiet, 1, __ATOMIC_RELAXED) == 1)
+				fprintf(stderr, "forkserve: verify ready\n");
+		}
+		if (quiet && mine) {
+			__atomic_add_fetch(&sh->total, mine, __ATOMIC_RELAXED);
+			mine = 0;
+		}
+		if (__atomic_load_n(&sh->total, __ATOMIC_RELAXED) >= expect)
+			break;
+		if (quiet && __atomic_load_n(&sh->total, __ATOMIC_RELAXED) &&
+		    now_ns() - last > (uint64_t)idle_ms * 1000000)
+			break;
+		if (now_ns() - start > (uint64_t)max_secs * 1000000000ull)
+			break;
+	}
+}
+
+static int killstorm(uint16_t port, int children, int kills, uint64_t expect, bool echo, int idle_ms, int max_secs)
+{
+	size_t sz = sizeof(struct storm) + (expect + 63) / 64 * 8;
+	struct storm *sh = mmap(NULL, sz, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int s = udp_bound(port), st, fails = 0, killed_late = 0;
+	pid_t kids[64];
+	uint64_t have = 0, t0;
+
+	if (s < 0 || sh == MAP_FAILED || children < 1 || children > 64) {
+		perror("killstorm setup");
+		return 1;
+	}
+	srand((unsigned int)getpid());
+	fprintf(stderr, "forkserve: ready\n");
+	for (int i = 0; i < children; i++)
+		if ((kids[i] = fork()) == 0) {
+			storm_child(s, sh, echo);
+			_exit(0);
+		}
+	for (int k = 0; k < kills; k++) {
+		int i = rand() % children;
+
+		usleep(1000 + (useconds_t)(rand() % 29000));
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], &st, 0);
+		if ((kids[i] = fork()) == 0) {
+			storm_child(s, sh, echo);
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < children; i++) {
+		kill(kids[i], SIGKILL);
+		waitpid(kids[i], &st, 0);
+	}
+	fprintf(stderr, "forkserve: storm done: kills %d storm_rx %llu storm_tx %llu\n", kills + children,
+		(unsigned long long)sh->storm_rx, (unsigned long long)sh->storm_tx);
+	for (int i = 0; i < children; i++)
+		if ((kids[i] = fork()) == 0) {
+			verify_child(s, sh, expect, echo, idle_ms, max_secs);
+			exit(0);   /* atexit handlers and destructors run */
+		}
+	t0 = now_ns();
+	for (int i = 0; i < children; i++) {
+		while (waitpid(kids[i], &st, WNOHANG) == 0) {
+			if (now_ns() - t0 > (uint64_t)(max_secs + 5) * 1000000000ull) {
+				kill(kids[i], SIGKILL);   /* wedged */
+				killed_late++;
+			}
+			usleep(10000);
+		}
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			fails++;
+	}
+	for (uint64_t k = 0; k < (expect + 63) / 64; k++)
+		have += (uint64_t)__builtin_popcountll(sh->bitmap[k]);
+	printf("killstorm: kills %d expected %llu got %llu dup %llu bad %llu stale %llu failed_children %d "
+	       "wedged %d\n", kills + children, (unsigned long long)expect, (unsigned long long)have,
+	       (unsigned long long)sh->dup, (unsigned long long)sh->bad, (unsigned long long)sh->stale, fails,
+	       killed_late);
+	return fails || killed_late ? 1 : 0;
+}
+
 /* ---- forkcost ------------------------------------------------------------ */
 
 static int cmp_u64(const void *a, const void *b)
@@ -612,11 +803,12 @@ int main(int argc, char **argv)
 		{ "port", 1, NULL, 'p' }, { "children", 1, NULL, 'c' }, { "expect", 1, NULL, 'e' },
 		{ "parent-close", 0, NULL, 'C' }, { "kill-one-after", 1, NULL, 'k' },
 		{ "idle-ms", 1, NULL, 'i' }, { "max-secs", 1, NULL, 'm' }, { "threads", 1, NULL, 't' },
-		{ "forks", 1, NULL, 'f' }, { "gens", 1, NULL, 'g' }, { NULL, 0, NULL, 0 },
+		{ "forks", 1, NULL, 'f' }, { "gens", 1, NULL, 'g' }, { "kills", 1, NULL, 'K' },
+		{ "echo", 0, NULL, 'E' }, { NULL, 0, NULL, 0 },
 	};
-	int port = 0, children = 4, idle_ms = 1000, max_secs = 30, threads = 4, forks = 1000, g = 4, o;
+	int port = 0, children = 4, idle_ms = 1000, max_secs = 30, threads = 4, forks = 1000, g = 4, kills = 200, o;
 	uint64_t expect = 1000, kill_after = 0;
-	bool parent_close = false;
+	bool parent_close = false, echo = false;
 	const char *mode = argc > 1 ? argv[1] : "";
 
 	optind = 2;
@@ -632,6 +824,8 @@ int main(int argc, char **argv)
 		case 't': threads = atoi(optarg); break;
 		case 'f': forks = atoi(optarg); break;
 		case 'g': g = atoi(optarg); break;
+		case 'K': kills = atoi(optarg); break;
+		case 'E': echo = true; break;
 		default: return 2;
 		}
 	}
@@ -652,6 +846,8 @@ int main(int argc, char **argv)
 		return peekfork((uint16_t)port, expect, idle_ms);
 	if (!strcmp(mode, "forkcost"))
 		return forkcost((uint16_t)port, forks);
+	if (!strcmp(mode, "killstorm"))
+		return killstorm((uint16_t)port, children, kills, expect, echo, idle_ms, max_secs);
 	if (!strcmp(mode, "torture"))
 		return torture((uint16_t)port, threads, forks, g);
 	fprintf(stderr, "forkserve: unknown mode '%s'\n", mode);

@@ -1,0 +1,79 @@
+#!/bin/bash
+# t_killstorm.sh - kill -9 of forked workers at random moments, many times
+# (issue 11: "only what that child held is lost, no one wedges"; ring.h
+# "Dead holders").
+#
+# forkserve killstorm (tests/tools/forkserve.c): a parent binds the port
+# (accelerated) and never reads; 4 forked children read it (and, in the
+# echo run, with XSKSHIM_TX=on, send every batch back through AF_XDP) while
+# udpgen floods it.  $KILLS times, at a random moment 1..30 ms apart, one
+# child gets SIGKILL (inside a receive or a send, holding the socket's
+# reader or sender lock, frames taken or not yet returned) and a new one
+# is forked.  Then 4 fresh children read a bounded burst:
+#  (a) every datagram of it arrives, once, through AF_XDP: UdpInDatagrams
+#      in the receiver namespace flat (nothing spilled to the kernel path
+#      for want of frames);
+#  (b) the UMEM is whole again: the owner's exit summary counts every frame
+#      free, on the fill ring or on an rx ring (held_by_readers 0,
+#      tx_in_flight 0, idle + on_fill + on_rx_rings = frames);
+#  (c) nobody wedges: the storm, the burst and every exit end in bounded
+#      time (a verifier still running after its time bound is killed and
+#      counted as wedged).
+# Run twice: receive only, and receive + echo with XSKSHIM_TX=on.
+T=t_killstorm
+. "$(dirname "$0")/fault_lib.sh"
+fl_setup
+
+D=$FL_TMP
+PORT=9400
+PORTS=$PORT
+KILLS=${KILLSTORM_KILLS:-200}
+N=${KILLSTORM_COUNT:-20000}
+
+storm()   # TAG EXTRA-ENV EXTRA-ARGS
+{
+	local tag=$1 env=$2 args=$3 t0 line u0 u1 q bad
+	t0=$SECONDS
+	FL_OUT=$D/$tag.out FL_ERR=$D/$tag.err fl_bg_rcv P env $(shim_env) $env forkserve killstorm --port $PORT \
+		--children 4 --kills "$KILLS" --expect "$N" --idle-ms 1500 --max-secs 20 $args
+	wait_file "$D/$tag.err" 'forkserve: ready' 5 || { fail "$tag: not ready: $(head -3 "$D/$tag.err")"; return 1; }
+	check "$(grep -q 'accelerated: fd' "$D/$tag.err"; echo $?)" "$tag: the parent's socket is accelerated" \
+		"$(head -3 "$D/$tag.err")"
+	FL_OUT=$D/$tag.flood FL_ERR=$D/$tag.flood.err fl_bg_gen FLOOD udpgen --dst "$ADDR_RCV" --port $PORT \
+		--count 100000000 --rate ${KILLSTORM_RATE:-0} --flows 4 --size ${KILLSTORM_SIZE:-512} --seq-base 1000000000 --duration-max 40
+	if ! wait_file "$D/$tag.err" 'forkserve: storm done' 45; then
+		fail "$tag: the storm of $KILLS kills did not end within 45 s (wedged?)"
+		stop_pid "$FLOOD" 3; kill -KILL "$P"; return 1
+	fi
+	stop_pid "$FLOOD" 3
+	pass "$tag: $KILLS kill -9 of reading$([ -n "$args" ] && echo '/echoing') children at random moments and re-forks, in $((SECONDS - t0)) s ($(grep -o 'storm_rx.*' "$D/$tag.err"))"
+	if ! wait_file "$D/$tag.err" 'forkserve: verify ready' 15; then
+		fail "$tag: the fresh children never saw the socket quiet (wedged?)"
+		kill -KILL "$P"; return 1
+	fi
+	u0=$(udp_in_datagrams)
+	in_gen udpgen --dst "$ADDR_RCV" --port $PORT --count "$N" --rate 20000 --flows 4 --size 64 >/dev/null 2>&1
+	if ! wait_exit "$P" 40; then
+		fail "$tag: the verifiers did not finish within 40 s (wedged?)"
+		kill -KILL "$P"; return 1
+	fi
+	u1=$(udp_in_datagrams)
+	line=$(grep '^killstorm:' "$D/$tag.out")
+	check "$([ "$WRC" = 0 ] && grep -q " expected $N got $N dup 0 bad 0 .*failed_children 0 wedged 0" <<<"$line"; echo $?)" \
+		"$tag: after the storm every one of $N datagrams is read, once, nobody wedged" "rc $WRC: $line"
+	check "$([ $((u1 - u0)) = 0 ]; echo $?)" \
+		"$tag: ... all through AF_XDP: UdpInDatagrams +$((u1 - u0)) in the receiver namespace" \
+		"$(grep -E 'summary: fd .* port' "$D/$tag.err" | tail -4 | tr '\n' ' ')"
+	# the owner (the parent, the last to exit) sees the whole UMEM
+	q=$(grep -E "^xskshim\[$P\]: .*summary: queue [0-9]+: frames" "$D/$tag.err")
+	bad=$(awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1);
+		if (v["held_by_readers"] != 0 || v["tx_in_flight"] != 0 || v["accounted"] != "yes" ||
+		    v["idle"] + v["on_fill"] + v["on_rx_rings"] != v["frames"]) print }' <<<"$q")
+	check "$([ -n "$q" ] && [ -z "$bad" ]; echo $?)" \
+		"$tag: the UMEM is whole at the end: $(grep -oE 'frames [0-9]+ idle [0-9]+ on_fill [0-9]+ on_rx_rings [0-9]+ held_by_readers -?[0-9]+|tx_in_flight [0-9]+|reclaimed [0-9]+|takeovers [0-9]+' <<<"$q" | tr '\n' ' ')" \
+		"${q:-no queue line from the parent $P}"
+}
+
+storm rx "" ""
+storm echo "XSKSHIM_TX=on" "--echo"
+fl_finish
