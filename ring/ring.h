@@ -22,10 +22,11 @@
  * them with a spinlock held once per batch, never per packet.
  *
  * Frame accounting (see ring_umem_acct): each frame is, at any moment, on
- * the fill ring, held by the kernel between fill and rx ring (transient),
- * on some ring_xsk's rx ring, or peeked by a reader and not yet returned.
- * At rest  idle + ring_umem_fill_cnt + sum(rx ring occupancy) +
- * (rx_seen - returned) == frame_cnt;  tests assert this.
+ * the free stack, on the fill ring, held by the kernel between fill and rx
+ * ring (transient), on some ring_xsk's rx ring, or released by a reader and
+ * not yet returned (marked in owner[], "Dead holders" below).  At rest
+ * idle + ring_umem_fill_cnt + sum(rx ring occupancy) + held_rx ==
+ * frame_cnt;  tests assert this.
  *
  * Errors: int functions return 0 or a negative errno; pointer-returning
  * functions return NULL and set errno.
@@ -399,9 +400,11 @@ struct ring_umem_cfg {
 };
 
 /* filled counts frames ever posted to the fill ring; returned counts frames
- * given back by readers; rx_seen counts descriptors readers took off rx rings
- * (all monotonic).  rx_seen - returned is the number of frames readers hold
- * right now; idle and fill_target are current values. */
+ * given back by readers (or for dead ones); rx_seen counts descriptors
+ * readers took off rx rings (all monotonic).  rx_seen - returned was the
+ * number of frames readers hold; a reader killed between its release and
+ * its count leaves them apart, so held_rx (the marks) says it now.  idle
+ * and fill_target are current values. */
 struct ring_umem_acct {
 	uint64_t filled;
 	uint64_t returned;

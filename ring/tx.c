@@ -93,6 +93,7 @@ uint32_t ring_xsk_tx_room(struct ring_xsk *xsk)
 
 uint32_t ring_xsk_tx_post(struct ring_xsk *xsk, const uint64_t *addrs, const uint32_t *lens, uint32_t n)
 {
+	uint64_t tag = RING_OWN_TX(ring_lock_me);
 	uint32_t idx;
 
 	if (!n || !xsk->tx.size || ring_prod_reserve(&xsk->tx, n, &idx) != n)
@@ -106,10 +107,16 @@ uint32_t ring_xsk_tx_post(struct ring_xsk *xsk, const uint64_t *addrs, const uin
 	}
 	ring_prod_submit(&xsk->tx, n);
 	/* the kernel's now: unmarked after the submit, and tx_clear says up
-	 * to where (a sender killed before that is repaired from it) */
+	 * to where (a sender killed before that is repaired from it).  Only
+	 * our own mark is cleared: the kernel may have completed the frame
+	 * and another sender reaped and taken it meanwhile. */
 	ring_kill_order();
-	for (uint32_t i = 0; i < n; i++)
-		xsk->umem->owner[addrs[i] >> xsk->umem->frame_shift] = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t *o = &xsk->umem->owner[addrs[i] >> xsk->umem->frame_shift];
+
+		if (*o == tag)
+			*o = 0;
+	}
 	ring_kill_order();
 	xsk->tx_clear = idx + n;
 	return n;

@@ -340,6 +340,19 @@ uint32_t ring_xsk_rx_repair(struct ring_xsk *xsk, uint64_t dead)
 	return ring_umem_reclaim(umem, RING_OWN_RX(dead), &umem->acct.returned);
 }
 
+/* Fill lock held, stack[c0, c) written above the top: put them on the
+ * stack (restartable), *ctr += n, unmark them. */
+static void ring_stack_commit(struct ring_umem *umem, uint32_t c0, uint32_t c, uint64_t *ctr, uint64_t n)
+{
+	ring_jr_begin(umem, RING_JR_STACK, c, 0, ctr, n);
+	umem->stack_cnt = c;
+	ring_kill_order();
+	*ctr += n;
+	for (uint32_t i = c0; i < c; i++)
+		umem->owner[umem->stack[i] >> umem->frame_shift] = 0;
+	ring_jr_end(umem);
+}
+
 uint32_t ring_umem_reclaim(struct ring_umem *umem, uint64_t tag, uint64_t *ctr)
 {
 	uint32_t c0, c, k = 0, posted;
@@ -352,13 +365,7 @@ uint32_t ring_umem_reclaim(struct ring_umem *umem, uint64_t tag, uint64_t *ctr)
 			k++;
 		}
 	if (k) {
-		ring_jr_begin(umem, RING_JR_STACK, c, 0, ctr, k);
-		umem->stack_cnt = c;
-		ring_kill_order();
-		*ctr += k;
-		for (uint32_t i = c0; i < c; i++)
-			umem->owner[umem->stack[i] >> umem->frame_shift] = 0;
-		ring_jr_end(umem);
+		ring_stack_commit(umem, c0, c, ctr, k);
 		umem->reclaimed += k;
 		posted = ring_umem_fill_cnt(umem);
 		if (posted < umem->fill_target)
@@ -427,13 +434,7 @@ void ring_umem_push_locked(struct ring_umem *umem, const uint64_t *addrs, uint32
 
 	for (uint32_t i = 0; i < n && c < umem->frame_cnt; i++)
 		umem->stack[c++] = addrs[i] & base_mask;
-	ring_jr_begin(umem, RING_JR_STACK, c, 0, ctr, n);
-	umem->stack_cnt = c;
-	ring_kill_order();
-	*ctr += n;
-	for (uint32_t i = c0; i < c; i++)
-		umem->owner[umem->stack[i] >> umem->frame_shift] = 0;
-	ring_jr_end(umem);
+	ring_stack_commit(umem, c0, c, ctr, n);
 }
 
 uint32_t ring_umem_pop_locked(struct ring_umem *umem, uint64_t *addrs, uint32_t n, uint64_t tag, uint64_t *ctr)

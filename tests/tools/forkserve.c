@@ -593,71 +593,72 @@ struct storm {
 	uint64_t bitmap[];
 };
 
+/* One batch of a storm child: up to 64 datagrams (a full send batch,
+ * SHIM_TX_BATCH, taken ahead when echoed) with their sources; with echo,
+ * sent back.  Returns what recvmmsg returned; *sent what went back. */
+enum { STORM_B = 64 };
+static uint8_t storm_buf[STORM_B][2048];
+static unsigned int storm_len[STORM_B];
+
+static int storm_batch(int s, bool echo, int *sent)
+{
+	static struct sockaddr_storage from[STORM_B];
+	struct mmsghdr mm[STORM_B];
+	struct iovec iov[STORM_B];
+	int r;
+
+	for (int i = 0; i < STORM_B; i++) {
+		iov[i] = (struct iovec){ storm_buf[i], sizeof(storm_buf[i]) };
+		memset(&mm[i], 0, sizeof(mm[i]));
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &from[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+	}
+	r = recvmmsg(s, mm, STORM_B, MSG_WAITFORONE, NULL);
+	*sent = 0;
+	if (r > 0 && echo) {
+		for (int i = 0; i < r; i++)
+			iov[i].iov_len = mm[i].msg_len;
+		*sent = sendmmsg(s, mm, (unsigned int)r, 0);
+	}
+	if (r > 0)
+		for (int i = 0; i < r; i++)
+			storm_len[i] = mm[i].msg_len;
+	return r;
+}
+
 /* Read (and echo) until killed: the storm phase. */
 static void storm_child(int s, struct storm *sh, bool echo)
 {
-	enum { B = 64 };   /* a full send batch (SHIM_TX_BATCH) taken ahead */
-	static uint8_t buf[B][2048];
-	static struct sockaddr_storage from[B];
-	struct mmsghdr mm[B];
-	struct iovec iov[B];
 	struct timeval tv = { 0, 50 * 1000 };
 
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	for (;;) {
-		int r;
+		int sent, r = storm_batch(s, echo, &sent);
 
-		for (int i = 0; i < B; i++) {
-			iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
-			memset(&mm[i], 0, sizeof(mm[i]));
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-		}
-		r = recvmmsg(s, mm, B, MSG_WAITFORONE, NULL);
-		if (r <= 0)
-			continue;
-		__atomic_add_fetch(&sh->storm_rx, (uint64_t)r, __ATOMIC_RELAXED);
-		if (echo) {
-			for (int i = 0; i < r; i++)
-				iov[i].iov_len = mm[i].msg_len;
-			r = sendmmsg(s, mm, (unsigned int)r, 0);
-			if (r > 0)
-				__atomic_add_fetch(&sh->storm_tx, (uint64_t)r, __ATOMIC_RELAXED);
-		}
+		if (r > 0)
+			__atomic_add_fetch(&sh->storm_rx, (uint64_t)r, __ATOMIC_RELAXED);
+		if (sent > 0)
+			__atomic_add_fetch(&sh->storm_tx, (uint64_t)sent, __ATOMIC_RELAXED);
 	}
 }
 
 /* The verify phase: drain until quiet, then count what the test sends. */
 static void verify_child(int s, struct storm *sh, uint64_t expect, bool echo, int idle_ms, int max_secs)
 {
-	enum { B = 16 };
-	static uint8_t buf[B][2048];
-	static struct sockaddr_storage from[B];
-	struct mmsghdr mm[B];
-	struct iovec iov[B];
 	struct timeval tv = { 0, 50 * 1000 };
 	uint64_t start = now_ns(), last = now_ns(), mine = 0;
 	bool quiet = false;
 
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	for (;;) {
-		int r;
+		int sent, r = storm_batch(s, echo, &sent);
 
-		for (int i = 0; i < B; i++) {
-			iov[i] = (struct iovec){ buf[i], sizeof(buf[i]) };
-			memset(&mm[i], 0, sizeof(mm[i]));
-			mm[i].msg_hdr.msg_iov = &iov[i];
-			mm[i].msg_hdr.msg_iovlen = 1;
-			mm[i].msg_hdr.msg_name = &from[i];
-			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
-		}
-		r = recvmmsg(s, mm, B, MSG_WAITFORONE, NULL);
 		for (int i = 0; i < r; i++) {
 			uint64_t seq, bit;
 
-			if (!payload_seq(buf[i], mm[i].msg_len, &seq)) {
+			if (!payload_seq(storm_buf[i], storm_len[i], &seq)) {
 				__atomic_add_fetch(&sh->bad, 1, __ATOMIC_RELAXED);
 				continue;
 			}
@@ -671,14 +672,8 @@ static void verify_child(int s, struct storm *sh, uint64_t expect, bool echo, in
 			else
 				mine++;
 		}
-		if (r > 0) {
-			if (echo) {
-				for (int i = 0; i < r; i++)
-					iov[i].iov_len = mm[i].msg_len;
-				sendmmsg(s, mm, (unsigned int)r, 0);
-			}
+		if (r > 0)
 			last = now_ns();
-		}
 		if (!quiet && now_ns() - last > 300 * 1000000ull) {
 			quiet = true;
 			if (__atomic_add_fetch(&sh->quiet, 1, __ATOMIC_RELAXED) == 1)
