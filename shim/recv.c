@@ -581,6 +581,8 @@ void shim_rx_repair(struct shim_sock *s, uint64_t dead)
 	if (shim_sock_accel(s) && shim_rx_valid(s))
 		for (uint32_t i = 0; i < s->b.q_cnt; i++)
 			back += ring_xsk_rx_repair(s->b.xsk[i], dead);
+	s->st->lock_takeovers++;
+	s->st->reclaimed += back;
 	shim_log(SHIM_LOG_INFO, "rx", "port %u: reader lock taken over from dead thread %u of process %u; %u frames "
 		 "it held given back", s->port, (unsigned int)(dead & 0x3fffff), (unsigned int)(dead >> 32), back);
 }

@@ -112,6 +112,8 @@ void shim_tx_lock(struct shim_sock *s)
 		for (uint32_t q = 0; q < s->b.q_cnt; q++)
 			back += ring_xsk_tx_repair(s->b.xsk[q], dead);
 		__atomic_add_fetch(&s->rx->repairs, 1, __ATOMIC_RELAXED);
+		s->st->lock_takeovers++;
+		s->st->reclaimed += back;
 		shim_log(SHIM_LOG_WARN, "tx", "port %u: send lock taken over from a dead process (what it had "
 			 "reserved on the TX ring is dropped; %u frames it held given back)", s->port, back);
 	}

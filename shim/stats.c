@@ -246,6 +246,9 @@ static void shim_stats_sock_line(int fd, uint16_t port, const char *state, const
 				n += snprintf(line + n, sizeof(line) - (size_t)n, " tx_kernel_%s %llu", tx_why[w],
 					      (unsigned long long)c->tx_kernel_why[w]);
 	}
+	if (c->lock_takeovers && n < (int)sizeof(line))
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " lock_takeovers %llu reclaimed %llu",
+			      (unsigned long long)c->lock_takeovers, (unsigned long long)c->reclaimed);
 	if (why && why[0] && n < (int)sizeof(line))
 		snprintf(line + n, sizeof(line) - (size_t)n, " (%s)", why);
 	shim_log_always("summary", "%s", line);

@@ -29,8 +29,9 @@
  * cannot move this layout silently; shim/stats.c asserts at compile time
  * that the counts agree and tests/test_stats_abi.c that the names do.
  *
- * Version 3 (XSKSHIM_STATS_VERSION; 3 added the transmit counters at the end
- * of struct xskshim_stats_ctr).  Append only; bump it on any change.
+ * Version 4 (XSKSHIM_STATS_VERSION; 3 added the transmit counters at the end
+ * of struct xskshim_stats_ctr, 4 the dead-holder counters after them).
+ * Append only; bump it on any change.
  */
 #ifndef XSKSHIM_STATS_H
 #define XSKSHIM_STATS_H
@@ -40,7 +41,7 @@
 #include <string.h>
 
 #define XSKSHIM_STATS_MAGIC   0x534b5358u   /* "XSKS" */
-#define XSKSHIM_STATS_VERSION 3u
+#define XSKSHIM_STATS_VERSION 4u
 #define XSKSHIM_STATS_SOCKS   128u
 #define XSKSHIM_STATS_QUEUES  16u           /* AF_XDP fds listed per socket */
 #define XSKSHIM_STATS_PATH    "/dev/shm/xskshim.%d"
@@ -86,6 +87,9 @@ struct xskshim_stats_ctr {
 	uint64_t tx_full;           /* sends that found no frame or tx ring room at once */
 	uint64_t tx_waits;          /* ... and slept for it (blocking socket) */
 	uint64_t tx_completions;    /* completion ring entries this socket's sends reaped */
+	/* dead holders (a worker killed mid-call), version 4 */
+	uint64_t lock_takeovers;    /* reader or send locks this process took over from a dead holder */
+	uint64_t reclaimed;         /* UMEM frames the dead holders held, given back by this process */
 };
 
 enum xskshim_stats_state { XSKSHIM_ST_FREE = 0, XSKSHIM_ST_KERNEL = 1, XSKSHIM_ST_ACCEL = 2 };
@@ -183,6 +187,27 @@ XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, xsk_fd) == 20
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, why) == 148);
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, c) == 312);
 XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_hdr) == 75232);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, gen) == 24);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, ctrs_map_id) == 464);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, frame_cnt) == 476);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, sock) == 480);
+#elif XSKSHIM_STATS_VERSION == 4
+/* version 3 plus the dead-holder counters appended to struct xskshim_stats_ctr */
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_ctr) == 288);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, rx_kernel) == 16);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, drop) == 24);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, drop_peer) == 72);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, spill_unseen) == 88);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, tx_xdp) == 96);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, tx_kernel_why) == 120);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, tx_completions) == 264);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, lock_takeovers) == 272);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_ctr, reclaimed) == 280);
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_sock) == 600);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, xsk_fd) == 20);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, why) == 148);
+XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_sock, c) == 312);
+XSKSHIM_STATS_LAYOUT(sizeof(struct xskshim_stats_hdr) == 77280);
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, gen) == 24);
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, ctrs_map_id) == 464);
 XSKSHIM_STATS_LAYOUT(__builtin_offsetof(struct xskshim_stats_hdr, frame_cnt) == 476);

@@ -72,6 +72,14 @@ storm()   # TAG EXTRA-ENV EXTRA-ARGS
 	check "$([ -n "$q" ] && [ -z "$bad" ]; echo $?)" \
 		"$tag: the UMEM is whole at the end: $(grep -oE 'frames [0-9]+ idle [0-9]+ on_fill [0-9]+ on_rx_rings [0-9]+ held_by_readers -?[0-9]+|tx_in_flight [0-9]+|reclaimed [0-9]+|takeovers [0-9]+' <<<"$q" | tr '\n' ' ')" \
 		"${q:-no queue line from the parent $P}"
+	# the same give-backs in the takers' own counters (xskshim-stat, Prometheus):
+	# per process and socket, a part of the UMEM's count (which adds the fill lock's)
+	local st sr ur
+	st=$(grep -oE 'summary: fd [0-9]+ port .* lock_takeovers [0-9]+' "$D/$tag.err" | awk '{ s += $NF } END { print s + 0 }')
+	sr=$(grep -E 'summary: fd [0-9]+ port ' "$D/$tag.err" | grep -oE ' reclaimed [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+	ur=$(grep -oE 'reclaimed [0-9]+' <<<"$q" | awk '{ s += $2 } END { print s + 0 }')
+	check "$([ "$sr" -le "$ur" ] && { [ "$sr" = 0 ] || [ "$st" -ge 1 ]; }; echo $?)" \
+		"$tag: the takers' socket counters: lock_takeovers $st, reclaimed $sr (of the UMEM's $ur)"
 }
 
 storm rx "" ""

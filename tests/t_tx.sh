@@ -360,6 +360,13 @@ for try in 1 2 3; do
 	[ "$tk" -ge 1 ] && break
 done
 x=$(ctr "$T/kill.out" tx_xdp); k=$(ctr "$T/kill.out" tx_kernel)
+# the takeovers and the frames given back, as logged, in the taker's counters too
+gb=$(grep -oE '[0-9]+ frames it held given back' "$T/kill.out" | awk '{ s += $1 } END { print s + 0 }')
+if [ "$tk" -ge 1 ] && [ "$(ctr "$T/kill.out" lock_takeovers)" = "$tk" ] && [ "$(ctr "$T/kill.out" reclaimed)" = "$gb" ]; then
+	pass "the parent's socket counters say it: lock_takeovers $tk, reclaimed $gb (as logged)"
+else
+	fail "takeover counters: logged $tk takeovers giving back $gb frames; summary lock_takeovers $(ctr "$T/kill.out" lock_takeovers) reclaimed $(ctr "$T/kill.out" reclaimed)"
+fi
 if [ -n "$CP" ] && [ "$tk" -ge 1 ] && grep -q "txone: ok=$KILL_N err=0" "$T/kill.out" && [ "$x" = $KILL_N ] && [ "$k" = 0 ]; then
 	pass "a fork child killed holding the send lock (try $try): the parent took it over and sent all $KILL_N through AF_XDP (tx_xdp $x)"
 else

@@ -68,7 +68,9 @@ static void json_ctr(const struct xskshim_stats_ctr *c)
 	}
 	json_ku("tx_full", c->tx_full, true);
 	json_ku("tx_waits", c->tx_waits, true);
-	json_ku("tx_completions", c->tx_completions, false);
+	json_ku("tx_completions", c->tx_completions, true);
+	json_ku("lock_takeovers", c->lock_takeovers, true);
+	json_ku("reclaimed", c->reclaimed, false);
 	printf("}");
 }
 

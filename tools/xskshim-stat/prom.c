@@ -288,6 +288,22 @@ static void prom_s_tx_done(FILE *f, const struct snap *s, uint32_t i, const stru
 	prom_val(f, r->c.tx_completions);
 }
 
+static void prom_s_takeovers(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	(void)i;
+	prom_open(f, "xskshim_socket_lock_takeovers_total", s);
+	prom_sock_labels(f, r);
+	prom_val(f, r->c.lock_takeovers);
+}
+
+static void prom_s_reclaimed(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
+{
+	(void)i;
+	prom_open(f, "xskshim_socket_reclaimed_frames_total", s);
+	prom_sock_labels(f, r);
+	prom_val(f, r->c.reclaimed);
+}
+
 static void prom_transmit(FILE *f, const struct list_ent *v, int n)
 {
 	prom_sock_family(f, v, n, "xskshim_socket_sent_packets_total", "counter",
@@ -302,6 +318,17 @@ static void prom_transmit(FILE *f, const struct list_ent *v, int n)
 			 "Sends that found no free frame or no TX ring room at once.", prom_s_tx_full);
 	prom_sock_family(f, v, n, "xskshim_socket_tx_completions_total", "counter",
 			 "Completion ring entries the socket's sends reaped.", prom_s_tx_done);
+}
+
+/* dead holders: workers killed inside a receive or send call */
+static void prom_dead(FILE *f, const struct list_ent *v, int n)
+{
+	prom_sock_family(f, v, n, "xskshim_socket_lock_takeovers_total", "counter",
+			 "Reader or send locks of the socket this process took over from a holder that died in the "
+			 "call (a worker killed with SIGKILL).", prom_s_takeovers);
+	prom_sock_family(f, v, n, "xskshim_socket_reclaimed_frames_total", "counter",
+			 "UMEM frames those dead holders held, given back to the socket's pool by this process.",
+			 prom_s_reclaimed);
 }
 
 static void prom_sockets(FILE *f, const struct list_ent *v, int n)
@@ -399,6 +426,7 @@ void prom_write(FILE *f, const struct list_ent *v, int n)
 	prom_processes(f, v, n);
 	prom_sockets(f, v, n);
 	prom_transmit(f, v, n);
+	prom_dead(f, v, n);
 	prom_xdp(f, v, n);
 	prom_errors(f, v, n);
 }

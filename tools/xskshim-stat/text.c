@@ -372,6 +372,31 @@ static void text_one_tx(const struct snap *s)
 	tbl_print_or(&t, "(none)");
 }
 
+/* dead holders: shown once a lock was taken over */
+static void text_one_dead(const struct snap *s)
+{
+	struct tbl t;
+	bool any = false;
+
+	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++)
+		any |= s->h.sock[i].state != XSKSHIM_ST_FREE && s->h.sock[i].c.lock_takeovers;
+	if (!any)
+		return;
+	printf("\nDEAD HOLDERS (locks taken over from a thread killed inside a call)\n");
+	tbl_init(&t, (const char *const[]){ "FD", "PORT", "TAKEOVERS", "FRAMES GIVEN BACK", NULL });
+	for (uint32_t i = 0; i < XSKSHIM_STATS_SOCKS; i++) {
+		const struct xskshim_stats_sock *r = &s->h.sock[i];
+		char (*row)[TBL_W];
+
+		if (r->state == XSKSHIM_ST_FREE || !r->c.lock_takeovers)
+			continue;
+		row = text_sock_row(&t, r);
+		fmt_cnt(row[2], TBL_W, r->c.lock_takeovers);
+		fmt_cnt(row[3], TBL_W, r->c.reclaimed);
+	}
+	tbl_print_or(&t, "(none)");
+}
+
 /* XDP_STATISTICS per AF_XDP socket (one per socket and queue) */
 static void text_one_xsk(const struct snap *s)
 {
@@ -476,6 +501,7 @@ void text_show_one(const struct snap *s, const struct snap *prev)
 	text_one_counters(s, prev, rates, dt);
 	text_one_drops(s);
 	text_one_tx(s);
+	text_one_dead(s);
 	if (s->state == REG_LIVE) {
 		text_one_xsk(s);
 		text_one_xdp(s, prev, rates, dt);
