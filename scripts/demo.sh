@@ -58,7 +58,7 @@ netns_setup 1 || exit 1
 # dropped on) the veth pair while datagrams are being accounted
 in_gen sysctl -qw "net.ipv6.conf.$IF_GEN.disable_ipv6=1" >/dev/null 2>&1
 in_rcv sysctl -qw "net.ipv6.conf.$IF_RCV.disable_ipv6=1" >/dev/null 2>&1
-in_rcv ethtool -K "$IF_RCV" gro on >/dev/null 2>&1   # NAPI on vb for the plain receiver
+in_rcv ethtool -K "$IF_RCV" gro on >/dev/null 2>&1   # NAPI on vb for the plain receiver (either placement)
 
 # Where vb's receive work runs.  receiver: vb's NAPI in a kernel thread
 # pinned to the receiver's CPU, as a NIC queue's interrupt work runs on the
@@ -75,22 +75,10 @@ ENGINE=$(in_gen "$BIN/xdpgen" --iface "$IF_GEN" --dst-mac "$MAC_RCV" --src "$ADD
 	--port $PORT --size "$SIZE" --count 64 --flows 1 --duration-max 1 2>/dev/null | grep -o 'engine=[a-z]*' | cut -d= -f2)
 case $ENGINE in live) NAPI=${DEMO_NAPI:-sender} ;; *) NAPI=${DEMO_NAPI:-receiver} ;; esac
 echo "demo: generator engine ${ENGINE:-unknown}; vb's NAPI on the ${NAPI} CPU (DEMO_NAPI=receiver|sender)"
-NAPI_PIDS=
-if [ "$NAPI" = receiver ]; then
-	old_napi=$(pgrep '^napi/' | sort)
-	in_rcv sh -c "echo 1 > /sys/class/net/$IF_RCV/threaded" 2>/dev/null
-	for _ in $(seq 20); do
-		NAPI_PIDS=$(comm -13 <(printf '%s\n' "$old_napi") <(pgrep '^napi/' | sort) |
-			while read -r p; do grep -qs "^napi/$IF_RCV-" "/proc/$p/comm" && echo "$p"; done)
-		[ -n "$NAPI_PIDS" ] && break
-		sleep 0.05
-	done
-	if [ -z "$NAPI_PIDS" ]; then
-		echo "demo: no threaded NAPI for $IF_RCV here; its receive work stays on the generator's CPU"
-		NAPI=sender
-	fi
+if [ "$NAPI" = receiver ] && ! netns_napi_thread "$NS_RCV" "$IF_RCV" "$CPU_RCV"; then
+	echo "demo: no threaded NAPI for $IF_RCV here; its receive work stays on the generator's CPU"
+	NAPI=sender
 fi
-napi_pin() { local p; for p in $NAPI_PIDS; do taskset -pc "$CPU_RCV" "$p" >/dev/null 2>&1; done; }
 
 # snap: the counters of the path outside the receivers: UDP InErrors and
 # RcvbufErrors of the receiving namespace, vb rx_dropped, va tx_dropped and
@@ -118,6 +106,7 @@ run()
 	while in_rcv ip link show dev "$IF_RCV" | grep -q xdp; do sleep 0.05; done
 	before=$(snap)
 	napi_pin
+	napi_check || echo "demo: $tag: vb's NAPI thread is not where it was put (above)"
 	in_rcv taskset -c $CPU_RCV "$@" >"$T/$tag.out" 2>"$T/$tag.err" &
 	pid=$!; PIDS+=("$pid")
 	for _ in $(seq 200); do grep -qs 'ready' "$T/$tag.err" && break; sleep 0.05; done
@@ -205,7 +194,7 @@ awk -v p="${pp:-0}" -v s="${sp:-0}" -v r="${rp:-0}" 'BEGIN { if (p > 0 && s > 0)
 	printf "shim/plain = %.2f   (raw AF_XDP/plain = %.2f, shim/raw = %.2f: medians of this run)\n", s / p, r / p, (r > 0 ? s / r : 0) }' |
 	tee "$T/ratio"
 if [ "$NAPI" = receiver ]; then
-	echo "(vb's receive work ran on the receiver's CPU $CPU_RCV, in NAPI thread(s) $(echo $NAPI_PIDS))"
+	echo "(vb's receive work ran on the receiver's CPU $CPU_RCV, in NAPI thread(s) $(echo $NAPI_THREADS | sed 's/:[^ ]*//g'))"
 else
 	echo "(vb's receive work ran on the generator's CPU: a cheaper path lets it offer more)"
 fi

@@ -6,6 +6,7 @@
 #   netns_skip_unless_root            # SKIP line + exit 0 when we can't run
 #   netns_setup [nqueues]             # installs `trap netns_cleanup EXIT`
 #   in_gen udpgen ...; in_rcv streamrecv ...
+#   netns_napi_thread "$NS_RCV" "$IF_RCV" 1   # vb's receive work on CPU1
 #
 # Topology (both veth ends live inside namespaces we create; addresses only
 # from the benchmarking ranges 198.18.0.0/15 and 2001:2::/48):
@@ -124,6 +125,97 @@ cpu_hog_stop()
 	wait "$HOG" 2>/dev/null
 }
 
+# Threaded NAPI: a veth end's receive work (its NAPI poll: the XDP program,
+# the copy into a page-pool page, GRO and the IP/UDP stack) runs by default
+# in softirq on the CPU whose transmit scheduled it - the peer's sender.
+# Between two hosts that work is the receiving host's.  netns_napi_thread
+# puts it into a NAPI kernel thread pinned to the receiving side's CPU.
+#
+# netns_napi_thread NS IF CPU - GRO on IF (in namespace NS; a veth end has a
+# NAPI only with GRO or an XDP program, and GRO keeps it across XDP attach
+# and detach), then IF's NAPI threaded (/sys/class/net/IF/threaded) and its
+# new kthread(s) "napi/IF-<id>" pinned to CPU.  Each is recorded as
+# "pid:cpu:IF" in NAPI_THREADS.  Returns 1 and says why on stderr when no
+# thread appeared (a kernel without threaded NAPI: the work stays with the
+# sender) - the caller says loudly what placement it falls back to.
+NAPI_THREADS=
+netns_napi_thread()
+{
+	local ns=$1 ifc=$2 cpu=$3 before new= _
+	ip netns exec "$ns" ethtool -K "$ifc" gro on >/dev/null 2>&1
+	before=$(pgrep '^napi/' | sort)
+	if ! ip netns exec "$ns" sh -c "echo 1 > /sys/class/net/$ifc/threaded" 2>/dev/null; then
+		echo "netns.sh: $ifc: writing /sys/class/net/$ifc/threaded failed (no threaded NAPI here)" >&2
+		return 1
+	fi
+	for _ in $(seq 20); do
+		# new since the write and named for IF: another namespace's
+		# interface of the same name changing at this moment is the
+		# only way to take a wrong one, and napi_check sees it then
+		new=$(comm -13 <(printf '%s\n' "$before") <(pgrep '^napi/' | sort) |
+			while read -r p; do grep -qs "^napi/$ifc-" "/proc/$p/comm" && echo "$p"; done)
+		[ -n "$new" ] && break
+		sleep 0.05
+	done
+	if [ -z "$new" ]; then
+		echo "netns.sh: $ifc: threaded is set but no napi/$ifc-* kthread appeared" >&2
+		return 1
+	fi
+	for _ in $new; do NAPI_THREADS+=" $_:$cpu:$ifc"; done
+	napi_pin
+}
+
+# napi_pin - (re)pin every thread of NAPI_THREADS to its CPU.
+napi_pin()
+{
+	local t
+	for t in $NAPI_THREADS; do
+		taskset -pc "$(cut -d: -f2 <<<"$t")" "${t%%:*}" >/dev/null 2>&1
+	done
+}
+
+# napi_move IF CPU - the NAPI threads of IF go to CPU from now on.
+napi_move()
+{
+	local t out=
+	for t in $NAPI_THREADS; do
+		[ "${t##*:}" = "$1" ] && t="${t%%:*}:$2:$1"
+		out+=" $t"
+	done
+	NAPI_THREADS=$out
+	napi_pin
+}
+
+# napi_check - every thread of NAPI_THREADS still exists, is its
+# interface's NAPI thread and is allowed on its CPU only; else one line per
+# fault on stderr and 1.
+napi_check()
+{
+	local t pid cpu ifc aff ok=0
+	for t in $NAPI_THREADS; do
+		IFS=: read -r pid cpu ifc <<<"$t"
+		if ! grep -qs "^napi/$ifc-" "/proc/$pid/comm"; then
+			echo "netns.sh: NAPI thread $pid of $ifc is gone" >&2; ok=1; continue
+		fi
+		aff=$(awk '/^Cpus_allowed_list:/ { print $2 }' "/proc/$pid/status")
+		[ "$aff" = "$cpu" ] || { echo "netns.sh: NAPI thread $pid of $ifc is allowed on CPUs $aff, not $cpu" >&2; ok=1; }
+	done
+	return $ok
+}
+
+# napi_ticks [IF] - the CPU time (USER_HZ ticks) the NAPI threads (of IF,
+# or all) have run: a delta over a run shows the work ran there.
+napi_ticks()
+{
+	local t pid cpu ifc n=0
+	for t in $NAPI_THREADS; do
+		IFS=: read -r pid cpu ifc <<<"$t"
+		[ -z "${1:-}" ] || [ "$ifc" = "$1" ] || continue
+		n=$((n + $(awk '{ print $14 + $15 }' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+	done
+	echo "$n"
+}
+
 # netns_test_init - for a test that starts processes: a temp dir $TMP
 # (/tmp/NETNS_TEST_NAME.XXXXXX), a list $PIDS of what it started, and an
 # exit trap that kills exactly those pids, waits, removes the namespaces and
@@ -154,6 +246,7 @@ netns_test_cleanup()
 netns_cleanup()
 {
 	local ns
+	NAPI_THREADS=
 	for ns in "$NS_RCV" "$NS_GEN"; do
 		[ -n "$ns" ] || continue
 		# drop any XDP program left attached through netlink first
