@@ -21,6 +21,22 @@
 
 /* ---- tables ------------------------------------------------------------ */
 
+#ifndef IFF_LOWER_UP
+#define IFF_LOWER_UP 0x10000   /* <linux/if.h>, which clashes with <net/if.h> */
+#endif
+
+/* A link AF_XDP can transmit on: administratively up with carrier, what
+ * the kernel's own transmit asks (__dev_direct_xmit: running, carrier ok).
+ * Not IFF_RUNNING: that is the RFC 2863 operstate, which linkwatch sets
+ * after the carrier changes - for a veth whose iflink equals its ifindex
+ * (both ends ifindex 2 in their namespaces) up to 1 s later, so a link
+ * just set up reads "up, carrier, not running" meanwhile while the kernel
+ * already sends on it. */
+static bool ctl_link_usable(uint32_t flags)
+{
+	return (flags & (IFF_UP | IFF_LOWER_UP)) == (IFF_UP | IFF_LOWER_UP);
+}
+
 void ctl_tables_init(struct ctl_tables *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -508,7 +524,7 @@ void ctl_tables_lookup(const struct ctl_tables *t, int family, const uint8_t *ds
 		out->why = CTL_WHY_IFTYPE;
 		return;
 	}
-	if ((l->flags & (IFF_UP | IFF_RUNNING)) != (IFF_UP | IFF_RUNNING)) {
+	if (!ctl_link_usable(l->flags)) {
 		out->why = CTL_WHY_LINK_DOWN;
 		return;
 	}
@@ -683,7 +699,7 @@ static int ctl_ev_cb(const struct nlmsghdr *nlh, void *data)
 		const struct ifinfomsg *im = mnl_nlmsg_get_payload(nlh);
 		const struct ctl_link *l = ctl_tables_link(&c->m->t, im->ifi_index);
 
-		if (nlh->nlmsg_type == RTM_DELLINK || !l || (l->flags & (IFF_UP | IFF_RUNNING)) != (IFF_UP | IFF_RUNNING))
+		if (nlh->nlmsg_type == RTM_DELLINK || !l || !ctl_link_usable(l->flags))
 			c->resync = true;
 	}
 	return MNL_CB_OK;

@@ -18,6 +18,8 @@
 #include "ctl/route.h"
 #include "tests/unit.h"
 
+#define IFF_LOWER_UP_ 0x10000   /* <linux/if.h>'s IFF_LOWER_UP (that header clashes with <net/if.h>) */
+
 static char buf[4096];
 
 enum { XIF = 5, OTHER = 7, VLAN = 8 };
@@ -176,7 +178,7 @@ int main(void)
 	struct ctl_path p;
 	uint64_t g;
 	uint8_t a[16];
-	const uint32_t up = IFF_UP | IFF_RUNNING | IFF_BROADCAST | IFF_MULTICAST;
+	const uint32_t up = IFF_UP | IFF_RUNNING | IFF_LOWER_UP_ | IFF_BROADCAST | IFF_MULTICAST;
 
 	ctl_tables_init(&t);
 	link_msg(&t, RTM_NEWLINK, XIF, up, 1500, "veth", 0);
@@ -284,8 +286,13 @@ int main(void)
 	rule_msg(&t, RTM_DELRULE, AF_INET, 1000, 100, 0x10);
 	EXPECT_WHY(&t, AF_INET, "198.18.0.2", CTL_XDP, "rule deleted");
 
+	link_msg(&t, RTM_NEWLINK, XIF, IFF_UP | IFF_RUNNING | IFF_BROADCAST, 1500, NULL, 0);
+	EXPECT_WHY(&t, AF_INET, "198.18.0.2", CTL_WHY_LINK_DOWN, "no carrier (up, running, no IFF_LOWER_UP)");
 	link_msg(&t, RTM_NEWLINK, XIF, IFF_UP | IFF_BROADCAST, 1500, NULL, 0);
 	EXPECT_WHY(&t, AF_INET, "198.18.0.2", CTL_WHY_LINK_DOWN, "no carrier (up, not running)");
+	link_msg(&t, RTM_NEWLINK, XIF, IFF_UP | IFF_LOWER_UP_ | IFF_BROADCAST, 1500, NULL, 0);
+	EXPECT_WHY(&t, AF_INET, "198.18.0.2", CTL_XDP,
+		   "carrier on, operstate not yet up (IFF_LOWER_UP without IFF_RUNNING, linkwatch's lag)");
 	link_msg(&t, RTM_NEWLINK, XIF, up, 9000, NULL, 0);
 	look(&t, AF_INET, "198.18.0.2", &p);
 	CHECK(p.why == CTL_XDP && p.mtu == 9000 && !memcmp(p.src_mac, mac_x, 6),
