@@ -101,10 +101,20 @@ volatile __u32 conn_cnt = 0;
 volatile __u32 fast_local4[XSKSHIM_FAST_LOCALS] = {};
 volatile __u64 fast_local6[XSKSHIM_FAST_LOCALS][2] = {};
 
-/* Fill budgets per rx queue and spill episodes per AF_XDP socket
- * (xskshim_bpf.h).  User space writes budget[].limit and spill[].tail. */
+/* Fill budgets per rx queue (xskshim_bpf.h).  User space writes
+ * budget[].limit. */
 struct xskshim_budget budget[XSKSHIM_QUEUE_MAX] = {};
-struct xskshim_spill spill[XSKSHIM_XSKMAP_SZ] = {};
+
+/* Spill episodes per AF_XDP socket (xskshim_bpf.h): `spills` at
+ * slot * cfg_spill_nq + queue, sized and mmapped by user space; user space
+ * writes their tail. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, XSKSHIM_XSKMAP_SZ);
+	__type(key, __u32);
+	__type(value, struct xskshim_spill);
+} spills SEC(".maps");
 
 /* ICMP errors passed to the stack (xskshim_bpf.h). */
 volatile __u64 icmp_err_seq = 0;
@@ -127,6 +137,7 @@ struct {
 /* Load-time configuration (.rodata, see xskshim_bpf.h).  The verifier
  * knows these values, so a check whose flag is clear costs nothing. */
 const volatile __u32 cfg_flags = 0;
+const volatile __u32 cfg_spill_nq = XSKSHIM_QUEUE_MAX;
 const volatile __u8  cfg_mac[6] = {};
 const volatile __u64 cfg_vlan_ids[64] = {};
 
@@ -281,13 +292,19 @@ static __always_inline long spill_one(struct xskshim_spill *sp, struct xskshim_b
 static __always_inline long to_xsk(struct xdp_md *ctx, __u32 slot, __u32 queue)
 {
 	struct xskshim_budget *b = &budget[queue & (XSKSHIM_QUEUE_MAX - 1)];
-	struct xskshim_spill *sp = &spill[(slot * XSKSHIM_QUEUE_MAX + queue) & (XSKSHIM_XSKMAP_SZ - 1)];
+	__u32 k = slot * cfg_spill_nq + queue;
+	struct xskshim_spill *sp = queue < cfg_spill_nq ? bpf_map_lookup_elem(&spills, &k) : NULL;
 	__u64 lim = READ_U64(b->limit);
 	int over = lim && READ_U64(b->used) >= lim;
 	long ret;
 
 	if (ctx->data_end - ctx->data > XSKSHIM_RX_FRAME_MAX)
 		return pass(XSKSHIM_CTR_PASS_TOO_BIG);
+	if (!sp) {
+		/* a queue added after the load: no AF_XDP socket there either */
+		ctr_inc(XSKSHIM_CTR_NO_XSK);
+		return XDP_PASS;
+	}
 	if (sp->open) {
 		/* close only with a free episode record for the next one */
 		if (over || sp->head - READ_U32(sp->tail) >= XSKSHIM_SPILL_EPS)

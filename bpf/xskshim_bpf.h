@@ -121,6 +121,8 @@ struct xskshim_port_val {
  *   const volatile __u64 cfg_vlan_ids[64];   bit v (word v/64, bit v%64):
  *                                            an 802.1Q VLAN device with
  *                                            VID v sits on the interface
+ *   const volatile __u32 cfg_spill_nq;       rx queues with spill records
+ *                                            (struct xskshim_spill)
  *
  * Set them on the opened skeleton before loading:
  *   skel = xskshim__open();
@@ -212,9 +214,16 @@ struct xskshim_budget {
 	__u64 pad2[7];
 };
 
-/* Spill episodes of one AF_XDP socket (.bss `spill[XSKSHIM_XSKMAP_SZ]`,
- * indexed like the XSKMAP), so the shim can deliver the two paths in
- * arrival order.  `seq` counts the frames redirected into the socket.  When
+/* Spill episodes of one AF_XDP socket, so the shim can deliver the two
+ * paths in arrival order.  The records are the BPF_F_MMAPABLE array map
+ * `spills`, one per socket slot and rx queue at  slot * cfg_spill_nq +
+ * queue.  Before the load user space sets the .rodata cfg_spill_nq to the
+ * interface's rx queue count and max_entries to XSKSHIM_SLOT_MAX times that
+ * (the defaults, XSKSHIM_QUEUE_MAX and XSKSHIM_XSKMAP_SZ, index it like the
+ * XSKMAP), then mmaps it.  The mapping's page table entries are copied into
+ * every fork child, so it is no larger than the queues need: 32 KiB per
+ * queue instead of a fixed 2 MiB.  A queue at or above cfg_spill_nq (added
+ * after the load) has no record, and no AF_XDP socket either: passed, no_xsk.  `seq` counts the frames redirected into the socket.  When
  * the queue's budget is spent the program opens an episode - ep[head % 2]
  * = { seq now, 0 }, then head++ - and passes datagrams (cnt++) until the
  * budget allows a redirect again, which closes it (open = 0).  The reader

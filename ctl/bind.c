@@ -224,7 +224,7 @@ static int ctl_bind_xsks_open(struct ctl_bind *b, char *why, size_t why_sz)
 		struct ring_umem *u = C.umem[C.q_ids[i]];
 		struct ring_xsk *x = ctl_pool_get(u->queue, b->rx_sz);
 		uint32_t idx = b->slot * XSKSHIM_QUEUE_MAX + u->queue;
-		struct xskshim_spill *sp = &C.skel->bss->spill[idx];
+		struct xskshim_spill *sp = &C.spill[b->slot * C.spill_nq + u->queue];
 
 		if (!x)
 			x = ring_xsk_create(u, b->rx_sz);
@@ -446,5 +446,5 @@ struct xskshim_spill *ctl_bind_spill(const struct ctl_bind *s, uint32_t qi)
 {
 	if (s->xsk[qi]->umem->cfg.zerocopy)
 		return NULL;
-	return &C.skel->bss->spill[s->slot * XSKSHIM_QUEUE_MAX + s->xsk[qi]->queue];
+	return &C.spill[s->slot * C.spill_nq + s->xsk[qi]->queue];
 }

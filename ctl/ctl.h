@@ -22,7 +22,7 @@
  *              frame accounting
  *
  * Ownership and lifetimes.  ctl owns everything it creates: the skeleton
- * (program, maps, their mmapped .bss), the bpf_link, the UMEMs and AF_XDP
+ * (program, maps, their mmapped .bss and spill records), the bpf_link, the UMEMs and AF_XDP
  * sockets (ring/ objects), the slot bitmap, the group table and the list of
  * open bindings.  A struct ctl_bind is memory of the caller (the shim embeds
  * one per socket) that ctl fills in ctl_bind_open and empties in

@@ -113,6 +113,12 @@ void ctl_prog_configure(void)
 		fclose(f);
 	}
 	C.skel->rodata->cfg_flags = flags;
+	/* spill records for the queues there are, not for XSKSHIM_QUEUE_MAX */
+	C.spill_nq = ctl_rx_queue_cnt(C.cfg.iface);
+	if (C.spill_nq > XSKSHIM_QUEUE_MAX)
+		C.spill_nq = XSKSHIM_QUEUE_MAX;
+	C.skel->rodata->cfg_spill_nq = C.spill_nq;
+	bpf_map__set_max_entries(C.skel->maps.spills, XSKSHIM_SLOT_MAX * C.spill_nq);
 }
 
 void ctl_check_iface(void)

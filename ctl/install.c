@@ -19,6 +19,8 @@
 
 struct ctl_state C = { .link_fd = -1, .hold_fd = -1 };
 
+static void ctl_prog_unload(void);
+
 void ctl_uninstall(void)
 {
 	uint32_t i;
@@ -46,9 +48,8 @@ void ctl_uninstall(void)
 		if (!ctl_ctrs_now(c))
 			for (int k = 0; k < XSKSHIM_CTR_CNT; k++)
 				C.ctrs_base[k] += c[k];
-		xskshim__destroy(C.skel);
 	}
-	C.skel = NULL;
+	ctl_prog_unload();
 	C.installed = false;
 	C.hooks.changed();
 	ctl_log(CTL_LOG_INFO, "xdp", "detached from %s", C.cfg.iface);
@@ -115,6 +116,36 @@ static int ctl_attach(char *why, size_t why_sz)
 	return err;
 }
 
+/* The loaded program and what is mapped of it go (the link is closed
+ * before). */
+static void ctl_prog_unload(void)
+{
+	if (C.spill)
+		munmap(C.spill, C.spill_sz);
+	C.spill = NULL;
+	xskshim__destroy(C.skel);
+	C.skel = NULL;
+}
+
+/* `spills` (xskshim_bpf.h), as large as ctl_prog_configure made it. */
+static int ctl_spill_map(char *why, size_t why_sz)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	void *p;
+
+	C.spill_sz = ((size_t)bpf_map__max_entries(C.skel->maps.spills) * sizeof(*C.spill) + (size_t)pg - 1) &
+		     ~((size_t)pg - 1);
+	p = mmap(NULL, C.spill_sz, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(C.skel->maps.spills), 0);
+	if (p == MAP_FAILED) {
+		int err = -errno;
+
+		snprintf(why, why_sz, "cannot map the XDP program's spill records: %s", strerror(-err));
+		return err;
+	}
+	C.spill = p;
+	return 0;
+}
+
 /* Open, configure and load the embedded program, fill its locals and
  * attach it.  On failure nothing is left behind. */
 static int ctl_prog_load(char *why, size_t why_sz)
@@ -148,14 +179,16 @@ static int ctl_prog_load(char *why, size_t why_sz)
 	 * (in.tftpd -s in each forked child) reads the per-CPU counters at its
 	 * exit and would otherwise print libbpf's "Failed to open cpu mask". */
 	(void)libbpf_num_possible_cpus();
+	err = ctl_spill_map(why, why_sz);
+	if (err)
+		goto out_skel;
 	ctl_locals_refresh();
 	err = ctl_attach(why, why_sz);
 	if (err)
 		goto out_skel;
 	return 0;
 out_skel:
-	xskshim__destroy(C.skel);
-	C.skel = NULL;
+	ctl_prog_unload();
 	return err;
 }
 
@@ -221,7 +254,7 @@ static void ctl_umems_destroy(void)
  * far is still the kernel's to take). */
 static int ctl_umems_create(char *why, size_t why_sz)
 {
-	uint32_t nq = ctl_rx_queue_cnt(C.cfg.iface);
+	uint32_t nq = C.spill_nq;   /* the interface's, at the load (ctl_prog_configure) */
 	struct ring_umem_cfg ucfg = {
 		.frame_cnt = C.cfg.frames, .frame_sz = 2048, .rx_sz = C.cfg.rx_sz,
 		.zerocopy = C.cfg.zerocopy != CTL_OFF, .need_wakeup = true,
@@ -229,8 +262,6 @@ static int ctl_umems_create(char *why, size_t why_sz)
 		.fill_min = C.cfg.fill_min, .tx_sz = C.cfg.tx_sz,
 	};
 
-	if (nq > XSKSHIM_QUEUE_MAX)
-		nq = XSKSHIM_QUEUE_MAX;
 	C.q_cnt = 0;
 	for (uint32_t q = 0; q < nq; q++) {
 		struct ring_umem *u;
@@ -291,8 +322,7 @@ int ctl_prepare(char *why, size_t why_sz)
 	if (err) {
 		close(C.link_fd);
 		C.link_fd = -1;
-		xskshim__destroy(C.skel);
-		C.skel = NULL;
+		ctl_prog_unload();
 		return err;
 	}
 	if (C.cfg.csum == CTL_AUTO)
@@ -386,7 +416,7 @@ void ctl_prepare_drop(const char *what)
 		 "for binds after the drop; kept until exit", what, C.cfg.iface, have, C.q_cnt, made);
 }
 
-void ctl_atexit(void)
+RING_FORK_TEXT void ctl_atexit(void)
 {
 	C.exiting = true;
 	/* Detach first so nothing is redirected to sockets that are about to
@@ -401,14 +431,16 @@ void ctl_atexit(void)
  * inherited), and drop only what no binding of the child uses: the idle
  * AF_XDP sockets of the pool (the interposer forgets the owner's orphans
  * before, shim_orphans_atfork_child). */
-bool ctl_atfork_child(void)
+RING_FORK_TEXT bool ctl_atfork_child(void)
 {
 	ctl_watch_atfork_child();
-	C.linger_running = false;
+	if (C.linger_running)   /* (not written when unchanged: a page fault per fork) */
+		C.linger_running = false;
 	if (!C.installed && !C.tick_wanted)
 		return false;   /* nothing inherited: the child is a process of its own */
 	C.forked = true;
-	C.tick_wanted = false;   /* (the interposer's orphans are the parent's) */
+	if (C.tick_wanted)   /* (the interposer's orphans are the parent's) */
+		C.tick_wanted = false;
 	for (uint32_t q = 0; q < XSKSHIM_QUEUE_MAX; q++)
 		while (C.pool_cnt[q])
 			ring_xsk_forget(C.pool[q][--C.pool_cnt[q]]);

@@ -32,12 +32,20 @@ struct ctl_state {
 	struct ctl_cfg cfg;
 	struct ctl_hooks hooks;
 	pthread_mutex_t *lock;      /* the caller's control-plane lock */
-	bool     forked;            /* a fork child: install nothing */
+	/* What a fork child writes (ctl_atfork_child, ctl_atexit) is here, in
+	 * one cache line: one copy-on-write page fault per fork, not one per
+	 * field's page. */
+	bool     forked __attribute__((aligned(64)));   /* a fork child: install nothing */
 	bool     exiting;           /* the destructor ran: change nothing */
+	bool     linger_running;
+	int      link_fd;
+	struct ctl_watch *watch;    /* the address watch (locals.c), or NULL */
 	bool     installed;
 	int      ifindex;
 	struct xskshim *skel;
-	int      link_fd;
+	struct xskshim_spill *spill; /* the program's `spills`, mmapped (bind.c ctl_bind_spill) */
+	size_t   spill_sz;
+	uint32_t spill_nq;          /* rx queues of the interface at load, <= XSKSHIM_QUEUE_MAX */
 	const char *mode;           /* "native" or "skb" */
 	bool     zerocopy;
 	enum ring_csum_mode csum;
@@ -53,7 +61,6 @@ struct ctl_state {
 	struct ring_xsk *pool[XSKSHIM_QUEUE_MAX][CTL_XSK_POOL]; /* see ctl_pool_put */
 	uint32_t pool_cnt[XSKSHIM_QUEUE_MAX];
 	struct xdp_statistics closed_xs[XSKSHIM_QUEUE_MAX]; /* of closed bindings */
-	bool     linger_running;
 	bool     pinned;            /* prepared for a privilege drop: kept until exit */
 	char     desc[128];
 	int      hold_fd;           /* memfd: POSIX read lock on byte `slot` per holder (slots.c) */

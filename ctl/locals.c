@@ -28,7 +28,6 @@
 struct ctl_watch {
 	int nl_fd, stop_fd;
 };
-static struct ctl_watch *ctl_watch_cur;
 
 /* The XDP interface's own addresses (own[j] marks them among want[]) into
  * the program's .bss fast path.  The refresh calls it before removing stale
@@ -149,7 +148,7 @@ static void *ctl_watch_thread(void *p)
 			break;
 		if (pr == 0) {   /* orphans waiting for their other holders to go */
 			pthread_mutex_lock(C.lock);
-			if (C.installed && ctl_watch_cur == w)
+			if (C.installed && C.watch == w)
 				C.hooks.tick();
 			pthread_mutex_unlock(C.lock);
 			continue;
@@ -167,7 +166,7 @@ static void *ctl_watch_thread(void *p)
 		if (!changed)
 			continue;
 		pthread_mutex_lock(C.lock);
-		if (C.installed && ctl_watch_cur == w) {
+		if (C.installed && C.watch == w) {
 			ctl_locals_refresh();
 			ctl_log(CTL_LOG_DEBUG, "xdp", "addresses changed: local address list refreshed");
 		}
@@ -202,7 +201,7 @@ void ctl_watch_start(void)
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_detach(t);
-	ctl_watch_cur = w;
+	C.watch = w;
 	return;
 fail:
 	ctl_log(CTL_LOG_INFO, "xdp", "no address watch (%s): local addresses refresh at each bind only",
@@ -219,19 +218,19 @@ void ctl_watch_stop(void)
 {
 	uint64_t one = 1;
 
-	if (!ctl_watch_cur)
+	if (!C.watch)
 		return;
-	if (write(ctl_watch_cur->stop_fd, &one, sizeof(one)) < 0)
+	if (write(C.watch->stop_fd, &one, sizeof(one)) < 0)
 		ctl_log(CTL_LOG_INFO, "xdp", "address watch stop: %s", strerror(errno));
-	ctl_watch_cur = NULL;
+	C.watch = NULL;
 }
 
 /* fork child: the watch thread stayed in the parent; its fds did not. */
-void ctl_watch_atfork_child(void)
+RING_FORK_TEXT void ctl_watch_atfork_child(void)
 {
-	if (ctl_watch_cur) {
-		close(ctl_watch_cur->nl_fd);
-		close(ctl_watch_cur->stop_fd);
-		ctl_watch_cur = NULL;   /* (its memory belongs to the parent's thread) */
+	if (C.watch) {
+		close(C.watch->nl_fd);
+		close(C.watch->stop_fd);
+		C.watch = NULL;   /* (its memory belongs to the parent's thread) */
 	}
 }

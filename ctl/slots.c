@@ -37,7 +37,7 @@ void ctl_slot_free(uint32_t slot)
 
 /* This process's hold on a slot (ctl.h "Threads and processes"): type F_RDLCK (holding),
  * F_WRLCK (only if no other process holds it: 0, or -EAGAIN), F_UNLCK. */
-int ctl_slot_hold(uint32_t slot, short type)
+RING_FORK_TEXT int ctl_slot_hold(uint32_t slot, short type)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = slot, .l_len = 1 };
 

@@ -167,6 +167,13 @@ void ring_shm_free(void *p, size_t sz);
  * the parent's: the child waits for that live thread to drop it, it never
  * steals it.  The per-thread id is cached and reset in a fork child
  * (pthread_atfork). */
+/* Code that a fork child runs between fork() and _exit(): the fork handlers
+ * and the exit report.  A child reads in the library's text by page faults,
+ * each mapping one 64 KiB window of it; kept together at the start of
+ * .text, next to the PLT, these cost one fault per fork, not one per module
+ * (forkserve forkcost). */
+#define RING_FORK_TEXT __attribute__((section(".text.hot.xskshim_fork")))
+
 #define RING_LOCK_CHECK_NS 1000000
 #define RING_LOCK_SPINS    4096      /* pauses before a waiter sleeps */
 #define RING_LOCK_WAITING  (1ULL << 31)   /* tids are below 2^22 (PID_MAX_LIMIT) */

@@ -39,7 +39,7 @@ void ring_shm_free(void *p, size_t sz)
 
 /* In a fork child the only thread is the one that forked, and its cached
  * id names the parent's thread. */
-static void ring_lock_atfork_child(void)
+RING_FORK_TEXT static void ring_lock_atfork_child(void)
 {
 	ring_lock_me = 0;
 }

@@ -288,7 +288,7 @@ void ring_xsk_destroy(struct ring_xsk *xsk)
 	ring_xsk_forget(xsk);
 }
 
-void ring_xsk_forget(struct ring_xsk *xsk)
+RING_FORK_TEXT void ring_xsk_forget(struct ring_xsk *xsk)
 {
 	void *lib_rx, *lib_tx;
 

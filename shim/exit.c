@@ -54,7 +54,6 @@
 
 static const int shim_exit_sigs[] = { SIGTERM, SIGINT, SIGHUP };
 #define SHIM_EXIT_SIG_CNT (sizeof(shim_exit_sigs) / sizeof(shim_exit_sigs[0]))
-static int shim_exit_done;
 
 static bool shim_exit_sig(int sig)
 {
@@ -135,11 +134,11 @@ static void shim_exit_unseen(void)
 
 /* ---- the report ------------------------------------------------------------ */
 
-void shim_exit_report(enum shim_end how)
+RING_FORK_TEXT void shim_exit_report(enum shim_end how)
 {
 	bool in_signal = how == SHIM_END_SIGNAL, locked;
 
-	if (__atomic_exchange_n(&shim_exit_done, 1, __ATOMIC_ACQ_REL) || !shim_g.inited)
+	if (__atomic_exchange_n(&shim_g.exit_done, 1, __ATOMIC_ACQ_REL) || !shim_g.inited)
 		return;
 	shim_enter();
 	/* Not in a fork child that ends with _exit (the usual end of a
@@ -292,7 +291,7 @@ static int shim_exit_sigaction(int sig, const struct sigaction *act, struct siga
 	oneshot = shim_exit_is_oneshot(&cur);
 	app = shim_exit_app[shim_exit_sig_idx(sig)];
 	if (act && !(act->sa_flags & SA_SIGINFO) && act->sa_handler == SIG_DFL && shim_g.cfg.iface_given &&
-	    !__atomic_load_n(&shim_exit_done, __ATOMIC_ACQUIRE)) {
+	    !__atomic_load_n(&shim_g.exit_done, __ATOMIC_ACQUIRE)) {
 		/* the default again: ours stays (or comes back) in its place */
 		if (old)
 			*old = cur;
@@ -300,7 +299,7 @@ static int shim_exit_sigaction(int sig, const struct sigaction *act, struct siga
 			shim_exit_hook(sig);
 		r = 0;
 	} else if (shim_exit_wants_oneshot(act) && shim_g.cfg.iface_given &&
-		   !__atomic_load_n(&shim_exit_done, __ATOMIC_ACQUIRE)) {
+		   !__atomic_load_n(&shim_g.exit_done, __ATOMIC_ACQUIRE)) {
 		struct sigaction tramp = *act;
 
 		tramp.sa_sigaction = shim_exit_oneshot;
@@ -345,7 +344,7 @@ SHIM_EXPORT sighandler_t signal(int sig, sighandler_t h)
 
 /* Not in a vfork child: it shares our memory and its pid is not ours. */
 #define SHIM_EXIT_WRAP(name)                                          \
-	SHIM_EXPORT void name(int st)                                 \
+	SHIM_EXPORT RING_FORK_TEXT void name(int st)                  \
 	{                                                             \
 		if (!shim_guard && getpid() == shim_g.pid)            \
 			shim_exit_report(SHIM_END_CALL);              \

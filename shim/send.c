@@ -68,13 +68,13 @@ void shim_send_uninstall(void)
  * each socket's options and cache at its first send in this process
  * (struct shim_tx pid), so that a child that never sends writes none of
  * its sockets' pages. */
-void shim_send_atfork_child(void)
+RING_FORK_TEXT void shim_send_atfork_child(void)
 {
-	if (shim_mirror_on) {
+	if (shim_mirror_on) {   /* (untouched when off: a written page costs a fault per fork) */
 		ctl_mirror_forget(&shim_mirror);
 		shim_mirror_child = true;
+		shim_mirror_on = false;
 	}
-	shim_mirror_on = false;
 }
 
 /* A fork child's first send: its own mirror (the parent's thread did not
@@ -124,10 +124,13 @@ void shim_tx_unlock(struct shim_sock *s)
 	ring_lock_drop(&s->rx->tx_lock);
 }
 
-void shim_send_atexit(void)
+/* Only what this process sent waits for its completions: a fork child that
+ * never sent on a socket (tx.pid is another process's) does not touch the
+ * socket's shared pages at its exit. */
+RING_FORK_TEXT void shim_send_atexit(void)
 {
 	for (struct shim_sock *s = shim_g.socks; s; s = s->next)
-		if (shim_sock_accel(s) && s->b.q_cnt && s->b.xsk[0]->tx.size) {
+		if (s->tx.pid == shim_g.pid && shim_sock_accel(s) && s->b.q_cnt && s->b.xsk[0]->tx.size) {
 			shim_tx_lock(s);
 			for (uint32_t q = 0; q < s->b.q_cnt; q++)
 				ring_xsk_tx_flush(s->b.xsk[q], 200);

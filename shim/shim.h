@@ -351,21 +351,25 @@ static inline void shim_sock_ops_set(struct shim_sock *s, const struct shim_ops 
 	__atomic_store_n(&s->ops, ops, __ATOMIC_RELEASE);
 }
 
-/* Global state; fields documented where used. */
+/* Global state; fields documented where used.  What a fork child writes
+ * (the fork handler, and _exit's report) comes first, in one cache line
+ * (shim_g is aligned to it): one copy-on-write page fault per fork, not
+ * one per field's page. */
 struct shim_glob {
 	pthread_mutex_t lock;       /* control plane */
-	struct shim_sock **fds;     /* SHIM_FD_MAX entries, NULL if not tracked */
-	struct shim_sock *socks;    /* every live shim_sock */
-	uint32_t accel_cnt;         /* sockets in state ACCEL */
+	pid_t    pid;               /* of this process (set at init and in a fork child) */
 	int      inited;            /* 0 no, 1 yes */
 	bool     forked;            /* a fork child that inherited an install: not
 				     * its owner (no new AF_XDP sockets, no uninstall) */
 	bool     child;             /* a fork child (inherited an install or not) */
 	bool     cfg_rejected;      /* shim_cfg_load failed: cfg.why says why */
 	bool     exiting;           /* destructor ran: change nothing any more */
+	int      exit_done;         /* the exit report ran (exit.c) */
+	struct shim_sock **fds;     /* SHIM_FD_MAX entries, NULL if not tracked */
+	struct shim_sock *socks;    /* every live shim_sock */
+	uint32_t accel_cnt;         /* sockets in state ACCEL */
 	struct shim_cfg cfg;
 	bool     decision_logged;
-	pid_t    pid;               /* of this process (set at init and in a fork child) */
 };
 extern struct shim_glob shim_g;
 

@@ -16,9 +16,10 @@
 #define SOF_TIMESTAMPING_OPT_RX_FILTER (1 << 17)   /* Linux 6.6; Debian 12's headers lack it */
 #endif
 
-struct shim_glob shim_g = {
+struct shim_glob shim_g __attribute__((aligned(64))) = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 };
+_Static_assert(__builtin_offsetof(struct shim_glob, fds) <= 64, "what a fork child writes: one cache line");
 
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
 static struct shim_sock *shim_free_socks;   /* under shim_g.lock */
@@ -448,11 +449,12 @@ static void shim_sock_reap(void)
 
 /* fork child: the parent's orphans are not the child's (it got their fds
  * from this very fork; the structs stay unused). */
-void shim_orphans_atfork_child(void)
+RING_FORK_TEXT void shim_orphans_atfork_child(void)
 {
 	for (struct shim_sock *s = shim_orphans; s; s = s->next)
 		ctl_bind_forget(&s->b);
-	shim_orphans = NULL;
+	if (shim_orphans)   /* (not written when unchanged: a page fault per fork) */
+		shim_orphans = NULL;
 }
 
 static void shim_log_decision(struct shim_sock *s, int fd, int err)
@@ -789,7 +791,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
  * parent's threads at fork stays that live thread's, the child waits for
  * it.  Locks private to the process (the control-plane mutex) are reset:
  * their holders do not exist here. */
-static void shim_atfork_child(void)
+RING_FORK_TEXT static void shim_atfork_child(void)
 {
 	shim_enter();
 	pthread_mutex_init(&shim_g.lock, NULL);

@@ -322,7 +322,7 @@ void shim_stats_owner(uid_t uid)
 			 strerror(errno));
 }
 
-void shim_stats_fini(void)
+RING_FORK_TEXT void shim_stats_fini(void)
 {
 	struct shim_sock *s;
 
@@ -348,14 +348,16 @@ void shim_stats_fini(void)
  * the mapping goes with the child's exit or exec).  Not MADV_DONTFORK: a
  * child made without fork handlers (_Fork, a raw clone) still has its
  * sockets' counters pointing into it, and must not fault on them. */
-void shim_stats_atfork_child(void)
+RING_FORK_TEXT void shim_stats_atfork_child(void)
 {
 	for (struct shim_sock *s = shim_g.socks; s; s = s->next) {
 		s->st = &s->st_local;
 		s->pub = NULL;
 		memset(&s->st_local, 0, sizeof(s->st_local));
 	}
-	shim_region = NULL;
-	shim_retired_cnt = 0;
-	shim_retired_lost = 0;
+	/* (written only when set: each page written here costs a fault per fork) */
+	if (shim_region)
+		shim_region = NULL;
+	if (shim_retired_cnt || shim_retired_lost)
+		shim_retired_cnt = shim_retired_lost = 0;
 }

@@ -1386,7 +1386,11 @@ static bool run_n(const uint8_t *f, uint32_t len, uint32_t n, int ctr, char *d, 
 static void test_budget(void)
 {
 	struct xskshim_budget *b = &skel->bss->budget[0];
-	struct xskshim_spill *sp = &skel->bss->spill[S_V4EW_EXACT * XSKSHIM_QUEUE_MAX];
+	/* `spills` at its default size: indexed like the XSKMAP */
+	size_t spills_sz = (size_t)bpf_map__max_entries(skel->maps.spills) * sizeof(struct xskshim_spill);
+	struct xskshim_spill *spills = mmap(NULL, spills_sz, PROT_READ | PROT_WRITE, MAP_SHARED,
+					    bpf_map__fd(skel->maps.spills), 0);
+	struct xskshim_spill *sp = &spills[S_V4EW_EXACT * XSKSHIM_QUEUE_MAX];
 	struct fspec s = V4(.dport = P_V4EW, .daddr = A4_LOCAL, .sport = 4242, .paylen = 8);
 	uint8_t f[2048];
 	uint32_t l3, l4, len, head0;
@@ -1394,8 +1398,13 @@ static void test_budget(void)
 	char d[160];
 	bool ok;
 
+	if (spills == MAP_FAILED) {
+		check(false, "budget: mmap of the spills map: %s", strerror(errno));
+		return;
+	}
 	if (xsk_put(S_V4EW_EXACT, 0) != 0) {
 		check(false, "budget: XSK into the XSKMAP: %s", strerror(errno));
+		munmap(spills, spills_sz);
 		return;
 	}
 	len = build(&s, f, &l3, &l4);
@@ -1447,6 +1456,7 @@ static void test_budget(void)
 	ok = run_n(f, len, 1, XSKSHIM_CTR_PASS_TOO_BIG, d, sizeof(d));
 	check(ok, "a %u-byte frame (jumbo MTU): passed to the kernel, which would drop it on redirect (%s)", len, d);
 	xsk_del(S_V4EW_EXACT, 0);
+	munmap(spills, spills_sz);
 }
 
 /* An IPv4 source that is the interface's own address (fast_local4): the
