@@ -186,6 +186,24 @@ napi_move()
 	napi_pin
 }
 
+# napi_rt on|off - the NAPI threads of NAPI_THREADS at SCHED_FIFO 50 (on),
+# so that their work preempts the task on their CPU as a NIC's interrupt
+# and softirq would (a SCHED_OTHER thread waits for the task's time slice:
+# milliseconds for a ping-pong whose tasks spin), or back to SCHED_OTHER.
+# Only for light loads: a FIFO thread that always has work starves the
+# CPU's other tasks.
+napi_rt()
+{
+	local t
+	for t in $NAPI_THREADS; do
+		if [ "$1" = on ]; then
+			chrt -f -p 50 "${t%%:*}" >/dev/null 2>&1
+		else
+			chrt -o -p 0 "${t%%:*}" >/dev/null 2>&1
+		fi
+	done
+}
+
 # napi_check - every thread of NAPI_THREADS still exists, is its
 # interface's NAPI thread and is allowed on its CPU only; else one line per
 # fault on stderr and 1.
