@@ -99,11 +99,14 @@ shim_stat_sum()
 	grep -o "$1 [0-9]*" "$2" | awk '{ s += $2 } END { print s + 0 }'
 }
 
-# wait_ready FILE - wait (up to 10 s) until FILE says 'ready' (a receiver's
-# stderr after its bind).
+# wait_ready FILE [SECS] - wait (up to SECS, default 10) until FILE says
+# 'ready' (a receiver's stderr after its bind); 1 if it never did.  Empty
+# FILE in the caller before starting the receiver (`: >FILE`): the
+# redirection `cmd 2>FILE &` truncates it in the child, which a loaded
+# machine may run only after this has read the previous run's ready line.
 wait_ready()
 {
-	for _ in $(seq 100); do
+	for _ in $(seq $((${2:-10} * 10))); do
 		grep -q 'ready' "$1" 2>/dev/null && return 0
 		sleep 0.1
 	done

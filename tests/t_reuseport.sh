@@ -75,7 +75,10 @@ one_run()
 	local -a pre=()
 	[ "$mode" != plain ] && pre=(env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS=$PORT XSKSHIM_MODE="$mode"
 		XSKSHIM_STATS=1 $RP_ENV LD_PRELOAD="$SHIM")
-	# the receiver and a hog share the last CPU
+	# the receiver and a hog share the last CPU; out and err emptied here
+	# (wait_ready: not by the background child, which may run late)
+	: >"$out"
+	: >"$err"
 	ip netns exec "$NS_RCV" timeout -k 2 30 taskset -c $RCPU "${pre[@]}" "$STREAMRECV" --port $PORT \
 		--threads 4 --idle-ms 8000 --max-secs 25 $RP_RECV_ARGS >"$out" 2>"$err" &
 	spid=$!

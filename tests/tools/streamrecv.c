@@ -42,9 +42,13 @@
  * source ports seen shows whether any flow was split across sockets.
  *
  * Stops when --expect datagrams arrived, after --idle-ms (default 2000) of
- * silence following the first datagram, after --max-secs (default 60), or
- * on SIGINT/SIGTERM (still printing the summary); after SIGUSR1, once 300 ms
- * pass without a datagram.
+ * silence following the first datagram (silence the reader was there to
+ * see: a receive call after the idle time came back empty), after
+ * --max-secs (default 60), or on SIGINT/SIGTERM (still printing the
+ * summary); after SIGUSR1, once 300 ms pass without a datagram.
+ * After the summary, one stderr line says why it stopped, the reader's
+ * longest absence between two checks, and which sequence numbers are
+ * missing (sr_print_stop).
  * Prints "streamrecv: ready ..." on stderr once every socket is bound, then
  * one summary line on stdout:
  *   streamrecv: received=N bad=B dup=D missing=M secs=S pps=X
@@ -130,6 +134,8 @@ struct sr_thread {
 	uint64_t cpu_sample_at;         /* monotonic time of last sample */
 	uint64_t nmsgs;                 /* messages (a GRO one holds several) */
 	uint64_t counted;               /* received already added to g->total */
+	uint64_t check_ns;              /* the last sr_should_stop, 0 = none yet */
+	uint64_t quiet_ns;              /* a receive (or wait) last came back empty */
 	unsigned ecn_seen;
 	uint8_t ctl[SR_BATCH][SR_CTL_SZ]; /* --quic: control buffers */
 	uint8_t *ports_seen;            /* [65536] source ports seen */
@@ -157,12 +163,24 @@ static struct sr_conf conf = {
 struct sr_glob {
 	uint64_t total;             /* datagrams received, all threads */
 	uint64_t last_ns;           /* most recent non-empty batch, 0 = none */
-	int stop;
+	uint64_t max_gap_ns;        /* longest time between two stop checks */
+	int stop;                   /* 0 or the first enum sr_stop reason */
 	int drain;                  /* SIGUSR1 seen */
 };
+
+/* Why the run ended (the first reason set wins; printed on stderr). */
+enum sr_stop { SR_STOP_SIGNAL = 1, SR_STOP_EXPECT, SR_STOP_IDLE, SR_STOP_MAX_SECS, SR_STOP_ERROR };
+static const char *const sr_stop_names[] = { "none", "signal", "expect", "idle", "max-secs", "error" };
 static struct sr_glob *g;
 static uint64_t *seq_bitmap;        /* expect bits, fetch-or per datagram */
 static uint64_t g_start_ns;
+
+static void sr_stop(enum sr_stop why)
+{
+	int none = 0;
+
+	__atomic_compare_exchange_n(&g->stop, &none, (int)why, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
 
 /* pat_tab[k] = k & 0xff: the pattern of seq from byte 12 on is
  * pat_tab + ((seq * 31 + 12) & 0xff). */
@@ -173,7 +191,7 @@ static uint8_t pat_tab[256 + SR_PAYLOAD_MAX];
 static void on_signal(int sig)
 {
 	(void)sig;
-	__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+	sr_stop(SR_STOP_SIGNAL);
 }
 
 /* SIGUSR1: the senders are done - stop after SR_DRAIN_IDLE_MS of silence
@@ -296,25 +314,39 @@ static void sr_account(struct sr_thread *t, unsigned n)
 	total = __atomic_add_fetch(&g->total, t->received - t->counted, __ATOMIC_RELAXED);
 	t->counted = t->received;
 	if (conf.expect && total >= conf.expect)
-		__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+		sr_stop(SR_STOP_EXPECT);
 }
 
 /* Returns true when the run should end (sets the shared stop flag). */
-static bool sr_should_stop(void)
+static bool sr_should_stop(struct sr_thread *t)
 {
-	uint64_t now, last;
+	uint64_t now, last, gap, max;
 
 	if (__atomic_load_n(&g->stop, __ATOMIC_RELAXED))
 		return true;
 	now = now_ns();
-	/* Read after now: another thread may have stored a later time, so
-	 * check last < now before subtracting.  0 = nothing arrived yet. */
+	/* the reader's own longest absence (off its CPU, or in one receive
+	 * call or wait) */
+	gap = t->check_ns && now > t->check_ns ? now - t->check_ns : 0;
+	t->check_ns = now;
+	max = __atomic_load_n(&g->max_gap_ns, __ATOMIC_RELAXED);
+	while (gap > max && !__atomic_compare_exchange_n(&g->max_gap_ns, &max, gap, false,
+							 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	/* Another thread may have stored a later time, so check last <
+	 * quiet_ns before subtracting.  0 = nothing arrived yet.  Silence is
+	 * measured up to the moment a receive or wait last came back empty,
+	 * not up to now: measured up to now, a reader kept off its CPU past
+	 * the idle time stopped without reading what had queued meanwhile. */
 	last = __atomic_load_n(&g->last_ns, __ATOMIC_RELAXED);
-	if ((last && now > last &&
-	     now - last > (uint64_t)(__atomic_load_n(&g->drain, __ATOMIC_RELAXED) ? SR_DRAIN_IDLE_MS : conf.idle_ms) *
-				  1000000ull) ||
-	    (double)(now - g_start_ns) / 1e9 > conf.max_secs) {
-		__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+	if ((last && t->quiet_ns > last &&
+	     t->quiet_ns - last > (uint64_t)(__atomic_load_n(&g->drain, __ATOMIC_RELAXED) ? SR_DRAIN_IDLE_MS : conf.idle_ms) *
+				  1000000ull)) {
+		sr_stop(SR_STOP_IDLE);
+		return true;
+	}
+	if ((double)(now - g_start_ns) / 1e9 > conf.max_secs) {
+		sr_stop(SR_STOP_MAX_SECS);
 		return true;
 	}
 	return false;
@@ -328,8 +360,13 @@ static int sr_recv(struct sr_thread *t, int flags, struct timespec *tmo)
 	sr_reset_msgs(t);
 	n = recvmmsg(t->fd, t->msgs, conf.batch, flags, tmo);
 	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+			/* a non-blocking call saw the socket empty right after
+			 * the stop check (no clock read in the spin loop); a
+			 * wait, when it ended */
+			t->quiet_ns = flags & MSG_DONTWAIT ? t->check_ns : now_ns();
 			return 0;
+		}
 		t->err = errno;
 		return -1;
 	}
@@ -342,7 +379,7 @@ static void *sr_thread_main(void *arg)
 {
 	struct sr_thread *t = arg;
 
-	while (!sr_should_stop()) {
+	while (!sr_should_stop(t)) {
 		struct pollfd pfd = { .fd = t->fd, .events = POLLIN };
 		struct timespec tmo = { .tv_sec = 1 };
 		int n;
@@ -354,8 +391,10 @@ static void *sr_thread_main(void *arg)
 				t->err = errno;
 				goto out;
 			}
-			if (n <= 0)
+			if (n <= 0) {
+				t->quiet_ns = now_ns();
 				continue;
+			}
 			/* drain: recvmmsg until EAGAIN, like the streamer */
 			do {
 				n = sr_recv(t, MSG_WAITFORONE, &tmo);
@@ -373,8 +412,10 @@ static void *sr_thread_main(void *arg)
 				t->err = errno;
 				goto out;
 			}
-			if (n <= 0 || ev.data.ptr != t || !(ev.events & EPOLLIN))
+			if (n <= 0 || ev.data.ptr != t || !(ev.events & EPOLLIN)) {
+				t->quiet_ns = now_ns();
 				continue;
+			}
 			do {   /* edge-triggered: drain until EAGAIN */
 				n = quic ? sr_recv(t, 0, NULL) : sr_recv(t, MSG_WAITFORONE, &tmo);
 				if (n < 0)
@@ -395,7 +436,7 @@ static void *sr_thread_main(void *arg)
 out:
 	if (t->err) {
 		fprintf(stderr, "streamrecv: thread %u: %s\n", t->idx, strerror(t->err));
-		__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+		sr_stop(SR_STOP_ERROR);
 	}
 	return NULL;
 }
@@ -507,6 +548,47 @@ static void *sr_zalloc(size_t n)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* One stderr line: why the run stopped, the reader's longest absence
+ * between two stop checks, the time from the last datagram to the end, and
+ * (with --expect) the first missing sequence ranges:
+ *   streamrecv: stop=idle max_gap_ms=M last_to_end_ms=L missing_seq=a-b,c,...
+ * Whole-batch holes (udpgen sends batches of 64 of one flow) point at the
+ * sender's path; a stop before the sender finished points at the bound. */
+static void sr_print_stop(uint64_t end_ns)
+{
+	uint64_t last = __atomic_load_n(&g->last_ns, __ATOMIC_RELAXED), k, lo = 0;
+	unsigned ranges = 0;
+	bool in = false;
+	int why = __atomic_load_n(&g->stop, __ATOMIC_RELAXED);
+
+	fprintf(stderr, "streamrecv: stop=%s max_gap_ms=%.1f last_to_end_ms=%.1f",
+		sr_stop_names[why >= 0 && why <= SR_STOP_ERROR ? why : 0],
+		(double)__atomic_load_n(&g->max_gap_ns, __ATOMIC_RELAXED) / 1e6,
+		last && end_ns > last ? (double)(end_ns - last) / 1e6 : 0.0);
+	if (seq_bitmap) {
+		fprintf(stderr, " missing_seq=");
+		for (k = 0; k <= conf.expect; k++) {
+			bool miss = k < conf.expect && !(seq_bitmap[k / 64] >> (k % 64) & 1);
+
+			if (miss && !in) {
+				lo = k;
+				in = true;
+			} else if (!miss && in) {
+				in = false;
+				if (ranges < 16)
+					fprintf(stderr, "%s%llu-%llu", ranges ? "," : "", (unsigned long long)lo,
+						(unsigned long long)k - 1);
+				ranges++;
+			}
+		}
+		if (ranges > 16)
+			fprintf(stderr, ",...(%u ranges)", ranges);
+		else if (!ranges)
+			fprintf(stderr, "none");
+	}
+	fputc('\n', stderr);
+}
+
 /* --prefork: child i runs reader i on the one socket; the parent waits for
  * them all.  Returns the number started. */
 static unsigned sr_prefork_run(struct sr_thread *th, unsigned n)
@@ -518,7 +600,7 @@ static unsigned sr_prefork_run(struct sr_thread *th, unsigned n)
 
 		if (pid < 0) {
 			perror("streamrecv: fork");
-			__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+			sr_stop(SR_STOP_ERROR);
 			break;
 		}
 		if (!pid) {
@@ -673,7 +755,7 @@ int main(int argc, char **argv)
 
 		if (e) {
 			fprintf(stderr, "streamrecv: pthread_create: %s\n", strerror(e));
-			__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+			sr_stop(SR_STOP_ERROR);
 			rc = 1;
 			break;
 		}
@@ -743,6 +825,7 @@ int main(int argc, char **argv)
 		       (unsigned long long)msgs);
 		fflush(stdout);
 	}
+	sr_print_stop(end_ns);
 	if (conf.expect) {
 		if (received != conf.expect || bad || dup || (split && !conf.prefork) || reordered)
 			rc = 1;

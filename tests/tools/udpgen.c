@@ -16,7 +16,15 @@
  *   bytes 8..11  flow index (0..flows-1), little-endian u32
  *   byte  i>=12  (seq * 31 + i) & 0xff
  *
+ * --no-drop sets IP_RECVERR (IPV6_RECVERR) on every flow socket, so a
+ * datagram the sending host drops on its way out (a full veth ring or
+ * backlog: ENOBUFS, which UDP otherwise hides and counts as SndbufErrors)
+ * fails its sendmmsg and is sent again: backpressure instead of loss.  An
+ * ICMP error the socket then reports on a send (ECONNREFUSED: a datagram
+ * reached a port with no socket) is counted and the send retried.
+ *
  * Prints one line:  udpgen: sent=N bytes=B secs=S pps=X
+ * (with --no-drop also: resent=R refused=F)
  * Exit status 0 when all --count datagrams went out.
  */
 #include <arpa/inet.h>
@@ -75,7 +83,8 @@ static void usage(FILE *f)
 		"  --seq-base N       first sequence number, default 0\n"
 		"  --batch N          messages per sendmmsg, default 64\n"
 		"  --rate PPS         pace to PPS (0 = unpaced), default 0\n"
-		"  --duration-max S   stop after S seconds whatever was sent, default 30\n");
+		"  --duration-max S   stop after S seconds whatever was sent, default 30\n"
+		"  --no-drop          IP_RECVERR: send again what the local stack dropped (ENOBUFS)\n");
 }
 
 static int parse_ports(const char *s, unsigned *lo, unsigned *hi)
@@ -108,6 +117,7 @@ int main(int argc, char **argv)
 		{ "batch", required_argument, NULL, 'B' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "duration-max", required_argument, NULL, 'D' },
+		{ "no-drop", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -115,7 +125,8 @@ int main(int argc, char **argv)
 	unsigned port_lo = 0, port_hi = 0, nports;
 	unsigned flows = 1, sport_base = 20000, batch = 64;
 	size_t size = 64;
-	uint64_t count = 1000, rate = 0, sent = 0, seq_base = 0;
+	uint64_t count = 1000, rate = 0, sent = 0, seq_base = 0, resent = 0, refused = 0;
+	int no_drop = 0;
 	double dur_max = 30;
 	struct sockaddr_storage dss;
 	socklen_t dlen;
@@ -140,6 +151,7 @@ int main(int argc, char **argv)
 		case 'B': batch = (unsigned)strtoul(optarg, NULL, 0); break;
 		case 'r': rate = strtoull(optarg, NULL, 0); break;
 		case 'D': dur_max = strtod(optarg, NULL); break;
+		case 'N': no_drop = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -180,6 +192,11 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		setsockopt(fds[i], SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (no_drop && setsockopt(fds[i], family == AF_INET ? IPPROTO_IP : IPPROTO_IPV6,
+					  family == AF_INET ? IP_RECVERR : IPV6_RECVERR, &one, sizeof(one))) {
+			perror("udpgen: IP_RECVERR");
+			return 1;
+		}
 		memset(&src, 0, sizeof(src));
 		src.ss_family = (sa_family_t)family;
 		if (family == AF_INET)
@@ -245,7 +262,11 @@ int main(int argc, char **argv)
 			int r = sendmmsg(fds[flow], msgs + done, n - done, 0);
 
 			if (r < 0) {
-				if ((errno == EINTR || errno == ENOBUFS || errno == EAGAIN) &&
+				/* the message that failed was not sent: send it again */
+				resent += errno == ENOBUFS;
+				refused += errno == ECONNREFUSED;
+				if ((errno == EINTR || errno == ENOBUFS || errno == EAGAIN ||
+				     (no_drop && errno == ECONNREFUSED)) &&
 				    now_ns() < tmax)
 					continue;
 				perror("udpgen: sendmmsg");
@@ -265,9 +286,13 @@ out:
 	{
 		double secs = (double)(t1 - t0) / 1e9;
 
-		printf("udpgen: sent=%llu bytes=%llu secs=%.3f pps=%.0f\n",
+		printf("udpgen: sent=%llu bytes=%llu secs=%.3f pps=%.0f",
 		       (unsigned long long)sent, (unsigned long long)(sent * size),
 		       secs, secs > 0 ? (double)sent / secs : 0.0);
+		if (no_drop)
+			printf(" resent=%llu refused=%llu", (unsigned long long)resent,
+			       (unsigned long long)refused);
+		putchar('\n');
 	}
 	for (i = 0; i < flows; i++)
 		close(fds[i]);
