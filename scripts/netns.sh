@@ -140,7 +140,11 @@ cpu_hog_stop()
 # new kthread(s) "napi/IF-<id>" pinned to CPU.  Each is recorded as
 # "pid:cpu:IF" in NAPI_THREADS.  Returns 1 and says why on stderr when no
 # thread appeared (a kernel without threaded NAPI: the work stays with the
-# sender) - the caller says loudly what placement it falls back to.
+# sender) - the caller says loudly what placement it falls back to.  veth
+# hands the peer's frames to this NAPI only when it may GRO them (the
+# sending end without TSO features: va has none after netns_setup, vb
+# needs `ethtool -K vb tso off`); others go to netif_rx on the sending CPU.
+# napi_ticks over a run shows whether the thread did the work.
 NAPI_THREADS=
 netns_napi_thread()
 {
