@@ -2,15 +2,21 @@
  * benchmark's knotd rows where kxdpgun is not installed or cannot load its
  * XDP program (BENCH_TX_KNOT_CLIENT=dnsgen), over plain kernel sockets:
  *
- *   dnsgen --dst ADDR [--port 53] [--secs S] [--flows N] [--batch B] [--name www.example.]
+ *   dnsgen --dst ADDR [--port 53] [--secs S] [--flows N] [--batch B] [--rate QPS]
+ *          [--name www.example.]
  *
  * N non-blocking sockets (distinct source ports) each send batches of B
- * identical A queries (fresh IDs) with sendmmsg(), round robin, as fast as
- * they go, and drain answers with recvmmsg() between batches; after S
- * seconds it drains for 300 ms more.  Counts answers with QR set and RCODE
- * NOERROR.  Prints one line:
- *   dnsgen: sent=N answers=M secs=S aps=X
- * (aps = answers per second over the sending time). */
+ * identical A queries (fresh IDs) with sendmmsg(), round robin, and drain
+ * answers with recvmmsg() between batches; after S seconds it drains for
+ * 300 ms more.  Unpaced (--rate 0, the default) the batches go as fast as
+ * they go; --rate QPS offers at most QPS queries per second, whole batches
+ * paced from the start (tool_pace, as udpgen's --rate: a batch waits until
+ * its first query is due).  Counts answers with QR set and RCODE NOERROR.
+ * Prints one line:
+ *   dnsgen: sent=N answers=M secs=S aps=X qps=Q lost=L
+ * (aps and qps = answers and queries sent per second over the sending time;
+ * lost = sent - answers: queries the server dropped or did not answer in
+ * time, and answers the client's sockets dropped). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -23,16 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/tools/toolutil.h"
+
 #define FLOWS_MAX 64
 #define BATCH_MAX 256
-
-static double now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
 
 /* A query for name (dotted, absolute) type A class IN; returns its length. */
 static size_t build_query(uint8_t *q, const char *name)
@@ -64,17 +64,17 @@ int main(int argc, char **argv)
 {
 	static const struct option o[] = {
 		{ "dst", 1, NULL, 'd' }, { "port", 1, NULL, 'p' }, { "secs", 1, NULL, 's' },
-		{ "flows", 1, NULL, 'f' }, { "batch", 1, NULL, 'b' }, { "name", 1, NULL, 'n' }, { NULL, 0, NULL, 0 },
+		{ "flows", 1, NULL, 'f' }, { "batch", 1, NULL, 'b' }, { "name", 1, NULL, 'n' }, { "rate", 1, NULL, 'r' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *dst = NULL, *name = "www.example.";
 	int port = 53, flows = 8, batch = 32, c, fd[FLOWS_MAX];
-	double secs = 2, t0, t_end, t_send;
+	double secs = 2;
+	uint64_t t0, t_end, t_send, rate = 0, offered = 0;
 	static uint8_t q[BATCH_MAX][512], r[BATCH_MAX][512];
 	struct mmsghdr sm[BATCH_MAX], rm[BATCH_MAX];
 	struct iovec siov[BATCH_MAX], riov[BATCH_MAX];
-	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
-	struct sockaddr_in a4 = { .sin_family = AF_INET };
-	struct sockaddr *da;
+	struct sockaddr_storage da;
 	socklen_t dl;
 	uint64_t sent = 0, answers = 0;
 	uint16_t id = 1;
@@ -89,25 +89,16 @@ int main(int argc, char **argv)
 		case 'f': flows = atoi(optarg); break;
 		case 'b': batch = atoi(optarg); break;
 		case 'n': name = optarg; break;
+		case 'r': rate = strtoull(optarg, NULL, 0); break;
 		default: return 2;
 		}
 	}
-	if (!dst || flows < 1 || flows > FLOWS_MAX || batch < 1 || batch > BATCH_MAX) {
-		fprintf(stderr, "usage: dnsgen --dst ADDR [--port P] [--secs S] [--flows N] [--batch B]\n");
+	if (!dst || flows < 1 || flows > FLOWS_MAX || batch < 1 || batch > BATCH_MAX || secs <= 0) {
+		fprintf(stderr, "usage: dnsgen --dst ADDR [--port P] [--secs S] [--flows N] [--batch B] [--rate QPS]\n");
 		return 2;
 	}
-	fam = strchr(dst, ':') ? AF_INET6 : AF_INET;
-	if (fam == AF_INET) {
-		a4.sin_port = htons((uint16_t)port);
-		inet_pton(AF_INET, dst, &a4.sin_addr);
-		da = (struct sockaddr *)&a4;
-		dl = sizeof(a4);
-	} else {
-		a6.sin6_port = htons((uint16_t)port);
-		inet_pton(AF_INET6, dst, &a6.sin6_addr);
-		da = (struct sockaddr *)&a6;
-		dl = sizeof(a6);
-	}
+	fam = tool_family(dst);
+	dl = tool_sockaddr(fam, dst, port, &da);
 	for (int i = 0; i < flows; i++) {
 		int big = 8 << 20;
 
@@ -122,15 +113,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < batch; i++) {
 		memcpy(q[i], q[0], ql);
 		siov[i] = (struct iovec){ q[i], ql };
-		sm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = da, .msg_namelen = dl, .msg_iov = &siov[i], .msg_iovlen = 1 } };
+		sm[i] = (struct mmsghdr){ .msg_hdr = { .msg_name = &da, .msg_namelen = dl, .msg_iov = &siov[i], .msg_iovlen = 1 } };
 		riov[i] = (struct iovec){ r[i], sizeof(r[i]) };
 	}
-	t0 = now_s();
-	t_end = t0 + secs;
+	t0 = now_ns();
+	t_end = t0 + (uint64_t)(secs * 1e9);
 	t_send = t0;
 	for (int f = 0;; f = (f + 1) % flows) {
-		double t = now_s();
+		uint64_t t;
 
+		tool_pace(t0, offered, rate);
+		t = now_ns();
 		if (t < t_end) {
 			int n;
 
@@ -141,8 +134,9 @@ int main(int argc, char **argv)
 			n = sendmmsg(fd[f], sm, (unsigned)batch, 0);
 			if (n > 0)
 				sent += (uint64_t)n;
+			offered += (uint64_t)batch;
 			t_send = t;
-		} else if (t > t_end + 0.3) {
+		} else if (t > t_end + 300000000ull) {
 			break;
 		}
 		for (int g = 0; g < flows; g++) {
@@ -156,8 +150,9 @@ int main(int argc, char **argv)
 					answers++;
 		}
 	}
-	secs = t_send - t0;
-	printf("dnsgen: sent=%llu answers=%llu secs=%.3f aps=%.0f\n", (unsigned long long)sent,
-	       (unsigned long long)answers, secs, secs > 0 ? (double)answers / secs : 0.0);
+	secs = (double)(t_send - t0) / 1e9;
+	printf("dnsgen: sent=%llu answers=%llu secs=%.3f aps=%.0f qps=%.0f lost=%lld\n", (unsigned long long)sent,
+	       (unsigned long long)answers, secs, secs > 0 ? (double)answers / secs : 0.0,
+	       secs > 0 ? (double)sent / secs : 0.0, (long long)(sent - answers));
 	return 0;
 }

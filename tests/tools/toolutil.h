@@ -1,7 +1,7 @@
 /* toolutil.h - small helpers shared by the test and benchmark tools
- * (udpgen, xdpgen, streamrecv, rawrecv, xdpdrop, txone, txicmp): clocks,
- * CPU time, little-endian loads of the udpgen payload header, and socket
- * addresses from text.  Header-only; each tool is one program. */
+ * (udpgen, dnsgen, xdpgen, streamrecv, rawrecv, xdpdrop, txone, txicmp):
+ * clocks, CPU time, pacing, little-endian loads of the udpgen payload
+ * header, and socket addresses from text.  Header-only; each tool is one program. */
 #ifndef XSKSHIM_TOOLUTIL_H
 #define XSKSHIM_TOOLUTIL_H
 
@@ -48,6 +48,28 @@ static inline uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Pacing at rate per second from t0 (now_ns() at the start): sleeps until
+ * the n-th item is due (t0 + n / rate), when that is more than 20 us ahead;
+ * a sender that fell behind is not held back (it catches up in bursts).
+ * rate 0: unpaced, returns at once. */
+static inline void tool_pace(uint64_t t0, uint64_t n, uint64_t rate)
+{
+	uint64_t due, now;
+
+	if (!rate)
+		return;
+	due = t0 + (uint64_t)((double)n * 1e9 / (double)rate);
+	now = now_ns();
+	if (due > now + 20000) {
+		struct timespec ts = {
+			.tv_sec = (time_t)((due - now) / 1000000000ull),
+			.tv_nsec = (long)((due - now) % 1000000000ull),
+		};
+
+		nanosleep(&ts, NULL);
+	}
 }
 
 /* User + system CPU time, in nanoseconds, of RUSAGE_SELF (the whole

@@ -236,18 +236,7 @@ int main(int argc, char **argv)
 		unsigned flow = (unsigned)(nbatch++ % flows);
 		unsigned done = 0;
 
-		if (rate) {
-			uint64_t due = t0 + (uint64_t)((double)sent * 1e9 / (double)rate);
-			uint64_t now = now_ns();
-
-			if (due > now + 20000) {
-				struct timespec ts = {
-					.tv_sec = (time_t)((due - now) / 1000000000ull),
-					.tv_nsec = (long)((due - now) % 1000000000ull),
-				};
-				nanosleep(&ts, NULL);
-			}
-		}
+		tool_pace(t0, sent, rate);
 		for (i = 0; i < n; i++) {
 			uint64_t seq = seq_base + sent + i;
 			uint16_t dport = (uint16_t)(port_lo + (sent + i) % nports);
