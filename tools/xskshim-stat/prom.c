@@ -132,6 +132,23 @@ static void prom_processes(FILE *f, const struct list_ent *v, int n)
 		}
 }
 
+/* A socket's one-counter sample: FN writes METRIC with the socket's labels
+ * and its counter FIELD (struct xskshim_stats_ctr). */
+#define PROM_SOCK_CTR(fn, metric, field)                                                                   \
+	static void fn(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)        \
+	{                                                                                                  \
+		(void)i;                                                                                   \
+		prom_open(f, metric, s);                                                                   \
+		prom_sock_labels(f, r);                                                                    \
+		prom_val(f, r->c.field);                                                                   \
+	}
+PROM_SOCK_CTR(prom_s_unseen, "xskshim_socket_spill_unseen_packets_total", spill_unseen)
+PROM_SOCK_CTR(prom_s_waits, "xskshim_socket_blocking_waits_total", waits)
+PROM_SOCK_CTR(prom_s_tx_full, "xskshim_socket_tx_ring_full_total", tx_full)
+PROM_SOCK_CTR(prom_s_tx_done, "xskshim_socket_tx_completions_total", tx_completions)
+PROM_SOCK_CTR(prom_s_takeovers, "xskshim_socket_lock_takeovers_total", lock_takeovers)
+PROM_SOCK_CTR(prom_s_reclaimed, "xskshim_socket_reclaimed_frames_total", reclaimed)
+
 static void prom_s_accel(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
 {
 	(void)i;
@@ -175,22 +192,6 @@ static void prom_s_drops(FILE *f, const struct snap *s, uint32_t i, const struct
 		fprintf(f, ",reason=\"%s\"", e < XSKSHIM_STATS_DROP_CNT ? stat_drop_names[e] : "peer");
 		prom_val(f, e < XSKSHIM_STATS_DROP_CNT ? r->c.drop[e] : r->c.drop_peer);
 	}
-}
-
-static void prom_s_unseen(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
-{
-	(void)i;
-	prom_open(f, "xskshim_socket_spill_unseen_packets_total", s);
-	prom_sock_labels(f, r);
-	prom_val(f, r->c.spill_unseen);
-}
-
-static void prom_s_waits(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
-{
-	(void)i;
-	prom_open(f, "xskshim_socket_blocking_waits_total", s);
-	prom_sock_labels(f, r);
-	prom_val(f, r->c.waits);
 }
 
 /* XDP_STATISTICS of the socket's AF_XDP sockets (one per queue). */
@@ -270,38 +271,6 @@ static void prom_s_tx_why(FILE *f, const struct snap *s, uint32_t i, const struc
 		fprintf(f, ",reason=\"%s\"", stat_tx_why_names[w]);
 		prom_val(f, r->c.tx_kernel_why[w]);
 	}
-}
-
-static void prom_s_tx_full(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
-{
-	(void)i;
-	prom_open(f, "xskshim_socket_tx_ring_full_total", s);
-	prom_sock_labels(f, r);
-	prom_val(f, r->c.tx_full);
-}
-
-static void prom_s_tx_done(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
-{
-	(void)i;
-	prom_open(f, "xskshim_socket_tx_completions_total", s);
-	prom_sock_labels(f, r);
-	prom_val(f, r->c.tx_completions);
-}
-
-static void prom_s_takeovers(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
-{
-	(void)i;
-	prom_open(f, "xskshim_socket_lock_takeovers_total", s);
-	prom_sock_labels(f, r);
-	prom_val(f, r->c.lock_takeovers);
-}
-
-static void prom_s_reclaimed(FILE *f, const struct snap *s, uint32_t i, const struct xskshim_stats_sock *r)
-{
-	(void)i;
-	prom_open(f, "xskshim_socket_reclaimed_frames_total", s);
-	prom_sock_labels(f, r);
-	prom_val(f, r->c.reclaimed);
 }
 
 static void prom_transmit(FILE *f, const struct list_ent *v, int n)
