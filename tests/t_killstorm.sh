@@ -30,6 +30,19 @@ PORTS=$PORT
 KILLS=${KILLSTORM_KILLS:-200}
 N=${KILLSTORM_COUNT:-20000}
 
+# stuck_report PID: where PID's children (the verifiers) are - state, wait
+# channel, top of the kernel stack - and the stderr's last shim lines, for
+# a failure that says "wedged?" to show where
+stuck_report()
+{
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		printf '[%s %s wchan=%s %s] ' "$c" "$(awk '{print $3}' "/proc/$c/stat" 2>/dev/null)" \
+			"$(cat "/proc/$c/wchan" 2>/dev/null)" "$(head -3 "/proc/$c/stack" 2>/dev/null | awk '{print $2}' | tr '\n' ' ')"
+	done
+	grep xskshim "$D/$tag.err" 2>/dev/null | grep -v summary | tail -3 | tr '\n' ' '
+}
+
 storm()   # TAG EXTRA-ENV EXTRA-ARGS
 {
 	local tag=$1 env=$2 args=$3 t0 line u0 u1 q bad
@@ -48,7 +61,7 @@ storm()   # TAG EXTRA-ENV EXTRA-ARGS
 	stop_pid "$FLOOD" 3
 	pass "$tag: $KILLS kill -9 of reading$([ -n "$args" ] && echo '/echoing') children at random moments and re-forks, in $((SECONDS - t0)) s ($(grep -o 'storm_rx.*' "$D/$tag.err"))"
 	if ! wait_file "$D/$tag.err" 'forkserve: verify ready' 15; then
-		fail "$tag: the fresh children never saw the socket quiet (wedged?)"
+		fail "$tag: the fresh children never saw the socket quiet (wedged?) -- $(stuck_report "$P")"
 		kill -KILL "$P"; return 1
 	fi
 	u0=$(udp_in_datagrams)
