@@ -50,9 +50,11 @@
  *       stale X failed_children F" and exits 0 iff no verifier failed and
  *       none had to be killed after S seconds.
  *
- *   forkserve forkcost --port P --forks N
+ *   forkserve forkcost --port P --forks N [--heap-mb M]
  *       Bind P, then time N fork + _exit + waitpid; prints the mean and the
- *       median of one.
+ *       median of one.  --heap-mb: first write M MiB of private heap, the
+ *       footprint of a daemon that holds zones or caches (its page tables
+ *       are what a fork copies).
  *
  *   forkserve torture --port P --threads 4 --forks F --gens G [--max-secs S]
  *       Bind P; a reader thread receives while 4 threads fork F children in
@@ -764,15 +766,19 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int forkcost(uint16_t port, int forks)
+static int forkcost(uint16_t port, int forks, int heap_mb)
 {
+	size_t heap = (size_t)(heap_mb > 0 ? heap_mb : 0) << 20;
+	char *mem = heap ? malloc(heap) : NULL;
 	int s = udp_bound(port), st;
 	uint64_t t0, *each = calloc((size_t)forks, sizeof(*each));
 
-	if (s < 0 || !each || forks < 1) {
-		perror("bind");
+	if (s < 0 || !each || forks < 1 || (heap && !mem)) {
+		perror("forkcost");
 		return 1;
 	}
+	for (size_t i = 0; i < heap; i += 4096)
+		mem[i] = (char)i;
 	t0 = now_ns();
 	for (int i = 0; i < forks; i++) {
 		uint64_t t = now_ns();
@@ -786,9 +792,10 @@ static int forkcost(uint16_t port, int forks)
 	}
 	t0 = now_ns() - t0;
 	qsort(each, (size_t)forks, sizeof(*each), cmp_u64);
-	printf("forkcost: %d forks, %.0f us each (fork + exit + wait), median %.0f us\n", forks,
-	       (double)t0 / 1000.0 / forks, (double)each[forks / 2] / 1000.0);
+	printf("forkcost: %d forks, heap %d MiB, %.0f us each (fork + exit + wait), median %.0f us\n", forks,
+	       heap_mb, (double)t0 / 1000.0 / forks, (double)each[forks / 2] / 1000.0);
 	free(each);
+	free(mem);
 	return 0;
 }
 
@@ -799,9 +806,9 @@ int main(int argc, char **argv)
 		{ "parent-close", 0, NULL, 'C' }, { "kill-one-after", 1, NULL, 'k' },
 		{ "idle-ms", 1, NULL, 'i' }, { "max-secs", 1, NULL, 'm' }, { "threads", 1, NULL, 't' },
 		{ "forks", 1, NULL, 'f' }, { "gens", 1, NULL, 'g' }, { "kills", 1, NULL, 'K' },
-		{ "echo", 0, NULL, 'E' }, { NULL, 0, NULL, 0 },
+		{ "echo", 0, NULL, 'E' }, { "heap-mb", 1, NULL, 'H' }, { NULL, 0, NULL, 0 },
 	};
-	int port = 0, children = 4, idle_ms = 1000, max_secs = 30, threads = 4, forks = 1000, g = 4, kills = 200, o;
+	int port = 0, children = 4, idle_ms = 1000, max_secs = 30, threads = 4, forks = 1000, g = 4, kills = 200, heap_mb = 0, o;
 	uint64_t expect = 1000, kill_after = 0;
 	bool parent_close = false, echo = false;
 	const char *mode = argc > 1 ? argv[1] : "";
@@ -821,6 +828,7 @@ int main(int argc, char **argv)
 		case 'g': g = atoi(optarg); break;
 		case 'K': kills = atoi(optarg); break;
 		case 'E': echo = true; break;
+		case 'H': heap_mb = atoi(optarg); break;
 		default: return 2;
 		}
 	}
@@ -840,7 +848,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "peekfork"))
 		return peekfork((uint16_t)port, expect, idle_ms);
 	if (!strcmp(mode, "forkcost"))
-		return forkcost((uint16_t)port, forks);
+		return forkcost((uint16_t)port, forks, heap_mb);
 	if (!strcmp(mode, "killstorm"))
 		return killstorm((uint16_t)port, children, kills, expect, echo, idle_ms, max_secs);
 	if (!strcmp(mode, "torture"))
