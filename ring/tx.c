@@ -264,6 +264,7 @@ uint64_t ring_csum_copy_scalar(void *dst, const void *src, size_t len, uint64_t 
 
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <sys/platform/x86.h>
 
 /* AVX2: 64 bytes per iteration, loaded and stored as two 32-byte vectors;
  * each vector's eight 32-bit words are added, zero-extended, into 64-bit
@@ -312,13 +313,18 @@ static uint64_t tx_csum_copy_avx2(uint8_t *d, const uint8_t *s, size_t len, uint
 	return ring_csum_copy_scalar(d, s, len, acc);
 }
 
+/* From what the dynamic loader already found out about the CPU (glibc's
+ * <sys/platform/x86.h>: AVX2 present and enabled by the kernel), read at
+ * load.  Not __builtin_cpu_supports: it links libgcc's CPU model, whose
+ * constructor runs dozens of CPUID instructions in every process that
+ * loads the library, and each one traps to the hypervisor on a VM (about
+ * a tenth of what the shim added to a short-lived process there). */
 static bool tx_avx2;
 
 __attribute__((constructor))
 static void tx_cpu_init(void)
 {
-	__builtin_cpu_init();
-	tx_avx2 = __builtin_cpu_supports("avx2");
+	tx_avx2 = CPU_FEATURE_ACTIVE(AVX2);
 }
 #endif
 

@@ -66,23 +66,58 @@ static bool shim_exit_sig(int sig)
 /* ---- unseen sockets ------------------------------------------------------ */
 
 /* One line per UDP socket of ours bound to a configured port that the shim
- * did not see bound.  Not from a signal handler (stdio, opendir). */
+ * did not see bound.  Not from a signal handler (stdio, opendir).  The
+ * process's own fds come first: only when one of them is a socket the shim
+ * does not know as bound is the UDP table read, because reading
+ * /proc/net/udp{,6} walks every slot of the kernel's hash table, and that
+ * walk was the largest part of what the shim added to the exit of a
+ * short-lived process (a shell's children inherit LD_PRELOAD).  At most
+ * SHIM_UNSEEN_MAX such sockets are looked up; a process with more gets
+ * its first ones checked. */
+#define SHIM_UNSEEN_MAX 1024
+
 static void shim_exit_unseen(void)
 {
 	static const char *const tabs[] = { "/proc/net/udp", "/proc/net/udp6" };
-	unsigned long inodes[64];
-	uint16_t ports[64];
+	static unsigned long inodes[SHIM_UNSEEN_MAX];
+	static int fds[SHIM_UNSEEN_MAX];
 	uint32_t n = 0;
 	char line[512], path[64], link[64];
 	struct dirent *d;
-	DIR *dir;
+	DIR *dir = opendir("/proc/self/fd");
 
-	for (size_t t = 0; t < 2; t++) {
+	if (!dir)
+		return;
+	while ((d = readdir(dir)) && n < SHIM_UNSEEN_MAX) {
+		int fd = atoi(d->d_name);
+		struct shim_sock *s;
+		unsigned long ino;
+		ssize_t l;
+
+		if (d->d_name[0] == '.' || fd == dirfd(dir))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		l = readlink(path, link, sizeof(link) - 1);
+		if (l <= 0)
+			continue;
+		link[l] = 0;
+		if (sscanf(link, "socket:[%lu]", &ino) != 1)
+			continue;
+		s = shim_sock_get_any(fd);
+		if (!s || !s->port) {
+			fds[n] = fd;
+			inodes[n++] = ino;
+		}
+		if (s)
+			shim_sock_put(s);
+	}
+	closedir(dir);
+	for (size_t t = 0; t < 2 && n; t++) {
 		FILE *f = fopen(tabs[t], "re");
 
 		if (!f)
 			continue;
-		while (fgets(line, sizeof(line), f) && n < 64) {
+		while (fgets(line, sizeof(line), f)) {
 			char *c = strchr(line, ':'), *p;
 			unsigned long ino;
 			unsigned int port;
@@ -94,42 +129,16 @@ static void shim_exit_unseen(void)
 			p = c + 1;
 			for (int k = 0; k < 8 && p; k++)   /* to the 9th field after local_address */
 				p = strchr(p + strspn(p, " "), ' ');
-			if (p && sscanf(p, "%lu", &ino) == 1 && ino) {
-				inodes[n] = ino;
-				ports[n++] = (uint16_t)port;
-			}
+			if (!p || sscanf(p, "%lu", &ino) != 1 || !ino)
+				continue;
+			for (uint32_t i = 0; i < n; i++)
+				if (inodes[i] == ino)
+					shim_log(SHIM_LOG_WARN, "sock", "fd %d is a UDP socket bound to configured port "
+						 "%u that the shim never saw bound (raw syscalls or static code, not libc): "
+						 "it was on the kernel path all along", fds[i], port);
 		}
 		fclose(f);
 	}
-	if (!n || !(dir = opendir("/proc/self/fd")))
-		return;
-	while ((d = readdir(dir))) {
-		int fd = atoi(d->d_name);
-		unsigned long ino;
-		ssize_t l;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		l = readlink(path, link, sizeof(link) - 1);
-		if (l <= 0)
-			continue;
-		link[l] = 0;
-		if (sscanf(link, "socket:[%lu]", &ino) != 1)
-			continue;
-		for (uint32_t i = 0; i < n; i++) {
-			struct shim_sock *s;
-
-			if (inodes[i] != ino)
-				continue;
-			s = shim_sock_get_any(fd);
-			if (!s || !s->port)
-				shim_log(SHIM_LOG_WARN, "sock", "fd %d is a UDP socket bound to configured port %u that "
-					 "the shim never saw bound (raw syscalls or static code, not libc): it was on "
-					 "the kernel path all along", fd, ports[i]);
-			if (s)
-				shim_sock_put(s);
-		}
-	}
-	closedir(dir);
 }
 
 /* ---- the report ------------------------------------------------------------ */

@@ -45,6 +45,12 @@ check "$([ -z "$deprel" ]; echo $?)" \
 	"relocations against: $deprel"
 leak=$(nm -D "$SHIM" | grep -cE ' (bpf_|btf_|btf__|libbpf_|xsk_|xdp_|libxdp_)')
 check "$([ "$leak" = 0 ]; echo $?)" "static: no bpf_/btf_/libbpf_/xsk_/libxdp_ symbol in the dynamic symbol table ($leak)"
+# libgcc's CPU model runs dozens of CPUID instructions in a constructor of
+# every process that loads the library (each a trap to the hypervisor on a
+# VM); ring/tx.c reads what the dynamic loader found instead
+cpumodel=$(nm "$SHIM" 2>/dev/null | grep -cE ' (__cpu_indicator_init|__cpu_model|get_available_features)')
+check "$([ "$cpumodel" = 0 ]; echo $?)" \
+	"static: libgcc's CPU model (__cpu_indicator_init and its CPUID constructor) is not linked in ($cpumodel symbols)"
 
 # ---- helpers ----------------------------------------------------------------
 if ! cc -O2 -shared -fPIC -o "$D/callcount.so" tests/apps/callcount.c -ldl 2>"$D/cc1.log" ||
