@@ -340,6 +340,14 @@ struct shim_ops {
 };
 extern const struct shim_ops shim_ops_accel;
 extern const struct shim_ops shim_ops_kernel;
+extern const struct shim_ops shim_ops_adopt;   /* inherited bound: accelerated at its first receive */
+
+/* Inherited sockets (sock.c): shim_adopt_scan at start tracks the program's
+ * inherited UDP sockets bound to a configured port with shim_ops_adopt;
+ * shim_sock_adopt (takes shim_g.lock) accelerates one as a bind would
+ * have, once; returns 0. */
+void shim_adopt_scan(void);
+int shim_sock_adopt(struct shim_sock *s, int fd);
 
 static inline bool shim_sock_accel(const struct shim_sock *s)
 {

@@ -1,5 +1,6 @@
 /* sock.c - process state, the fd table, and socket lifecycle: socket, bind,
  * close, dup*, fcntl/ioctl flags, setsockopt bookkeeping, fork and exit. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -75,6 +76,8 @@ static void shim_init_once(void)
 			 shim_g.cfg.ctl.batch);
 	shim_g.pid = getpid();
 	shim_exit_init();
+	if (shim_g.cfg.active && shim_g.fds)
+		shim_adopt_scan();
 	__atomic_store_n(&shim_g.inited, 1, __ATOMIC_RELEASE);
 	shim_leave();
 }
@@ -490,6 +493,86 @@ static void shim_unbind(struct shim_sock *s, int fd)
 	REAL(close)(nfd);
 }
 
+/* The slow part of acceleration (program load and attach, UMEMs), before
+ * the real bind: once the port is bound the kernel socket queues datagrams
+ * that nobody reads until bind returns.  Lock held.  Nonzero (-errno) only
+ * when XSKSHIM_REQUIRE=1 makes the bind fail. */
+static int shim_bind_prepare(struct shim_sock *s, int fd, uint16_t port, bool want)
+{
+	int err;
+
+	if (!want || !port || !shim_g.cfg.active || shim_g.forked || s->cmsg_kernel_why[0])
+		return 0;
+	err = ctl_prepare(s->why, sizeof(s->why));
+	if (err && shim_g.cfg.require) {
+		shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s: %s",
+			 fd, port, strerror(-err), s->why);
+		return err;
+	}
+	return 0;
+}
+
+/* A bound socket (a = its address) to AF_XDP, or the kernel path with its
+ * decision line.  Lock held.  Nonzero (-errno) only when XSKSHIM_REQUIRE=1
+ * fails the bind: the socket was made unbound again (not for an adopted
+ * socket, whose bind was not this process's call). */
+static int shim_bind_accelerate(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_t al, bool want,
+				bool adopted)
+{
+	uint16_t port = 0;
+	int err;
+
+	if (want && shim_addr_port(a, al, &port) && port && shim_g.cfg.active && !shim_sock_accel(s) &&
+	    shim_g.forked) {
+		/* the control-plane rule of shim.h */
+		shim_addr_port(a, al, &s->port);
+		snprintf(s->why, sizeof(s->why), "bound in fork child %d of the process that set up XDP; only "
+			 "that process adds AF_XDP sockets (sockets it bound before fork stay accelerated)",
+			 shim_g.pid);
+		shim_log_decision(s, fd, -EPERM);
+		return 0;
+	}
+	if (!want || shim_sock_accel(s) || shim_g.forked)
+		return 0;
+	{
+		int v = 0;
+		socklen_t vl = sizeof(v);
+
+		if (s->domain == AF_INET6 && !getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl))
+			s->v6only = v != 0;
+	}
+	if (s->cmsg_kernel_why[0]) {
+		err = -EOPNOTSUPP;
+		snprintf(s->why, sizeof(s->why), "%s", s->cmsg_kernel_why);
+		shim_addr_port(a, al, &s->port);
+		if (s->rp_app) {
+			int rp = 0;
+			socklen_t rpl = sizeof(rp);
+
+			s->reuseport = !getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &rp, &rpl) && rp;
+			if (s->reuseport && s->port)
+				shim_sock_rp_app(s);
+		}
+	} else {
+		err = shim_sock_bind_xdp(s, fd);
+	}
+	if (!err) {
+		shim_sock_ops_set(s, &shim_ops_accel);
+		shim_g.accel_cnt++;
+		shim_ready_accel(s);
+	}
+	shim_log_decision(s, fd, err);
+	if (err != -ENOENT)
+		shim_stats_sock_publish(s);
+	if (err && err != -ENOENT && shim_g.cfg.require && !adopted) {
+		shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s",
+			 fd, s->port, strerror(-err));
+		shim_unbind(s, fd);
+		return err;
+	}
+	return 0;
+}
+
 int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al);
 int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 {
@@ -511,66 +594,18 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 		return -1;
 	}
 	pthread_mutex_lock(&shim_g.lock);
-	/* The slow part of acceleration (program load and attach, UMEMs)
-	 * happens before the real bind: once the port is bound the kernel
-	 * socket queues datagrams that nobody reads until bind returns. */
-	if (want && port && shim_g.cfg.active && !shim_g.forked && !s->cmsg_kernel_why[0]) {
-		err = ctl_prepare(s->why, sizeof(s->why));
-		if (err && shim_g.cfg.require) {
-			shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s: %s",
-				 fd, port, strerror(-err), s->why);
-			pthread_mutex_unlock(&shim_g.lock);
-			shim_sock_put(s);
-			errno = -err;
-			return -1;
-		}
+	err = shim_bind_prepare(s, fd, port, want);
+	if (err) {
+		pthread_mutex_unlock(&shim_g.lock);
+		shim_sock_put(s);
+		errno = -err;
+		return -1;
 	}
 	r = REAL(bind)(fd, a, al);
 	saved = errno;
-	if (r == 0 && want && port && shim_g.cfg.active && !shim_sock_accel(s) && shim_g.forked) {
-		/* the control-plane rule of shim.h */
-		shim_addr_port(a, al, &s->port);
-		snprintf(s->why, sizeof(s->why), "bound in fork child %d of the process that set up XDP; only "
-			 "that process adds AF_XDP sockets (sockets it bound before fork stay accelerated)",
-			 shim_g.pid);
-		shim_log_decision(s, fd, -EPERM);
-	}
-	if (r == 0 && want && !shim_sock_accel(s) && !shim_g.forked) {
-		int v = 0;
-		socklen_t vl = sizeof(v);
-
-		if (s->domain == AF_INET6 && !getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl))
-			s->v6only = v != 0;
-		if (s->cmsg_kernel_why[0]) {
-			err = -EOPNOTSUPP;
-			snprintf(s->why, sizeof(s->why), "%s", s->cmsg_kernel_why);
-			shim_addr_port(a, al, &s->port);
-			if (s->rp_app) {
-				int rp = 0;
-				socklen_t rpl = sizeof(rp);
-
-				s->reuseport = !getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &rp, &rpl) && rp;
-				if (s->reuseport && s->port)
-					shim_sock_rp_app(s);
-			}
-		} else {
-			err = shim_sock_bind_xdp(s, fd);
-		}
-		if (!err) {
-			shim_sock_ops_set(s, &shim_ops_accel);
-			shim_g.accel_cnt++;
-			shim_ready_accel(s);
-		}
-		shim_log_decision(s, fd, err);
-		if (err != -ENOENT)
-			shim_stats_sock_publish(s);
-		if (err && err != -ENOENT && shim_g.cfg.require) {
-			shim_log(SHIM_LOG_ERROR, "sock", "XSKSHIM_REQUIRE=1: bind(fd %d, port %u) fails with %s",
-				 fd, s->port, strerror(-err));
-			shim_unbind(s, fd);
-			r = -1;
-			saved = -err;
-		}
+	if (r == 0 && (err = shim_bind_accelerate(s, fd, a, al, want, false))) {
+		r = -1;
+		saved = -err;
 	}
 	/* prepared for a bind that failed or was not accelerated: do not leave
 	 * the program attached for nothing */
@@ -579,6 +614,76 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
 	shim_sock_put(s);
 	errno = saved;
 	return r;
+}
+
+/* ---- inherited sockets -------------------------------------------------
+ * A UDP socket this program did not bind: it came bound, on a configured
+ * port, from whoever started it (systemd socket activation and other
+ * launchers that pass LISTEN_FDS, inetd-style servers, a daemon that
+ * re-executes itself, a parent that execs the program).  shim_adopt_scan
+ * (at start) tracks it with shim_ops_adopt; its first receive call in this
+ * process accelerates it as a bind would have (shim_sock_adopt), so the
+ * privileged work is done only by a process that reads the socket: a
+ * shell or launcher that merely passes it on never installs anything. */
+int shim_sock_adopt(struct shim_sock *s, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint16_t port = 0;
+
+	pthread_mutex_lock(&shim_g.lock);
+	if (__atomic_load_n(&s->ops, __ATOMIC_ACQUIRE) == &shim_ops_adopt) {
+		shim_sock_ops_set(s, &shim_ops_kernel);
+		if (!getsockname(fd, (struct sockaddr *)&ss, &sl) &&
+		    shim_addr_port((struct sockaddr *)&ss, sl, &port) && port &&
+		    shim_cfg_port(&shim_g.cfg, port)) {
+			shim_log(SHIM_LOG_INFO, "sock", "fd %d: first receive on the socket inherited bound to "
+				 "port %u: accelerating it", fd, port);
+			shim_bind_prepare(s, fd, port, true);
+			shim_bind_accelerate(s, fd, (struct sockaddr *)&ss, sl, true, true);
+		}
+		ctl_idle();
+	}
+	pthread_mutex_unlock(&shim_g.lock);
+	return 0;
+}
+
+/* At start (shim_init, configuration active): the fds the program was
+ * started with that are UDP sockets bound to a configured port. */
+void shim_adopt_scan(void)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *d;
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir))) {
+		int fd = atoi(d->d_name), dom = 0, type = 0, proto = 0, fl;
+		socklen_t l = sizeof(int);
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct shim_sock *s;
+		uint16_t port = 0;
+
+		if (d->d_name[0] == '.' || fd == dirfd(dir) || fd >= SHIM_FD_MAX || shim_fd_maybe(fd) ||
+		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) || (dom != AF_INET && dom != AF_INET6) ||
+		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) || type != SOCK_DGRAM ||
+		    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) || proto != IPPROTO_UDP ||
+		    getsockname(fd, (struct sockaddr *)&ss, &sl) || !shim_addr_port((struct sockaddr *)&ss, sl, &port) ||
+		    !port || !shim_cfg_port(&shim_g.cfg, port))
+			continue;
+		fl = REAL(fcntl)(fd, F_GETFL);
+		shim_on_socket(fd, dom, SOCK_DGRAM | (fl >= 0 && (fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0));
+		if (!(s = shim_sock_get_any(fd)))
+			continue;
+		s->port = port;
+		snprintf(s->why, sizeof(s->why), "inherited bound to port %u, not read in this process", port);
+		shim_sock_ops_set(s, &shim_ops_adopt);
+		shim_log(SHIM_LOG_INFO, "sock", "fd %d: UDP socket inherited bound to configured port %u: "
+			 "accelerated at its first receive in this process", fd, port);
+		shim_sock_put(s);
+	}
+	closedir(dir);
 }
 
 void shim_on_close(int fd);
