@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "ctl/internal.h"
 
@@ -408,6 +410,113 @@ bool ctl_bind_held_elsewhere(const struct ctl_bind *b)
 		return false;
 	ctl_slot_hold(b->slot, F_RDLCK);   /* (the probe may have upgraded it) */
 	return true;
+}
+
+/* ---- handing queued datagrams to the kernel (ctl_bind_kill_requeue) ---- */
+
+struct ctl_requeue {
+	int fd4, fd6;           /* raw IPPROTO_RAW sockets, opened on first use */
+	int err;                /* why the last send failed (errno), 0 if none */
+	uint32_t sent, lost;
+};
+
+/* One frame from a ring: its IP packet, headers as received, sent to its
+ * own (local) destination through a raw socket with the header included.
+ * A locally addressed packet loops back through lo and is delivered by the
+ * kernel's own UDP lookup, as if it had taken the kernel path on arrival:
+ * the source address and port are the sender's. */
+static void ctl_requeue_frame(void *arg, uint8_t *frame, uint32_t len)
+{
+	struct ctl_requeue *r = arg;
+	struct ring_frame_info fi;
+	struct sockaddr_storage ss;
+	enum ring_csum_mode mode = ctl_csum_mode();
+	socklen_t sl;
+	uint32_t l3, iplen;
+	int *fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (ring_frame_parse(frame, len, mode, &fi) < 0) {
+		r->lost++;   /* the receive path would have dropped it too */
+		return;
+	}
+	l3 = 14 + 4u * fi.vlan_cnt;
+	if (mode != RING_CSUM_VERIFY) {
+		/* trusted sums may be partial (a veth peer's offload): the
+		 * kernel verifies what it gets from lo, so make it whole */
+		uint8_t *udp = frame + fi.payload_off - 8, ph[40] = { 0 };
+		uint32_t alen = fi.family == 4 ? 4 : 16, ulen = fi.payload_sz + 8;
+		uint16_t ck;
+		uint64_t acc;
+
+		memcpy(ph, fi.saddr, alen);
+		memcpy(ph + alen, fi.daddr, alen);
+		ph[2 * alen + 1] = IPPROTO_UDP;
+		ph[2 * alen + 2] = (uint8_t)(ulen >> 8);
+		ph[2 * alen + 3] = (uint8_t)ulen;
+		udp[6] = udp[7] = 0;
+		acc = ring_csum_partial(ph, 2 * alen + 4, 0);
+		acc = ring_csum_partial(udp, ulen, acc);
+		ck = (uint16_t)~ring_csum_fold(acc);
+		if (!ck)
+			ck = 0xffff;
+		memcpy(udp + 6, &ck, 2);
+	}
+	if (fi.family == 4) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		memcpy(&sin->sin_addr, fi.daddr, 4);
+		sl = sizeof(*sin);
+		iplen = fi.payload_off + fi.payload_sz - l3;
+		fd = &r->fd4;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		memcpy(&sin6->sin6_addr, fi.daddr, 16);
+		sl = sizeof(*sin6);
+		iplen = fi.payload_off + fi.payload_sz - l3;
+		fd = &r->fd6;
+	}
+	if (*fd == -1) {
+		*fd = socket(fi.family == 4 ? AF_INET : AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+		if (*fd < 0) {
+			r->err = errno;
+			*fd = -2;
+		}
+	}
+	if (*fd < 0 || sendto(*fd, frame + l3, iplen, 0, (struct sockaddr *)&ss, sl) != (ssize_t)iplen) {
+		if (*fd >= 0)
+			r->err = errno;
+		r->lost++;
+		return;
+	}
+	r->sent++;
+}
+
+void ctl_bind_kill_requeue(struct ctl_bind *b, uint32_t *sent, uint32_t *lost, int *err)
+{
+	struct ctl_requeue r = { .fd4 = -1, .fd6 = -1 };
+	int map = C.skel ? bpf_map__fd(C.skel->maps.xsks) : -1;
+
+	/* first nothing new is redirected to its rings, then what they hold
+	 * goes to the kernel socket in ring order */
+	for (uint32_t i = 0; i < b->q_cnt; i++) {
+		uint32_t idx = b->slot * XSKSHIM_QUEUE_MAX + b->xsk[i]->queue;
+
+		if (map >= 0)
+			bpf_map_delete_elem(map, &idx);
+	}
+	for (uint32_t i = 0; i < b->q_cnt; i++)
+		ring_xsk_drain_to(b->xsk[i], ctl_requeue_frame, &r);
+	if (r.fd4 >= 0)
+		close(r.fd4);
+	if (r.fd6 >= 0)
+		close(r.fd6);
+	*sent = r.sent;
+	*lost = r.lost;
+	*err = r.err;
 }
 
 void ctl_bind_kill(struct ctl_bind *b)

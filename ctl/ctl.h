@@ -190,6 +190,13 @@ bool ctl_bind_held_elsewhere(const struct ctl_bind *b);
 /* b's data plane ends for every process: out of the XSKMAP (its datagrams
  * go to the kernel socket), its rings drained.  Any process; idempotent. */
 void ctl_bind_kill(struct ctl_bind *b);
+/* The same, but the datagrams on its rings are handed to the kernel
+ * socket instead of dropped (an exec'd image will read the socket through
+ * the kernel): each frame's IP packet is sent unchanged to its local
+ * destination through a raw IPPROTO_RAW socket (CAP_NET_RAW), so the
+ * kernel delivers it to the socket with the sender's address.  *sent and
+ * *lost count them; *err is the errno of the last failure (0 if none). */
+void ctl_bind_kill_requeue(struct ctl_bind *b, uint32_t *sent, uint32_t *lost, int *err);
 /* A process that is not the owner stops using b: its handles are dropped,
  * nothing shared is changed, its hold on the slot released. */
 void ctl_bind_forget(struct ctl_bind *b);

@@ -599,6 +599,10 @@ void ring_xsk_stats_reset(struct ring_xsk *xsk);
 /* Return every frame on xsk's rx ring to its UMEM (the datagrams are
  * dropped).  Returns how many.  Caller serialises with readers of xsk. */
 uint32_t ring_xsk_drain(struct ring_xsk *xsk);
+/* The same, first showing each frame, in ring order, to fn (its bytes are
+ * valid, and may be changed, only during the call). */
+typedef void (*ring_frame_fn)(void *arg, uint8_t *frame, uint32_t len);
+uint32_t ring_xsk_drain_to(struct ring_xsk *xsk, ring_frame_fn fn, void *arg);
 
 /* ---------------------------------------------------------------------- */
 /* Transmit (tx.c).                                                        */

@@ -258,6 +258,11 @@ out_free:
 
 uint32_t ring_xsk_drain(struct ring_xsk *xsk)
 {
+	return ring_xsk_drain_to(xsk, NULL, NULL);
+}
+
+uint32_t ring_xsk_drain_to(struct ring_xsk *xsk, ring_frame_fn fn, void *arg)
+{
 	uint32_t total = 0;
 
 	for (;;) {
@@ -267,8 +272,13 @@ uint32_t ring_xsk_drain(struct ring_xsk *xsk)
 		n = ring_cons_peek(&xsk->rx, 64, &idx);
 		if (!n)
 			break;
-		for (i = 0; i < n; i++)
-			addrs[i] = ring_rx_desc(&xsk->rx, idx + i)->addr;
+		for (i = 0; i < n; i++) {
+			const struct xdp_desc *d = ring_rx_desc(&xsk->rx, idx + i);
+
+			addrs[i] = d->addr;
+			if (fn)
+				fn(arg, ring_umem_frame(xsk->umem, d->addr), d->len);
+		}
 		ring_xsk_rx_release(xsk, addrs, n);
 		total += n;
 	}

@@ -21,7 +21,10 @@ static const char *const lvl_names[] = { "error", "warn", "info", "debug" };
  * pointed it at /dev/null (freeradius, daemons detaching) - the decision
  * lines and the exit summary are for whoever started the program.  Any other
  * redirection of fd 2 (a log file, a pipe) is the program's choice and is
- * followed. */
+ * followed - except onto a socket: inetd hands a service its socket as fds
+ * 0, 1 and 2, and no line of ours may go to a network peer.  A program
+ * started with a socket as fd 2 gets no copy (it would keep that socket
+ * open) and no lines. */
 static int shim_log_fd2 = -1;
 static bool shim_log_fd2_null;   /* the copy itself is /dev/null: no use */
 
@@ -32,14 +35,17 @@ static bool shim_log_is_null(int fd)
 	return !fstat(fd, &st) && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
 }
 
+/* where a line goes, or -1: nowhere */
 static int shim_log_fd(void)
 {
 	struct stat st;
 
+	if (fstat(2, &st))
+		return shim_log_fd2 >= 0 && !shim_log_fd2_null ? shim_log_fd2 : 2;   /* closed */
+	if (S_ISSOCK(st.st_mode))
+		return shim_log_fd2 >= 0 && !shim_log_fd2_null ? shim_log_fd2 : -1;
 	if (shim_log_fd2 < 0 || shim_log_fd2_null)
 		return 2;
-	if (fstat(2, &st))
-		return shim_log_fd2;   /* closed */
 	return S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3) ? shim_log_fd2 : 2;
 }
 
@@ -64,7 +70,9 @@ static void shim_vlog_raw(const char *lvl_name, const char *subsys, const char *
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
 	buf[n++] = '\n';
-	(void)!write(shim_log_fd(), buf, (size_t)n);
+	m = shim_log_fd();
+	if (m >= 0)
+		(void)!write(m, buf, (size_t)n);
 out:
 	errno = saved;
 }
@@ -176,7 +184,9 @@ static int shim_libxdp_print(enum libxdp_print_level level, const char *fmt, va_
 
 void shim_log_libs_init(void)
 {
-	if (shim_g.cfg.iface_given && shim_log_fd2 < 0) {
+	struct stat st;
+
+	if (shim_g.cfg.iface_given && shim_log_fd2 < 0 && !(!fstat(2, &st) && S_ISSOCK(st.st_mode))) {
 		shim_log_fd2 = fcntl(2, F_DUPFD_CLOEXEC, 512);
 		shim_log_fd2_null = shim_log_fd2 >= 0 && shim_log_is_null(shim_log_fd2);
 	}

@@ -297,6 +297,10 @@ struct shim_sock {
 	uint32_t  rx_gen;           /* rx->gen when this socket took rx */
 	int       rx_pid;           /* process that allocated rx (only it reuses it) */
 	bool      stale;            /* demoted by another process; handles not yet dropped */
+	bool      requeue;          /* the demotion under way hands the datagrams
+				     * on its rings to the kernel socket (exec) */
+	uint32_t  rq_sent, rq_lost; /* what that did */
+	int       rq_err;
 	uint32_t  q_next;           /* round-robin start queue */
 	uint32_t  kern_tick;
 	bool      kern_hint;        /* the kernel socket may have data: set by
@@ -389,6 +393,16 @@ struct shim_sock *shim_sock_get_any(int fd);
 void shim_sock_put(struct shim_sock *s);
 void shim_sock_demote_all(const char *why);     /* lock held */
 void shim_sock_demote(struct shim_sock *s, const char *why);   /* in every process; lock held */
+/* exec (wrap.c's exec wrappers, before the real call): a
+ * new program image cannot read AF_XDP, so every accelerated socket whose
+ * fd stays open across the exec (no FD_CLOEXEC) moves to the kernel path
+ * in every process, and the datagrams on its rings go to its kernel socket
+ * (ctl_bind_kill_requeue), where that image will read them: inetd's
+ * wait=yes datagram services are such an image (the daemon, or a fork
+ * child of it, leaves the socket to it).  One line per socket says so.
+ * Not in a vfork child (our memory, not our process), nor for posix_spawn
+ * (syms.h says why). */
+void shim_on_exec(const char *prog);
 /* Whether s's rings may be read (rx lock held): no process tore the socket
  * down or demoted it since it was set up. */
 static inline bool shim_rx_valid(const struct shim_sock *s)

@@ -391,7 +391,10 @@ static void shim_sock_kill(struct shim_sock *s, const char *why)
 		return;
 	snprintf(s->rx->why, sizeof(s->rx->why), "%s", why);
 	__atomic_store_n(&s->rx->live, 0, __ATOMIC_RELEASE);
-	ctl_bind_kill(&s->b);
+	if (s->requeue)
+		ctl_bind_kill_requeue(&s->b, &s->rq_sent, &s->rq_lost, &s->rq_err);
+	else
+		ctl_bind_kill(&s->b);
 }
 
 void shim_sock_unbind_xdp(struct shim_sock *s, bool closing)
@@ -684,6 +687,40 @@ void shim_adopt_scan(void)
 		shim_sock_put(s);
 	}
 	closedir(dir);
+}
+
+void shim_on_exec(const char *prog)
+{
+	if (!__atomic_load_n(&shim_g.inited, __ATOMIC_ACQUIRE) || !shim_g.fds || shim_g.exiting ||
+	    !__atomic_load_n(&shim_g.accel_cnt, __ATOMIC_RELAXED) || getpid() != shim_g.pid)
+		return;
+	pthread_mutex_lock(&shim_g.lock);
+	for (int fd = 0; fd < SHIM_FD_MAX && shim_g.accel_cnt; fd++) {
+		struct shim_sock *s = __atomic_load_n(&shim_g.fds[fd], __ATOMIC_ACQUIRE);
+		char why[sizeof(s->why)];
+		int fl;
+
+		if (!s || !shim_sock_accel(s))
+			continue;
+		fl = REAL(fcntl)(fd, F_GETFD);
+		if (fl < 0 || (fl & FD_CLOEXEC))
+			continue;
+		snprintf(why, sizeof(why), "exec of %.60s keeps fd %d open (a new program image reads it through "
+			 "the kernel)", prog ? prog : "?", fd);
+		s->requeue = true;
+		s->rq_sent = s->rq_lost = 0;
+		s->rq_err = 0;
+		shim_sock_unaccel(s, why);
+		s->requeue = false;
+		if (s->rq_lost)
+			shim_log(SHIM_LOG_WARN, "sock", "fd %d udp port %u moved to the kernel path: %s; %u queued "
+				 "datagram(s) handed to its kernel socket, %u lost (%s)", fd, s->port, why, s->rq_sent,
+				 s->rq_lost, s->rq_err ? strerror(s->rq_err) : "malformed");
+		else
+			shim_log(SHIM_LOG_WARN, "sock", "fd %d udp port %u moved to the kernel path: %s; %u queued "
+				 "datagram(s) handed to its kernel socket", fd, s->port, why, s->rq_sent);
+	}
+	pthread_mutex_unlock(&shim_g.lock);
 }
 
 void shim_on_close(int fd);

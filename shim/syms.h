@@ -100,7 +100,20 @@
 	X(int, sigaction, (int sig, const struct sigaction *act, struct sigaction *old), (sig, act, old)) \
 	X(sighandler_t, signal, (int sig, sighandler_t h), (sig, h))                              \
 	X(void, _exit, (int st), (st))                                                            \
-	X(void, _Exit, (int st), (st))
+	X(void, _Exit, (int st), (st))                                                            \
+	SHIM_EXEC_CALLS(X)
+/* exec (shim_on_exec first); execl, execle and execlp are variadic and
+ * become execv, execve and execvp (SHIM_EXECL_NAMES).  Not posix_spawn:
+ * its child runs the file actions (close, dup2) that decide which fds the
+ * new image gets, out of our sight - a socket the actions close must stay
+ * accelerated (t_fork "spawn"). */
+#define SHIM_EXEC_CALLS(X)                                                                      \
+	X(int, execve, (const char *p, char *const *av, char *const *ev), (p, av, ev))            \
+	X(int, execv, (const char *p, char *const *av), (p, av))                                  \
+	X(int, execvp, (const char *p, char *const *av), (p, av))                                 \
+	X(int, execvpe, (const char *p, char *const *av, char *const *ev), (p, av, ev))           \
+	X(int, fexecve, (int fd, char *const *av, char *const *ev), (fd, av, ev))
+#define SHIM_EXECL_NAMES(N) N(execl) N(execle) N(execlp)
 
 /* Calls that take the effective capabilities away when an effective uid of
  * 0 becomes another (unless SECBIT_NO_SETUID_FIXUP): U(ret, name, params,
@@ -198,7 +211,7 @@
 #define SHIM_NAME_OF_X(ret, name, ...) SHIM_NAME_EMIT(name)
 #define SHIM_ALL_NAMES()                                                                        \
 	SHIM_OTHER_CALLS(SHIM_NAME_OF_X) SHIM_FD_CALLS(SHIM_NAME_OF_X) SHIM_VA_CALLS(SHIM_NAME_OF_X) \
-	SHIM_PRIV_UID_CALLS(SHIM_NAME_OF_X)
+	SHIM_PRIV_UID_CALLS(SHIM_NAME_OF_X) SHIM_EXECL_NAMES(SHIM_NAME_EMIT)
 /* ... and the --wrap list: those plus the internal-only ones */
 #define SHIM_WRAP_NAMES() SHIM_ALL_NAMES() SHIM_INTERNAL_CALLS(SHIM_NAME_OF_X)
 

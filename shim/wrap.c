@@ -422,3 +422,97 @@ SHIM_EXPORT long syscall(long nr, ...)
 	}
 	return REAL(syscall)(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
+
+/* ---- exec (shim.h, shim_on_exec) -------------------------------------- */
+
+static void shim_exec_hook(const char *prog)
+{
+	int saved = errno;
+
+	if (shim_guard)
+		return;
+	shim_enter();
+	shim_on_exec(prog);
+	shim_leave();
+	errno = saved;
+}
+
+SHIM_EXPORT int execve(const char *p, char *const *av, char *const *ev)
+{
+	shim_exec_hook(p);
+	return REAL(execve)(p, av, ev);
+}
+
+SHIM_EXPORT int execv(const char *p, char *const *av)
+{
+	shim_exec_hook(p);
+	return REAL(execv)(p, av);
+}
+
+SHIM_EXPORT int execvp(const char *p, char *const *av)
+{
+	shim_exec_hook(p);
+	return REAL(execvp)(p, av);
+}
+
+SHIM_EXPORT int execvpe(const char *p, char *const *av, char *const *ev)
+{
+	shim_exec_hook(p);
+	return REAL(execvpe)(p, av, ev);
+}
+
+SHIM_EXPORT int fexecve(int fd, char *const *av, char *const *ev)
+{
+	shim_exec_hook(av[0] ? av[0] : "fexecve");
+	return REAL(fexecve)(fd, av, ev);
+}
+
+/* execl, execle, execlp: glibc's call its internal execve, past any
+ * wrapper; here they become execv, execve and execvp with the list as the
+ * argument vector (the same as glibc's definitions). */
+#define SHIM_EXECL_ARGV(first, argv, ap)                                        \
+	size_t n_ = 1;                                                          \
+	va_list c_;                                                             \
+	va_copy(c_, ap);                                                        \
+	while (va_arg(c_, const char *))                                        \
+		n_++;                                                           \
+	va_end(c_);                                                             \
+	const char *argv[n_ + 1];                                               \
+	argv[0] = first;                                                        \
+	for (size_t i_ = 1; i_ <= n_; i_++)                                     \
+		argv[i_] = va_arg(ap, const char *)
+
+SHIM_EXPORT int execl(const char *p, const char *a, ...)
+{
+	va_list ap;
+
+	va_start(ap, a);
+	SHIM_EXECL_ARGV(a, argv, ap);
+	va_end(ap);
+	shim_exec_hook(p);
+	return REAL(execv)(p, (char *const *)argv);
+}
+
+SHIM_EXPORT int execlp(const char *p, const char *a, ...)
+{
+	va_list ap;
+
+	va_start(ap, a);
+	SHIM_EXECL_ARGV(a, argv, ap);
+	va_end(ap);
+	shim_exec_hook(p);
+	return REAL(execvp)(p, (char *const *)argv);
+}
+
+SHIM_EXPORT int execle(const char *p, const char *a, ...)
+{
+	va_list ap;
+	char *const *ev;
+
+	va_start(ap, a);
+	SHIM_EXECL_ARGV(a, argv, ap);
+	ev = va_arg(ap, char *const *);
+	va_end(ap);
+	shim_exec_hook(p);
+	return REAL(execve)(p, (char *const *)argv, ev);
+}

@@ -25,7 +25,9 @@
 #   disable ntp, 5 client source addresses), rsyslogd (imudp), syslog-ng
 #   (unpacked), turnserver (coturn, STUN binding), freeradius (radclient),
 #   snmpd (snmpget), snmptrapd (snmpinform, acknowledged), openvpn
-#   (point-to-point tunnel, pings through it), in.tftpd (tftp-hpa), memcached -U, node dgram,
+#   (point-to-point tunnel, pings through it), in.tftpd (tftp-hpa), xinetd (tftp as a
+#   wait=yes service: in.tftpd exec'd on the socket, which moves to the kernel
+#   path at the exec, saying so), memcached -U, node dgram,
 #   python asyncio, java DatagramChannel, perl IO::Socket::INET; node and
 #   python again on the IPv6 address.
 #
@@ -245,7 +247,16 @@ run_row()
 	bound=$((P_UDP - P_SENT + ST_SPILL + slack))
 	[ "$bound" -lt $((ST_SPILL + slack)) ] && bound=$((ST_SPILL + slack))
 	dec=$(grep -E "accelerated: fd [0-9]* udp port $R_PORT " "$TMP/$name.shim.err" "$TMP/$name.shim.out" | head -1 | cut -c1-160)
-	if [ "$ST_RX_XDP" -gt 0 ] && [ "$V_UDP" -le "$bound" ] && [ $((ST_SPILL * 20)) -le "$V_SENT" ] &&
+	if [ -n "${R_EXEC_DEMOTE:-}" ]; then
+		# the program hands the socket to an exec'd image (inetd wait=yes):
+		# it must leave AF_XDP then, saying so, with nothing lost
+		d=$(grep -h "udp port $R_PORT moved to the kernel path: exec of .* keeps fd [0-9]* open" "$TMP/$name.shim.err" | head -1 | cut -c1-220)
+		if [[ "$dec" == *" accelerated: fd"* ]] && [ -n "$d" ] && [[ "$d" != *" lost "* ]]; then
+			pass "$label: kernel path at exec, said so: decision '${dec#*: sock: }', then '${d#*: sock: }'"
+		else
+			fail "$label: kernel path at exec: decision '${dec:-none}', exec line '${d:-none}'"
+		fi
+	elif [ "$ST_RX_XDP" -gt 0 ] && [ "$V_UDP" -le "$bound" ] && [ $((ST_SPILL * 20)) -le "$V_SENT" ] &&
 		[[ "$dec" == *" accelerated: fd"* ]]; then
 		pass "$label: accelerated: decision line for port $R_PORT, pid $V_PID (serving) rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL, XDP redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (plain +$P_UDP for $P_SENT requests)"
 	else
@@ -578,6 +589,41 @@ row_tftpd()
 	R_CMD=(in.tftpd -L -s -u tftp -a "$ADDR_RCV:69" "$ROW_DIR/srv")
 }
 
+# xinetd: tftp as a wait=yes datagram service - xinetd peeks at the request,
+# forks, and in.tftpd exec'd on the socket (fds 0-2) reads it: a new image
+# that cannot read AF_XDP, so the socket moves to the kernel path at the
+# exec, the peeked request handed to its kernel socket (it was lost before)
+row_xinetd()
+{
+	row_dir xinetd
+	mkdir -p "$ROW_DIR/srv"
+	head -c 20000 /dev/urandom >"$ROW_DIR/srv/mx.bin"
+	chmod 755 "$ROW_DIR/srv"
+	chmod 644 "$ROW_DIR/srv/mx.bin"
+	cat >"$ROW_DIR/xinetd.conf" <<-EOF
+		defaults
+		{
+		    instances = 50
+		    cps = 1000 1
+		    log_type = FILE $ROW_DIR/xinetd.log
+		}
+		service tftp
+		{
+		    type = UNLISTED
+		    socket_type = dgram
+		    protocol = udp
+		    port = 69
+		    bind = $ADDR_RCV
+		    wait = yes
+		    user = root
+		    server = $(command -v in.tftpd)
+		    server_args = -t 1 -s $ROW_DIR/srv
+		}
+	EOF
+	R_PORT=69 R_CLIENT=client_tftp R_PRE=() R_ENV=() R_EXEC_DEMOTE=1
+	R_CMD=(xinetd -dontfork -f "$ROW_DIR/xinetd.conf" -pidfile "$ROW_DIR/xinetd.pid")
+}
+
 client_memcache() { mc_client memcache 11211 200; }
 row_memcached()
 {
@@ -659,9 +705,38 @@ t_resethand()
 	fi
 }
 
+# inetdexec (tests/apps/inetdexec.c): an inetd wait=yes datagram service -
+# poll, peek, fork, the child execs a service on the socket as fds 0-2.  The
+# exec'd image read nothing: the datagrams were on the daemon's AF_XDP rings.
+t_inetdexec()
+{
+	local d=$TMP/inetdexec p rc out
+	mkdir -p "$d"
+	if ! cc -O2 -Wall -o "$d/inetdexec" tests/apps/inetdexec.c 2>"$d/cc.log"; then
+		fail "inetdexec: building tests/apps/inetdexec.c: $(head -3 "$d/cc.log")"
+		return
+	fi
+	ip netns exec "$NS_RCV" timeout -k 2 20 env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS="$PORTS" \
+		LD_PRELOAD="$SHIM" "$d/inetdexec" 9312 11 >"$d/out" 2>"$d/err" &
+	PIDS+=($!)
+	p=$!
+	wait_bound 9312 5
+	out=$(in_gen timeout 30 python3 "$MC" echo "$ADDR_RCV" 9312 10 64 --ready 2 | tail -1)
+	wait "$p"
+	rc=$?
+	if [ "$rc" = 0 ] && [[ "$out" == *"sent=10 answered=10 "* ]] && grep -q 'inetdexec: 11 served' "$d/out" &&
+		grep -q 'accelerated: fd [0-9]* udp port 9312' "$d/err" &&
+		grep -q 'udp port 9312 moved to the kernel path: exec of .* keeps fd 0 open.*1 queued datagram(s) handed to its kernel socket$' "$d/err"; then
+		pass "inetdexec (inetd wait=yes shape): 10 of 10 answered by services exec'd on the socket; it left AF_XDP at the first exec, the request the daemon peeked at handed to the kernel socket, one line saying so"
+	else
+		fail "inetdexec (inetd wait=yes shape): exit $rc, client '$out', out '$(tr '\n' '|' <"$d/out")', shim: $(grep -v 'summary' "$d/err" | head -3 | cut -c1-200 | tr '\n' '|')"
+	fi
+}
+
 # ---- run ---------------------------------------------------------------------------
 wanted chrootfork && t_chrootfork
 wanted resethand && t_resethand
+wanted inetdexec && t_inetdexec
 NTPD=$(command -v ntpd || echo "$XDEB/ntpsec/usr/sbin/ntpd")
 # name  label-with-version  what-must-exist  package
 ROWS=(
@@ -678,6 +753,7 @@ ROWS=(
 	"snmptrapd|snmptrapd $(pkgver snmptrapd) (INFORMs)|snmptrapd|snmptrapd"
 	"openvpn|openvpn $(pkgver openvpn) (point-to-point, static key)|openvpn|openvpn"
 	"tftpd|in.tftpd $(pkgver tftpd-hpa)|in.tftpd|tftpd-hpa tftp-hpa"
+	"xinetd|xinetd $(pkgver xinetd) tftp wait=yes (in.tftpd exec'd on the socket)|xinetd|xinetd tftpd-hpa tftp-hpa"
 	"memcached|memcached $(pkgver memcached) -U|memcached|memcached"
 	"node|node $(node --version 2>/dev/null) dgram|node|nodejs"
 	"python|python3 $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) asyncio|python3|python3"
@@ -693,7 +769,7 @@ for r in "${ROWS[@]}"; do
 		skip "$label: $need not installed (package $pkg; scripts/deps.sh installs it)"
 		continue
 	fi
-	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT= R_DST=
+	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT= R_DST= R_EXEC_DEMOTE=
 	"row_$name" || continue
 	run_row "$name" "$label"
 done
