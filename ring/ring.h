@@ -90,7 +90,9 @@
  * repairer killed while it gives frames back loses those (they carry the
  * first dead thread's id, which nobody looks for again), and frames of a
  * dead holder whose lock nobody takes again stay out until the socket
- * goes.
+ * goes - unless a sender waits for them: the shim's blocking sender takes
+ * over, every RING_LOCK_CHECK_NS of its wait, the dead-held locks of the
+ * sockets on its UMEM that its process has (shim/send.c shim_tx_sweep).
  */
 #ifndef XSKSHIM_RING_H
 #define XSKSHIM_RING_H

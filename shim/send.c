@@ -495,25 +495,77 @@ static uint32_t shim_flowlabel(const struct ring_tx_hdr *h)
 /* shim_tx_one's "use the kernel" answer: below every -errno */
 #define SHIM_TX_KERNEL ((ssize_t)-100000)
 
+/* Frames a dead thread holds come back when the lock it held is next
+ * taken (ring.h "Dead holders"): for this socket's send lock that is the
+ * waiter's own next take, but frames of the UMEM can also be held under
+ * the reader or send lock of another socket on it, which nobody may take
+ * again (a worker killed mid-send on a socket only it used; forkserve
+ * deadtx): a blocking sender then waited forever for the transmit share
+ * they are counted in.  So a sender that keeps waiting looks, every
+ * RING_LOCK_CHECK_NS, at the locks of this process's sockets on the same
+ * UMEM, and takes (and drops) each one whose holder is gone: the takeover
+ * repairs and gives the frames back.  Slow path only: nothing here runs
+ * while frames are there.  No rx or tx lock held by the caller (shim_g.lock
+ * comes first, as in shim_sock_put). */
+static void shim_tx_sweep(struct shim_sock *self, const struct ring_umem *u)
+{
+	shim_enter();
+	pthread_mutex_lock(&shim_g.lock);
+	for (struct shim_sock *o = shim_g.socks; o; o = o->next) {
+		bool on = false;
+		uint64_t v;
+
+		if (!shim_sock_accel(o))
+			continue;
+		for (uint32_t q = 0; q < o->b.q_cnt && !on; q++)
+			on = o->b.xsk[q]->umem == u;
+		if (!on)
+			continue;
+		v = __atomic_load_n(&o->rx->lock, __ATOMIC_RELAXED);
+		if (v && ring_lock_holder_dead(v)) {
+			shim_rx_lock(o);
+			shim_rx_unlock(o);
+		}
+		v = __atomic_load_n(&o->rx->tx_lock, __ATOMIC_RELAXED);
+		if (o != self && v && ring_lock_holder_dead(v)) {
+			shim_tx_lock(o);
+			shim_tx_unlock(o);
+		}
+	}
+	pthread_mutex_unlock(&shim_g.lock);
+	shim_leave();
+}
+
 /* Wait for frames or tx ring room: kick, reap, and for a blocking socket
- * sleep a little (the tx lock released meanwhile).  0 to retry, -EAGAIN
- * for a non-blocking socket or after SO_SNDTIMEO. */
-static int shim_tx_wait(struct shim_sock *s, struct ring_xsk *x, bool nonblock, int64_t *deadline, bool *waited)
+ * sleep a little (the tx lock released meanwhile), every RING_LOCK_CHECK_NS
+ * of it also looking for frames held by the dead (shim_tx_sweep).  0 to
+ * retry, -EAGAIN for a non-blocking socket or after SO_SNDTIMEO. */
+static int shim_tx_wait(struct shim_sock *s, struct ring_xsk *x, bool nonblock, int64_t *deadline, bool *waited,
+			int64_t *sweep_at)
 {
 	struct timespec nap = { 0, 20000 };
+	bool sweep = false;
+	int64_t now;
 
 	ring_xsk_tx_kick(x);
 	ring_umem_tx_reap(x->umem);
 	if (nonblock)
 		return -EAGAIN;
+	now = shim_now_ns();
 	if (!*waited) {
 		*waited = true;
 		s->st->tx_waits++;
-		*deadline = s->tx.sndtimeo_ns ? shim_now_ns() + s->tx.sndtimeo_ns : 0;
-	} else if (*deadline && shim_now_ns() >= *deadline) {
+		*deadline = s->tx.sndtimeo_ns ? now + s->tx.sndtimeo_ns : 0;
+		*sweep_at = now + RING_LOCK_CHECK_NS;
+	} else if (*deadline && now >= *deadline) {
 		return -EAGAIN;
+	} else if (now >= *sweep_at) {
+		sweep = true;
+		*sweep_at = now + RING_LOCK_CHECK_NS;
 	}
 	shim_tx_unlock(s);
+	if (sweep)
+		shim_tx_sweep(s, x->umem);
 	nanosleep(&nap, NULL);
 	shim_tx_lock(s);
 	return 0;
@@ -613,7 +665,7 @@ static void shim_txb_pause(struct shim_sock *s, struct shim_tx_batch *b)
  * (the frames are fr[nfree - segs, nfree)), -EAGAIN, or SHIM_TX_KERNEL
  * with *why set.  Completions are reaped whenever frames are taken. */
 static ssize_t shim_txb_get(struct shim_sock *s, struct shim_tx_batch *b, uint32_t qi, uint32_t segs,
-			    bool nonblock, int64_t *deadline, bool *waited, enum ctl_why *why)
+			    bool nonblock, int64_t *deadline, bool *waited, int64_t *sweep_at, enum ctl_why *why)
 {
 	struct ring_xsk *x = s->b.xsk[qi];
 
@@ -659,7 +711,7 @@ static ssize_t shim_txb_get(struct shim_sock *s, struct shim_tx_batch *b, uint32
 			}
 		}
 		shim_txb_pause(s, b);
-		if (shim_tx_wait(s, x, nonblock, deadline, waited))
+		if (shim_tx_wait(s, x, nonblock, deadline, waited, sweep_at))
 			return -EAGAIN;
 		if (!shim_sock_accel(s) || qi >= s->b.q_cnt || s->b.xsk[qi] != x) {
 			/* moved to the kernel path while we slept */
@@ -685,7 +737,7 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 	uint32_t segs, hl, qi;
 	size_t seg, off;
 	bool waited = false;
-	int64_t deadline = 0;
+	int64_t deadline = 0, sweep_at = 0;
 	bool nonblock = (fl & MSG_DONTWAIT) || __atomic_load_n(&s->nonblock, __ATOMIC_RELAXED);
 	ssize_t r;
 
@@ -791,7 +843,7 @@ static ssize_t shim_tx_one(struct shim_sock *s, int fd, const struct msghdr *m, 
 	}
 
 	/* frames and ring room, completions reaped first */
-	r = shim_txb_get(s, b, qi, segs, nonblock, &deadline, &waited, why);
+	r = shim_txb_get(s, b, qi, segs, nonblock, &deadline, &waited, &sweep_at, why);
 	if (r)
 		return r;
 	/* IPv4 ID as ip_select_ident_segs(): a connected socket's own

@@ -52,7 +52,9 @@
  * raised to RING_TX_KICK_BUDGET); before the tx lock is let go within a
  * call (a wait for room, a message through the kernel, a look at the
  * socket's error) what is built is posted and kicked and unused frames go
- * back, so nothing is held across it.
+ * back, so nothing is held across it.  A blocking sender that keeps
+ * waiting also gives back, every millisecond or so, frames a dead process
+ * holds under another socket's lock on the same UMEM (shim_tx_sweep).
  *
  * Fork: children send through AF_XDP too.  The rings, the UMEM and the tx
  * lock are shared; the route mirror's thread does not survive fork, so a

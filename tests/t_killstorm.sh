@@ -20,6 +20,20 @@
 #      time (a verifier still running after its time bound is killed and
 #      counted as wedged).
 # Run twice: receive only, and receive + echo with XSKSHIM_TX=on.
+#
+# Then one kill at a known point (forkserve deadtx), on a UMEM of 256
+# frames whose transmit share is 64: a child's sendmmsg of 64 datagrams on
+# port P takes all 64 and holds them (its payload is an unreadable page: the
+# shim's copy faults, and the child's SIGSEGV handler waits there) when it
+# is killed; nobody sends on P again.  A blocking sender (no SO_SNDTIMEO)
+# on port P+1, another socket of the same UMEM, must still send its 2000
+# datagrams within 5 s, all through AF_XDP and all arriving, and the UMEM
+# must be whole at the end: the waiter gives back frames a dead process
+# holds under another socket's lock (send.c shim_tx_sweep), where it used
+# to wait forever for frames only a take of that lock would return.  The
+# same with the sender on port P itself (deadtx-same: it takes P's send
+# lock over from the dead child, which gives the frames back).
+# KILLSTORM_CASES picks cases (default "rx echo deadtx").
 T=t_killstorm
 . "$(dirname "$0")/fault_lib.sh"
 fl_setup
@@ -95,6 +109,51 @@ storm()   # TAG EXTRA-ENV EXTRA-ARGS
 		"$tag: the takers' socket counters: lock_takeovers $st, reclaimed $sr (of the UMEM's $ur)"
 }
 
-storm rx "" ""
-storm echo "XSKSHIM_TX=on" "--echo"
+deadtx()   # TAG [--same]
+{
+	local tag=$1 same=${2:-} line q bad got x p1=$((PORT + 10)) p2=$((PORT + 11))
+	[ -n "$same" ] && p2=$p1
+	in_rcv ip neigh replace "$ADDR_GEN" lladdr "$MAC_GEN" dev "$IF_RCV" nud permanent
+	FL_OUT=$D/$tag.sink FL_ERR=/dev/null fl_bg_gen SINK udpdump --bind 0.0.0.0 --port 9 --count 2000 --max-secs 30
+	sleep 0.2
+	PORTS=$((PORT + 10))-$((PORT + 11))
+	FL_OUT=$D/$tag.out FL_ERR=$D/$tag.err fl_bg_rcv P env $(shim_env) XSKSHIM_TX=on XSKSHIM_FRAMES=256 \
+		forkserve deadtx --port $((PORT + 10)) --dst "$ADDR_GEN" --expect 2000 --max-secs 5 $same
+	if ! wait_exit "$P" 30; then
+		fail "$tag: forkserve deadtx did not end within 30 s -- $(stuck_report "$P")"
+		kill -KILL "$P"; return 1
+	fi
+	line=$(grep '^deadtx:' "$D/$tag.out")
+	check "$(grep -q 'held yes' <<<"$line"; echo $?)" \
+		"$tag: a child killed (-9) inside sendmmsg on port $p1 holding the UMEM's whole transmit share (64 frames, send lock held)" \
+		"$line $(grep forkserve: "$D/$tag.err" | tr '\n' ' ')"
+	check "$([ "$WRC" = 0 ] && grep -q 'sent 2000 of 2000 .* wedged 0' <<<"$line"; echo $?)" \
+		"$tag: a blocking sender on port $p2 ($([ -n "$same" ] && echo 'the same socket: it takes the send lock over' ||
+			echo "same UMEM, nobody sends on $p1 again")) is not wedged: ${line#deadtx: }" \
+		"rc $WRC: $line $(grep xskshim "$D/$tag.err" | grep -v summary | tail -3 | tr '\n' ' ')"
+	x=$(grep -E 'summary: fd [0-9]+ port '$p2 "$D/$tag.err" | grep -oE ' tx_xdp [0-9]+' | awk '{ s += $2 } END { print s + 0 }')
+	for _ in $(seq 40); do
+		got=$(grep -c 'port=9 ' "$D/$tag.sink" 2>/dev/null)
+		[ "${got:-0}" -ge 2000 ] && break
+		sleep 0.1
+	done
+	check "$([ "$x" = 2000 ] && [ "${got:-0}" = 2000 ]; echo $?)" \
+		"$tag: ... all 2000 through AF_XDP (tx_xdp $x) and all arrived ($got)"
+	q=$(grep -E "^xskshim\[$P\]: .*summary: queue [0-9]+: frames" "$D/$tag.err")
+	bad=$(awk '{ for (i = 1; i < NF; i++) v[$i] = $(i + 1);
+		if (v["held_by_readers"] != 0 || v["tx_in_flight"] != 0 || v["accounted"] != "yes" ||
+		    v["idle"] + v["on_fill"] + v["on_rx_rings"] != v["frames"]) print }' <<<"$q")
+	check "$([ -n "$q" ] && [ -z "$bad" ]; echo $?)" \
+		"$tag: the UMEM is whole at the end (the dead child's 64 frames given back): $(grep -oE 'frames [0-9]+ idle [0-9]+|tx_in_flight [0-9]+|reclaimed [0-9]+' <<<"$q" | tr '\n' ' ')" \
+		"${q:-no queue line from $P}"
+	stop_pid "$SINK" 2
+}
+
+for c in ${KILLSTORM_CASES:-rx echo deadtx}; do
+	case $c in
+	rx) storm rx "" "" ;;
+	echo) storm echo "XSKSHIM_TX=on" "--echo" ;;
+	deadtx) deadtx deadtx; deadtx deadtx-same --same ;;
+	esac
+done
 fl_finish

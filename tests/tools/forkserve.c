@@ -50,6 +50,18 @@
  *       stale X failed_children F" and exits 0 iff no verifier failed and
  *       none had to be killed after S seconds.
  *
+ *   forkserve deadtx --port P --dst A [--expect C] [--max-secs S]
+ *       Bind P and P+1 (two sockets on one queue: one UMEM).  A child
+ *       sendmmsg()s 64 datagrams to A on P whose payload is an unreadable
+ *       page: the shim takes the frames (and P's send lock), its copy of
+ *       the payload faults, and the child's SIGSEGV handler reports and
+ *       waits there - frames held, at a known point - to be killed (-9).
+ *       Then a blocking sender on P+1 (a child, no SO_SNDTIMEO) sends C
+ *       datagrams to A; nobody sends on P again (--same: the sender uses
+ *       P itself, whose send lock it takes over).  Prints "deadtx: held
+ *       yes|no sent N of C in T ms wedged 0|1" and exits 0 iff the dead
+ *       child held the frames and the sender finished within S seconds.
+ *
  *   forkserve forkcost --port P --forks N [--heap-mb M]
  *       Bind P, then time N fork + _exit + waitpid; prints the mean and the
  *       median of one.  --heap-mb: first write M MiB of private heap, the
@@ -757,6 +769,109 @@ static int killstorm(uint16_t port, int children, int kills, uint64_t expect, bo
 	return fails || killed_late ? 1 : 0;
 }
 
+/* ---- deadtx ---------------------------------------------------------------- */
+
+static int deadtx_pipe = -1;
+
+/* The shim's copy of the payload faulted: its frames are taken and the
+ * socket's send lock is held.  Say so and stay here until killed. */
+static void deadtx_segv(int sig)
+{
+	(void)sig;
+	if (write(deadtx_pipe, "S", 1) != 1)
+		_exit(3);
+	for (;;)
+		pause();
+}
+
+static int deadtx(uint16_t port, const char *dst, uint64_t count, int max_secs, bool same)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	int s1 = udp_bound(port), s2 = udp_bound((uint16_t)(port + 1)), pfd[2], st, held = 0, wedged = 0;
+	uint64_t t0, ms;
+	char c = 0;
+	pid_t d, w;
+	struct pollfd p;
+	long sent;
+
+	if (s1 < 0 || s2 < 0 || inet_pton(AF_INET, dst, &to.sin_addr) != 1 || pipe(pfd)) {
+		perror("deadtx setup");
+		return 1;
+	}
+	fprintf(stderr, "forkserve: ready\n");
+	if ((d = fork()) == 0) {
+		/* the payload: a page that faults when the shim copies it */
+		uint8_t *bad = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		struct mmsghdr mm[64];
+		struct iovec iov = { bad, 100 };
+		struct sigaction sa;
+
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = deadtx_segv;
+		sigaction(SIGSEGV, &sa, NULL);
+		close(pfd[0]);
+		deadtx_pipe = pfd[1];
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < 64; i++) {
+			mm[i].msg_hdr.msg_name = &to;
+			mm[i].msg_hdr.msg_namelen = sizeof(to);
+			mm[i].msg_hdr.msg_iov = &iov;
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		/* returns only if the shim did not copy it (the kernel's EFAULT) */
+		sendmmsg(s1, mm, 64, 0);
+		(void)!write(pfd[1], "R", 1);
+		_exit(1);
+	}
+	close(pfd[1]);
+	p = (struct pollfd){ .fd = pfd[0], .events = POLLIN };
+	if (poll(&p, 1, 5000) == 1 && read(pfd[0], &c, 1) == 1 && c == 'S')
+		held = 1;
+	kill(d, SIGKILL);
+	waitpid(d, &st, 0);
+	fprintf(stderr, "forkserve: the child holding frames was killed (%s)\n",
+		held ? "it faulted in the shim's copy" : c == 'R' ? "its send returned" : "no word from it");
+	t0 = now_ns();
+	if ((w = fork()) == 0) {
+		static const uint8_t pay[64] = "deadtx";
+		struct mmsghdr mm[16];
+		struct iovec iov = { (void *)pay, sizeof(pay) };
+		uint64_t done = 0;
+
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < 16; i++) {
+			mm[i].msg_hdr.msg_name = &to;
+			mm[i].msg_hdr.msg_namelen = sizeof(to);
+			mm[i].msg_hdr.msg_iov = &iov;
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		while (done < count) {
+			int r = sendmmsg(same ? s1 : s2, mm, count - done < 16 ? (unsigned int)(count - done) : 16, 0);
+
+			if (r <= 0)
+				_exit(1);
+			done += (uint64_t)r;
+		}
+		_exit(0);
+	}
+	while (waitpid(w, &st, WNOHANG) == 0) {
+		if (now_ns() - t0 > (uint64_t)max_secs * 1000000000ull) {
+			kill(w, SIGKILL);
+			waitpid(w, &st, 0);
+			wedged = 1;
+			break;
+		}
+		usleep(2000);
+	}
+	ms = (now_ns() - t0) / 1000000;
+	sent = !wedged && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? (long)count : -1;
+	printf("deadtx: held %s sent %ld of %llu in %llu ms wedged %d\n", held ? "yes" : "no", sent,
+	       (unsigned long long)count, (unsigned long long)ms, wedged);
+	close(s1);
+	close(s2);
+	return held && !wedged && sent == (long)count ? 0 : 1;
+}
+
 /* ---- forkcost ------------------------------------------------------------ */
 
 static int cmp_u64(const void *a, const void *b)
@@ -806,12 +921,13 @@ int main(int argc, char **argv)
 		{ "parent-close", 0, NULL, 'C' }, { "kill-one-after", 1, NULL, 'k' },
 		{ "idle-ms", 1, NULL, 'i' }, { "max-secs", 1, NULL, 'm' }, { "threads", 1, NULL, 't' },
 		{ "forks", 1, NULL, 'f' }, { "gens", 1, NULL, 'g' }, { "kills", 1, NULL, 'K' },
-		{ "echo", 0, NULL, 'E' }, { "heap-mb", 1, NULL, 'H' }, { NULL, 0, NULL, 0 },
+		{ "echo", 0, NULL, 'E' }, { "heap-mb", 1, NULL, 'H' }, { "dst", 1, NULL, 'd' },
+		{ "same", 0, NULL, 'S' }, { NULL, 0, NULL, 0 },
 	};
 	int port = 0, children = 4, idle_ms = 1000, max_secs = 30, threads = 4, forks = 1000, g = 4, kills = 200, heap_mb = 0, o;
 	uint64_t expect = 1000, kill_after = 0;
-	bool parent_close = false, echo = false;
-	const char *mode = argc > 1 ? argv[1] : "";
+	bool parent_close = false, echo = false, same = false;
+	const char *mode = argc > 1 ? argv[1] : "", *dst = "198.18.0.1";
 
 	optind = 2;
 	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -829,6 +945,8 @@ int main(int argc, char **argv)
 		case 'K': kills = atoi(optarg); break;
 		case 'E': echo = true; break;
 		case 'H': heap_mb = atoi(optarg); break;
+		case 'd': dst = optarg; break;
+		case 'S': same = true; break;
 		default: return 2;
 		}
 	}
@@ -851,6 +969,8 @@ int main(int argc, char **argv)
 		return forkcost((uint16_t)port, forks, heap_mb);
 	if (!strcmp(mode, "killstorm"))
 		return killstorm((uint16_t)port, children, kills, expect, echo, idle_ms, max_secs);
+	if (!strcmp(mode, "deadtx"))
+		return deadtx((uint16_t)port, dst, expect, max_secs, same);
 	if (!strcmp(mode, "torture"))
 		return torture((uint16_t)port, threads, forks, g);
 	fprintf(stderr, "forkserve: unknown mode '%s'\n", mode);
