@@ -152,15 +152,26 @@ uint64_t ring_lock_slow(uint64_t *l, uint64_t me)
 		if (!next_check) {
 			next_check = ring_now_ns() + RING_LOCK_CHECK_NS;
 		} else if (ring_now_ns() >= next_check) {
-			if (ring_lock_holder_dead(cur) &&
-			    __atomic_compare_exchange_n(l, &cur, me, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
-				/* the dead holder's sleepers wait for a drop
-				 * that would not wake them: wake them now */
-				if (cur & RING_LOCK_WAITING)
-					ring_lock_wake(l);
-				return cur & ~(uint64_t)RING_LOCK_WAITING;
-			}
 			next_check = ring_now_ns() + RING_LOCK_CHECK_NS;
+			if (ring_lock_holder_dead(cur)) {
+				if (__atomic_compare_exchange_n(l, &cur, me, false, __ATOMIC_ACQUIRE,
+								__ATOMIC_RELAXED)) {
+					/* the dead holder's sleepers wait for a
+					 * drop that would not wake them: wake
+					 * them now */
+					if (cur & RING_LOCK_WAITING)
+						ring_lock_wake(l);
+					return cur & ~(uint64_t)RING_LOCK_WAITING;
+				}
+				/* Another waiter took it over first.  cur now
+				 * holds the word as it is - 0 if that one has
+				 * already dropped it: look again from the top.
+				 * (Going on set RING_LOCK_WAITING on a free
+				 * word, 0x80000000, a holder nobody is and no
+				 * check finds dead: every taker slept on it
+				 * for good, t_killstorm's wedge.) */
+				continue;
+			}
 		}
 		if (!(cur & RING_LOCK_WAITING) &&
 		    !__atomic_compare_exchange_n(l, &cur, cur | RING_LOCK_WAITING, false, __ATOMIC_RELAXED,

@@ -54,7 +54,26 @@ stuck_report()
 		printf '[%s %s wchan=%s %s] ' "$c" "$(awk '{print $3}' "/proc/$c/stat" 2>/dev/null)" \
 			"$(cat "/proc/$c/wchan" 2>/dev/null)" "$(head -3 "/proc/$c/stack" 2>/dev/null | awk '{print $2}' | tr '\n' ' ')"
 	done
+	# and, where gdb is there, the first one's user-space stack (this is how
+	# the lock word 0x80000000 of ring_lock_slow's lost race was found)
+	c=$(pgrep -P "$1" 2>/dev/null | head -1)
+	if [ -n "$c" ] && command -v gdb >/dev/null; then
+		printf '[gdb %s: %s] ' "$c" "$(timeout 30 gdb -p "$c" -batch -ex bt 2>/dev/null | grep -E '^#[0-9]' | head -8 |
+			sed -E 's/^#([0-9]+) +(0x[0-9a-f]+ in )?([^ ]+) \((.*)\) at ([^ ]+)$/\3(\4) \5;/; s/^#([0-9]+) +(0x[0-9a-f]+ in )?([^ ]+).*/\3;/' | tr '\n' ' ')"
+	fi
 	grep xskshim "$D/$tag.err" 2>/dev/null | grep -v summary | tail -3 | tr '\n' ' '
+}
+
+# kill_tree PID: PID and its children (the verifiers: a wedged one would
+# keep the XDP program attached, and the next case could not install)
+kill_tree()
+{
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		kill -KILL "$c" 2>/dev/null
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
 }
 
 storm()   # TAG EXTRA-ENV EXTRA-ARGS
@@ -70,19 +89,19 @@ storm()   # TAG EXTRA-ENV EXTRA-ARGS
 		--count 100000000 --rate ${KILLSTORM_RATE:-0} --flows 4 --size ${KILLSTORM_SIZE:-512} --seq-base 1000000000 --duration-max 40
 	if ! wait_file "$D/$tag.err" 'forkserve: storm done' 45; then
 		fail "$tag: the storm of $KILLS kills did not end within 45 s (wedged?)"
-		stop_pid "$FLOOD" 3; kill -KILL "$P"; return 1
+		stop_pid "$FLOOD" 3; kill_tree "$P"; return 1
 	fi
 	stop_pid "$FLOOD" 3
 	pass "$tag: $KILLS kill -9 of reading$([ -n "$args" ] && echo '/echoing') children at random moments and re-forks, in $((SECONDS - t0)) s ($(grep -o 'storm_rx.*' "$D/$tag.err"))"
 	if ! wait_file "$D/$tag.err" 'forkserve: verify ready' 15; then
 		fail "$tag: the fresh children never saw the socket quiet (wedged?) -- $(stuck_report "$P")"
-		kill -KILL "$P"; return 1
+		kill_tree "$P"; return 1
 	fi
 	u0=$(udp_in_datagrams)
 	in_gen udpgen --dst "$ADDR_RCV" --port $PORT --count "$N" --rate 20000 --flows 4 --size 64 >/dev/null 2>&1
 	if ! wait_exit "$P" 40; then
 		fail "$tag: the verifiers did not finish within 40 s (wedged?)"
-		kill -KILL "$P"; return 1
+		kill_tree "$P"; return 1
 	fi
 	u1=$(udp_in_datagrams)
 	line=$(grep '^killstorm:' "$D/$tag.out")
@@ -121,7 +140,7 @@ deadtx()   # TAG [--same]
 		forkserve deadtx --port $((PORT + 10)) --dst "$ADDR_GEN" --expect 2000 --max-secs 5 $same
 	if ! wait_exit "$P" 30; then
 		fail "$tag: forkserve deadtx did not end within 30 s -- $(stuck_report "$P")"
-		kill -KILL "$P"; return 1
+		kill_tree "$P"; return 1
 	fi
 	line=$(grep '^deadtx:' "$D/$tag.out")
 	check "$(grep -q 'held yes' <<<"$line"; echo $?)" \

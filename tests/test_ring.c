@@ -1472,6 +1472,92 @@ static void test_lock_fork(void)
 	ring_shm_free(w, 4096);
 }
 
+/* Several waiters for a dead holder, as in t_killstorm's echo storm where
+ * this wedged every verifier: each that finds the holder dead tries to take
+ * the lock over from that exact value; a loser's compare-and-swap reads the
+ * word as it is then - 0 once the winner has repaired and dropped it - and
+ * it used to go on with that value and set RING_LOCK_WAITING on a free
+ * lock: a word of 0x80000000 that names no holder, which no check could
+ * find dead, and every later taker slept on it for good (seen in gdb:
+ * ring_lock_sleep with cur=0x80000000, 4 processes).  Rounds: a child takes
+ * the lock and is killed -9 (left a zombie for a while: the dead check then
+ * reads /proc, the widest window), then 3 children that started together
+ * wait for it, take it and drop it; every round must end within 2 s and
+ * leave the word free.  Not deterministic: with the old code about one round in 20 wedged. */
+static void test_lock_dead_race(void)
+{
+	enum { ROUNDS = 150, WAITERS = 3 };
+	uint64_t *w = ring_shm_alloc(4096);
+	int wedged = 0, bad_word = 0, bad_exit = 0, rounds = 0;
+
+	if (!w) {
+		check(false, "ring_shm_alloc: %s", strerror(errno));
+		return;
+	}
+	for (int r = 0; r < ROUNDS && !wedged; r++) {
+		pid_t h, c[WAITERS];
+		struct timespec t0, t;
+		int st;
+
+		memset(w, 0, 64);
+		h = fork();
+		if (h == 0) {
+			ring_lock_take(&w[0]);
+			__atomic_store_n(&w[1], 1, __ATOMIC_RELEASE);
+			for (;;)
+				pause();
+		}
+		while (!__atomic_load_n(&w[1], __ATOMIC_ACQUIRE))
+			usleep(100);
+		for (int i = 0; i < WAITERS; i++) {
+			c[i] = fork();
+			if (c[i] == 0) {
+				while (!__atomic_load_n(&w[2], __ATOMIC_ACQUIRE))
+					ring_cpu_relax();
+				ring_lock_take(&w[0]);
+				ring_lock_drop(&w[0]);
+				_exit(0);
+			}
+		}
+		kill(h, SIGKILL);
+		__atomic_store_n(&w[2], 1, __ATOMIC_RELEASE);   /* go */
+		usleep(500 + (useconds_t)(rnd() % 1500));
+		waitpid(h, &st, 0);   /* reaped at a random moment */
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (int i = 0; i < WAITERS; i++) {
+			for (;;) {
+				pid_t got = waitpid(c[i], &st, WNOHANG);
+
+				if (got == c[i]) {
+					bad_exit += !WIFEXITED(st) || WEXITSTATUS(st);
+					break;
+				}
+				clock_gettime(CLOCK_MONOTONIC, &t);
+				if (t.tv_sec - t0.tv_sec >= 2) {
+					wedged++;
+					kill(c[i], SIGKILL);
+					waitpid(c[i], &st, 0);
+					break;
+				}
+				usleep(200);
+			}
+		}
+		if (!wedged && w[0]) {
+			bad_word++;
+			fprintf(stderr, "round %d: the lock word after every taker dropped it: %#llx\n", r,
+				(unsigned long long)w[0]);
+		}
+		if (wedged)
+			fprintf(stderr, "round %d: waiters wedged, lock word %#llx\n", r, (unsigned long long)w[0]);
+		rounds++;
+	}
+	check(!wedged && !bad_word && !bad_exit,
+	      "a holder killed -9, %d waiters racing to take the lock over, %d rounds: none wedged (%d), the word "
+	      "free after each (%d not), every waiter got it (%d did not)", WAITERS, rounds, wedged, bad_word,
+	      bad_exit);
+	ring_shm_free(w, 4096);
+}
+
 /* The fill lock taken over from a holder that died between reserving fill
  * ring entries and submitting them: the reservation is dropped, the ring
  * view matches the kernel's words again, posting works. */
@@ -1532,6 +1618,7 @@ int main(int argc, char **argv)
 	test_umem_tx_share();
 	test_umem_fill_repair();
 	test_lock_fork();
+	test_lock_dead_race();
 
 	printf("test_ring: %d passed, %d failed\n", pass_cnt, fail_cnt);
 	return fail_cnt ? 1 : 0;
