@@ -165,7 +165,8 @@ void ring_shm_free(void *p, size_t sz);
  * kill -9).  If not, it takes the lock over with a compare-and-swap from
  * that exact value (waking the other sleepers) and ring_lock_take returns
  * true: the caller must then repair what the lock protects (each user
- * documents what that is).  A lock held at fork by a parent's thread stays
+ * documents what that is).  A waiter that loses that race to another
+ * looks at the word afresh (it may be free again by then).  A lock held at fork by a parent's thread stays
  * the parent's: the child waits for that live thread to drop it, it never
  * steals it.  The per-thread id is cached and reset in a fork child
  * (pthread_atfork). */
