@@ -507,7 +507,7 @@ static uint32_t shim_flowlabel(const struct ring_tx_hdr *h)
  * repairs and gives the frames back.  Slow path only: nothing here runs
  * while frames are there.  No rx or tx lock held by the caller (shim_g.lock
  * comes first, as in shim_sock_put). */
-static void shim_tx_sweep(struct shim_sock *self, const struct ring_umem *u)
+__attribute__((noinline, cold)) static void shim_tx_sweep(struct shim_sock *self, const struct ring_umem *u)
 {
 	shim_enter();
 	pthread_mutex_lock(&shim_g.lock);
@@ -539,9 +539,10 @@ static void shim_tx_sweep(struct shim_sock *self, const struct ring_umem *u)
 /* Wait for frames or tx ring room: kick, reap, and for a blocking socket
  * sleep a little (the tx lock released meanwhile), every RING_LOCK_CHECK_NS
  * of it also looking for frames held by the dead (shim_tx_sweep).  0 to
- * retry, -EAGAIN for a non-blocking socket or after SO_SNDTIMEO. */
-static int shim_tx_wait(struct shim_sock *s, struct ring_xsk *x, bool nonblock, int64_t *deadline, bool *waited,
-			int64_t *sweep_at)
+ * retry, -EAGAIN for a non-blocking socket or after SO_SNDTIMEO.  Out of
+ * line (cold), as shim_tx_sweep: the send path's hot code stays as it was. */
+__attribute__((noinline, cold)) static int shim_tx_wait(struct shim_sock *s, struct ring_xsk *x, bool nonblock,
+							    int64_t *deadline, bool *waited, int64_t *sweep_at)
 {
 	struct timespec nap = { 0, 20000 };
 	bool sweep = false;
