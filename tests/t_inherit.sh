@@ -11,10 +11,13 @@
 #     one decision line for fd 3;
 #   - a python3 receiver reading fd 3, exec'd by a launcher that bound it:
 #     the same, and the same byte count as a plain run;
+#   - a launcher that itself runs under the shim: what reached its rings
+#     before its exec is handed to the kernel socket, the exec'd program
+#     adopts the socket, nothing is lost;
 #   - a process that inherits the socket and never reads it (sleep) installs
 #     nothing: no XDP program on the interface, no decision line; its
 #     summary names the socket and why it stayed on the kernel path.
-# The launchers themselves run without the shim, as systemd or inetd do.
+# The other launchers run without the shim, as systemd or inetd do.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 NETNS_TEST_NAME=t_inherit
@@ -135,6 +138,41 @@ check "exec'd by a launcher: python got what it gets plain (shim: ${GOT:-nothing
 	test "$GOT" = "$plain_got" -a "$GOT" = "$((N + 1)) $(((N + 1) * SIZE))"
 check "exec'd by a launcher: through AF_XDP (rx_xdp ${xdp:-none}, rx_kernel ${kern:-none}, UdpInDatagrams +$DU; plain +$plain_du)" \
 	test "$((${xdp:-0} + ${kern:-0}))" = $((N + 1)) -a "${xdp:-0}" -ge $((N - 1)) -a "$DU" -le 2
+
+# ---- the launcher itself under the shim ------------------------------------------
+# It binds (accelerated), N datagrams reach its rings while it waits, then
+# it execs the receiver: the exec hands them to the kernel socket (wrap.c,
+# exec wrappers) and the new image adopts the socket at its first receive.
+cat >"$TMP/launch_wait.py" <<'EOF'
+import os, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind((sys.argv[1], int(sys.argv[2])))
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+print("bound", flush=True)
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.05)
+os.execvp(sys.argv[4], sys.argv[4:])
+EOF
+port_free
+u0=$(udp_in)
+in_rcv env "${SHIM_ENV[@]}" "$PY" "$TMP/launch_wait.py" "$ADDR_RCV" 9000 "$TMP/go" "$PY" "$TMP/recv3.py" $((2 * N)) \
+	>"$TMP/lw.out" 2>"$TMP/lw.err" &
+pid=$!; PIDS+=("$pid")
+wait_line "$TMP/lw.out" "^bound"
+in_gen "$UG" --dst "$ADDR_RCV" --port 9000 --count $N --size $SIZE --rate 20000 >/dev/null
+touch "$TMP/go"
+wait_line "$TMP/lw.err" "handed to its kernel socket" && wait_line "$TMP/lw.out" "^first"
+sleep 0.2
+in_gen "$UG" --dst "$ADDR_RCV" --port 9000 --count $N --size $SIZE --rate 20000 >/dev/null
+wait "$pid"
+u1=$(udp_in)
+GOT=$(sed -n 's/^got //p' "$TMP/lw.out")
+read -r xdp kern <<<"$(summary_rx "$TMP/lw.err")"
+check "launcher under the shim: all $((2 * N)) datagrams reach the exec'd program (got ${GOT:-nothing}; $(grep -o '[0-9]* queued datagram(s) handed to its kernel socket' "$TMP/lw.err"); its rx_xdp ${xdp:-none} rx_kernel ${kern:-none})" \
+	test "$GOT" = "$((2 * N)) $((2 * N * SIZE))" -a "${xdp:-0}" -ge $((N - 1))
+port_free
 
 # ---- passed on, never read: nothing installed ------------------------------------
 in_rcv "$PY" "$TMP/launch.py" "$ADDR_RCV" 9000 env "${SHIM_ENV[@]}" sleep 1 2>"$TMP/sleep.err" &
