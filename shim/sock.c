@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <linux/net_tstamp.h>
 
+#include <net/if.h>
+
 #include "shim/shim.h"
 
 #ifndef SOF_TIMESTAMPING_OPT_RX_FILTER
@@ -821,6 +823,7 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 	struct shim_sock *s = shim_sock_get_any(fd);
 	uint32_t bit = 0;
 	const char *name = NULL;
+	char dev_why[32];
 	int on = 0;
 
 	if (!s)
@@ -886,6 +889,23 @@ void shim_on_setsockopt(int fd, int lvl, int opt, const void *v, socklen_t l)
 			on = 1;
 			s->rp_app = true;
 			break;
+		case SO_BINDTODEVICE:
+#ifdef SO_BINDTOIFINDEX
+		case SO_BINDTOIFINDEX:
+#endif
+		{
+			/* bound to another interface: the kernel delivers it
+			 * nothing that arrives on ours (chrony's binddevice,
+			 * per-interface sockets on one port) */
+			char dev[IFNAMSIZ + 1] = "";
+			socklen_t dl = IFNAMSIZ;
+
+			on = !getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev, &dl) && dev[0] &&
+			     strcmp(dev, shim_g.cfg.ctl.iface);
+			snprintf(dev_why, sizeof(dev_why), "SO_BINDTODEVICE %.15s", dev);
+			name = dev_why;
+			break;
+		}
 		case SO_PASSCRED: name = "SO_PASSCRED"; break;
 		case SO_PASSSEC: name = "SO_PASSSEC"; break;
 		case SO_WIFI_STATUS: name = "SO_WIFI_STATUS"; break;

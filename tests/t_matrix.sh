@@ -733,10 +733,41 @@ t_inetdexec()
 	fi
 }
 
+# bindtodev (tests/apps/bindtodev.c): sockets on one port bound to devices
+# (SO_BINDTODEVICE, before and after bind()); one bound to another device
+# than ours took the interface's datagrams the kernel never gives it.
+t_bindtodev()
+{
+	local d=$TMP/bindtodev p rc out
+	mkdir -p "$d"
+	if ! cc -O2 -Wall -o "$d/bindtodev" tests/apps/bindtodev.c 2>"$d/cc.log"; then
+		fail "bindtodev: building tests/apps/bindtodev.c: $(head -3 "$d/cc.log")"
+		return
+	fi
+	ip netns exec "$NS_RCV" timeout -k 2 20 env XSKSHIM_IFACE="$IF_RCV" XSKSHIM_PORTS="$PORTS" XSKSHIM_STATS=1 \
+		LD_PRELOAD="$SHIM" "$d/bindtodev" 9313 "$IF_RCV" 3 >"$d/out" 2>"$d/err" &
+	PIDS+=($!)
+	p=$!
+	wait_bound 9313 5
+	sleep 0.3
+	out=$(in_gen timeout 10 python3 "$MC" syslog "$ADDR_RCV" 9313 50 bindtodev | tail -1)
+	wait "$p"
+	rc=$?
+	if [ "$rc" = 0 ] && grep -q 'bindtodev: lo 0 late 0 iface 50$' "$d/out" &&
+		grep -q 'NOT accelerated: fd [0-9]* udp port 9313 .*SO_BINDTODEVICE lo' "$d/err" &&
+		grep -q 'udp port 9313 moved to the kernel path: .*SO_BINDTODEVICE lo' "$d/err" &&
+		grep -q 'port 9313 accelerated[^:]*: rx_xdp 50 ' "$d/err"; then
+		pass "bindtodev (SO_BINDTODEVICE per interface): the socket bound to $IF_RCV got all 50 through AF_XDP, the two bound to lo (before and after bind) none, each with its line"
+	else
+		fail "bindtodev (SO_BINDTODEVICE per interface): exit $rc, client '$out', out '$(tr '\n' '|' <"$d/out")', shim: $(grep -v 'summary: \(xdp\|queue\)' "$d/err" | cut -c1-160 | tr '\n' '|' | head -c 700)"
+	fi
+}
+
 # ---- run ---------------------------------------------------------------------------
 wanted chrootfork && t_chrootfork
 wanted resethand && t_resethand
 wanted inetdexec && t_inetdexec
+wanted bindtodev && t_bindtodev
 NTPD=$(command -v ntpd || echo "$XDEB/ntpsec/usr/sbin/ntpd")
 # name  label-with-version  what-must-exist  package
 ROWS=(

@@ -16,7 +16,8 @@
 #    one drawn by a sendmmsg's first message fails its second, as plain.
 # 2. Kernel-path reasons, each counted by reason in the summary: a neighbour
 #    missing at first (then resolved: the rest goes through AF_XDP), a local
-#    destination, multicast, a route via another interface, SO_BINDTODEVICE,
+#    destination, multicast, a route via another interface (and a socket
+#    SO_BINDTODEVICE'd to it: on the kernel path altogether, with a line),
 #    a policy rule, IP options, MSG_MORE, over the MTU (fragmented by the
 #    kernel; with DF EMSGSIZE as plain), a route change mid-stream, link down
 #    and up, an MTU change, an overflow of the route mirror's subscription.
@@ -222,8 +223,18 @@ got=$(grep -c . "$T/other.cap")
 [ "$got" = 10 ] && pass "other interface: all 10 left through vc (captured on its peer)" ||
 	fail "other interface: $got of 10 captured on vd"
 
+# bound to another device, the socket can receive nothing from vb: it is
+# on the kernel path altogether, with a line (sock.c), and sends as plain
+capture vd 5 10 "$T/btd.cap"
 run_shim_txone "$T/btd.out" --dst 198.19.0.2 --count 5 --bindtodev vc
-check_reason "SO_BINDTODEVICE to another device" "$T/btd.out" other_if 5 0
+wait "$CAP"
+got=$(grep -c . "$T/btd.cap")
+if grep -q 'udp port [0-9]* \(stays on\|moved to\) the kernel path: setsockopt SO_BINDTODEVICE vc needs the kernel path' "$T/btd.out" &&
+	[ "$(ctr "$T/btd.out" tx_xdp)" = 0 ] && grep -q 'txone: ok=5 err=0' "$T/btd.out" && [ "$got" = 5 ]; then
+	pass "SO_BINDTODEVICE to another device: the socket stays on the kernel path, saying so; all 5 left through vc (captured on its peer), tx_xdp 0"
+else
+	fail "SO_BINDTODEVICE to another device: $(grep -o 'txone: ok.*' "$T/btd.out"), $got of 5 captured on vd, tx_xdp $(ctr "$T/btd.out" tx_xdp); $(grep -o 'accelerated.*' "$T/btd.out" | head -2)"
+fi
 
 in_rcv ip rule add fwmark 5 table 10 pref 100
 sleep 0.2
