@@ -397,12 +397,16 @@ void shim_sock_demote(struct shim_sock *s, const char *why);   /* in every proce
  * new program image cannot read AF_XDP, so every accelerated socket whose
  * fd stays open across the exec (no FD_CLOEXEC) moves to the kernel path
  * in every process, and the datagrams on its rings go to its kernel socket
- * (ctl_bind_kill_requeue), where that image will read them: inetd's
- * wait=yes datagram services are such an image (the daemon, or a fork
- * child of it, leaves the socket to it).  One line per socket says so.
+ * (ctl_bind_kill_requeue), where that image will read them - when the image
+ * is one that reads it: the socket is its fd 0, 1 or 2 (inetd's wait=yes
+ * datagram services: the daemon, or a fork child of it, leaves the socket
+ * to it), or one of LISTEN_FDS in its environment (envp, or environ when
+ * NULL), or the exec ends the socket's acceleration anyway (the owner, no
+ * other process holding it).  A helper that merely inherits an fd leaves
+ * it accelerated for its readers.  One line per socket says so.
  * Not in a vfork child (our memory, not our process), nor for posix_spawn
  * (syms.h says why). */
-void shim_on_exec(const char *prog);
+void shim_on_exec(const char *prog, char *const *envp);
 /* Whether s's rings may be read (rx lock held): no process tore the socket
  * down or demoted it since it was set up. */
 static inline bool shim_rx_valid(const struct shim_sock *s)

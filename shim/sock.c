@@ -691,15 +691,29 @@ void shim_adopt_scan(void)
 	closedir(dir);
 }
 
-void shim_on_exec(const char *prog)
+/* LISTEN_FDS=n of an environment (systemd's convention: fds 3..3+n-1 are
+ * sockets for the new program), 0 if none. */
+static int shim_env_listen_fds(char *const *envp)
 {
+	for (; envp && *envp; envp++)
+		if (!strncmp(*envp, "LISTEN_FDS=", 11))
+			return atoi(*envp + 11);
+	return 0;
+}
+
+void shim_on_exec(const char *prog, char *const *envp)
+{
+	int listen_fds;
+
 	if (!__atomic_load_n(&shim_g.inited, __ATOMIC_ACQUIRE) || !shim_g.fds || shim_g.exiting ||
 	    !__atomic_load_n(&shim_g.accel_cnt, __ATOMIC_RELAXED) || getpid() != shim_g.pid)
 		return;
+	listen_fds = shim_env_listen_fds(envp ? envp : environ);
 	pthread_mutex_lock(&shim_g.lock);
 	for (int fd = 0; fd < SHIM_FD_MAX && shim_g.accel_cnt; fd++) {
 		struct shim_sock *s = __atomic_load_n(&shim_g.fds[fd], __ATOMIC_ACQUIRE);
 		char why[sizeof(s->why)];
+		const char *how;
 		int fl;
 
 		if (!s || !shim_sock_accel(s))
@@ -707,8 +721,21 @@ void shim_on_exec(const char *prog)
 		fl = REAL(fcntl)(fd, F_GETFD);
 		if (fl < 0 || (fl & FD_CLOEXEC))
 			continue;
-		snprintf(why, sizeof(why), "exec of %.60s keeps fd %d open (a new program image reads it through "
-			 "the kernel)", prog ? prog : "?", fd);
+		/* which new image will read it: one handed the socket by a
+		 * convention for that; and any, when this exec ends its
+		 * acceleration anyway (the owner, nobody else holding it).
+		 * Otherwise it is a helper that inherited an fd it does not
+		 * know of, and the socket stays as it is for its readers. */
+		if (fd <= 2)
+			how = "as stdin/stdout/stderr";
+		else if (fd < 3 + listen_fds)
+			how = "listed by LISTEN_FDS";
+		else if (!shim_g.forked && !ctl_bind_held_elsewhere(&s->b))
+			how = "and no other process reads it through AF_XDP";
+		else
+			continue;
+		snprintf(why, sizeof(why), "exec of %.40s keeps fd %d open %.48s (a new image reads it through the "
+			 "kernel)", prog ? prog : "?", fd, how);
 		s->requeue = true;
 		s->rq_sent = s->rq_lost = 0;
 		s->rq_err = 0;

@@ -425,45 +425,45 @@ SHIM_EXPORT long syscall(long nr, ...)
 
 /* ---- exec (shim.h, shim_on_exec) -------------------------------------- */
 
-static void shim_exec_hook(const char *prog)
+static void shim_exec_hook(const char *prog, char *const *envp)
 {
 	int saved = errno;
 
 	if (shim_guard)
 		return;
 	shim_enter();
-	shim_on_exec(prog);
+	shim_on_exec(prog, envp);
 	shim_leave();
 	errno = saved;
 }
 
 SHIM_EXPORT int execve(const char *p, char *const *av, char *const *ev)
 {
-	shim_exec_hook(p);
+	shim_exec_hook(p, ev);
 	return REAL(execve)(p, av, ev);
 }
 
 SHIM_EXPORT int execv(const char *p, char *const *av)
 {
-	shim_exec_hook(p);
+	shim_exec_hook(p, NULL);
 	return REAL(execv)(p, av);
 }
 
 SHIM_EXPORT int execvp(const char *p, char *const *av)
 {
-	shim_exec_hook(p);
+	shim_exec_hook(p, NULL);
 	return REAL(execvp)(p, av);
 }
 
 SHIM_EXPORT int execvpe(const char *p, char *const *av, char *const *ev)
 {
-	shim_exec_hook(p);
+	shim_exec_hook(p, ev);
 	return REAL(execvpe)(p, av, ev);
 }
 
 SHIM_EXPORT int fexecve(int fd, char *const *av, char *const *ev)
 {
-	shim_exec_hook(av[0] ? av[0] : "fexecve");
+	shim_exec_hook(av[0] ? av[0] : "fexecve", ev);
 	return REAL(fexecve)(fd, av, ev);
 }
 
@@ -489,7 +489,7 @@ SHIM_EXPORT int execl(const char *p, const char *a, ...)
 	va_start(ap, a);
 	SHIM_EXECL_ARGV(a, argv, ap);
 	va_end(ap);
-	shim_exec_hook(p);
+	shim_exec_hook(p, NULL);
 	return REAL(execv)(p, (char *const *)argv);
 }
 
@@ -500,7 +500,7 @@ SHIM_EXPORT int execlp(const char *p, const char *a, ...)
 	va_start(ap, a);
 	SHIM_EXECL_ARGV(a, argv, ap);
 	va_end(ap);
-	shim_exec_hook(p);
+	shim_exec_hook(p, NULL);
 	return REAL(execvp)(p, (char *const *)argv);
 }
 
@@ -513,6 +513,6 @@ SHIM_EXPORT int execle(const char *p, const char *a, ...)
 	SHIM_EXECL_ARGV(a, argv, ap);
 	ev = va_arg(ap, char *const *);
 	va_end(ap);
-	shim_exec_hook(p);
+	shim_exec_hook(p, ev);
 	return REAL(execve)(p, (char *const *)argv, ev);
 }
