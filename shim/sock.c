@@ -521,6 +521,36 @@ static int shim_bind_prepare(struct shim_sock *s, int fd, uint16_t port, bool wa
  * decision line.  Lock held.  Nonzero (-errno) only when XSKSHIM_REQUIRE=1
  * fails the bind: the socket was made unbound again (not for an adopted
  * socket, whose bind was not this process's call). */
+/* Whether fd is bound to a multicast group address (its local address as
+ * the kernel has it); if so why says so. */
+static bool shim_bound_mcast(int fd, char *why, size_t why_sz)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char as[INET6_ADDRSTRLEN] = "?";
+	bool m = false;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return false;
+	if (ss.ss_family == AF_INET) {
+		const struct in_addr *ia = &((struct sockaddr_in *)&ss)->sin_addr;
+
+		m = IN_MULTICAST(ntohl(ia->s_addr));
+		inet_ntop(AF_INET, ia, as, sizeof(as));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct in6_addr *ia = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+		m = IN6_IS_ADDR_MULTICAST(ia) ||
+		    (IN6_IS_ADDR_V4MAPPED(ia) && IN_MULTICAST(((uint32_t)ia->s6_addr[12] << 24) |
+							      ((uint32_t)ia->s6_addr[13] << 16) |
+							      ((uint32_t)ia->s6_addr[14] << 8) | ia->s6_addr[15]));
+		inet_ntop(AF_INET6, ia, as, sizeof(as));
+	}
+	if (m)
+		snprintf(why, why_sz, "bound to multicast group address %s: multicast stays on the kernel path", as);
+	return m;
+}
+
 static int shim_bind_accelerate(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_t al, bool want,
 				bool adopted)
 {
@@ -546,7 +576,14 @@ static int shim_bind_accelerate(struct shim_sock *s, int fd, const struct sockad
 		if (s->domain == AF_INET6 && !getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl))
 			s->v6only = v != 0;
 	}
-	if (s->cmsg_kernel_why[0]) {
+	if (shim_bound_mcast(fd, s->why, sizeof(s->why))) {
+		/* the program gets only that group's datagrams, and the
+		 * fast path never takes multicast: nothing could come
+		 * through AF_XDP (collectd's default Listen, mDNS/SSDP
+		 * listeners bound to their group) */
+		err = -EOPNOTSUPP;
+		shim_addr_port(a, al, &s->port);
+	} else if (s->cmsg_kernel_why[0]) {
 		err = -EOPNOTSUPP;
 		snprintf(s->why, sizeof(s->why), "%s", s->cmsg_kernel_why);
 		shim_addr_port(a, al, &s->port);

@@ -27,7 +27,8 @@
 #   snmpd (snmpget), snmptrapd (snmpinform, acknowledged), openvpn
 #   (point-to-point tunnel, pings through it), in.tftpd (tftp-hpa), xinetd (tftp as a
 #   wait=yes service: in.tftpd exec'd on the socket, which moves to the kernel
-#   path at the exec, saying so), memcached -U, node dgram,
+#   path at the exec, saying so), collectd (network plugin on its multicast
+#   group: not accelerated, saying so), memcached -U, node dgram,
 #   python asyncio, java DatagramChannel, perl IO::Socket::INET; node and
 #   python again on the IPv6 address.
 #
@@ -55,7 +56,7 @@ for c in python3 jq ss; do
 		exit 0
 	fi
 done
-PORTS=53,69,123,161,1162,1194,1812,3478,5301-5320,9300-9320,11211
+PORTS=53,69,123,161,1162,1194,1812,3478,5301-5320,9300-9320,11211,25826
 NETNS_KEEP_TMP=${MATRIX_KEEP:-0}
 netns_test_init
 chmod 755 "$TMP" # daemons that switch user read their configuration here
@@ -247,7 +248,17 @@ run_row()
 	bound=$((P_UDP - P_SENT + ST_SPILL + slack))
 	[ "$bound" -lt $((ST_SPILL + slack)) ] && bound=$((ST_SPILL + slack))
 	dec=$(grep -E "accelerated: fd [0-9]* udp port $R_PORT " "$TMP/$name.shim.err" "$TMP/$name.shim.out" | head -1 | cut -c1-160)
-	if [ -n "${R_EXEC_DEMOTE:-}" ]; then
+	if [ -n "${R_KERNEL_EXPECT:-}" ]; then
+		# a socket the fast path can never serve: it must say so at bind
+		d=$(grep -h "NOT accelerated: fd [0-9]* udp port $R_PORT stays on the kernel path: .*$R_KERNEL_EXPECT" \
+			"$TMP/$name.shim.err" "$TMP/$name.shim.out" | head -1 | cut -c1-220)
+		dec=$(grep -h "sock: accelerated: fd [0-9]* udp port $R_PORT " "$TMP/$name.shim.err" "$TMP/$name.shim.out" | head -1 | cut -c1-160)
+		if [ -n "$d" ] && [ -z "$dec" ] && [ "$ST_RX_XDP" = 0 ]; then
+			pass "$label: kernel path, said so: '${d#*: sock: }'"
+		else
+			fail "$label: kernel path, said so: want a line 'NOT accelerated ... $R_KERNEL_EXPECT' and no other, got '${d:-none}' (accelerated line: '${dec:-none}', rx_xdp $ST_RX_XDP)"
+		fi
+	elif [ -n "${R_EXEC_DEMOTE:-}" ]; then
 		# the program hands the socket to an exec'd image (inetd wait=yes):
 		# it must leave AF_XDP then, saying so, with nothing lost
 		d=$(grep -h "udp port $R_PORT moved to the kernel path: exec of .* keeps fd [0-9]* open" "$TMP/$name.shim.err" | head -1 | cut -c1-220)
@@ -624,6 +635,55 @@ row_xinetd()
 	R_CMD=(xinetd -dontfork -f "$ROW_DIR/xinetd.conf" -pidfile "$ROW_DIR/xinetd.pid")
 }
 
+# collectd: the network plugin listening on its default multicast group
+# (Listen "239.192.74.66"): the socket is bound to the group address, so the
+# fast path (unicast only) can never serve it - it must say so at bind,
+# not claim "accelerated" and then take nothing through AF_XDP
+client_collectd()
+{
+	local n=200 got i out tag=${1//./-} f
+	out=$(R_DST=239.192.74.66 mc_client collectd 25826 $n "$tag")
+	echo "$out"
+	for i in $(seq 30); do
+		# one file per series, a header line and the value row
+		got=$(cat "$ROW_DIR/csv/mx-$tag/mx/"gauge-v* 2>/dev/null | grep -vc '^epoch')
+		[ "$got" -ge $n ] && break
+		sleep 0.1
+	done
+	echo "$n $got"
+}
+row_collectd()
+{
+	row_dir collectd
+	cat >"$ROW_DIR/collectd.conf" <<-EOF
+		Hostname "mxrcv"
+		FQDNLookup false
+		Interval 10
+		BaseDir "$ROW_DIR"
+		PIDFile "$ROW_DIR/collectd.pid"
+		TypesDB "/usr/share/collectd/types.db"
+		LoadPlugin logfile
+		<Plugin logfile>
+		  LogLevel info
+		  File STDOUT
+		</Plugin>
+		LoadPlugin network
+		LoadPlugin csv
+		<Plugin network>
+		  Listen "239.192.74.66" "25826"
+		</Plugin>
+		<Plugin csv>
+		  DataDir "$ROW_DIR/csv"
+		  StoreRates false
+		</Plugin>
+	EOF
+	# multicast routes out of both ends of the pair
+	in_gen ip route replace 224.0.0.0/4 dev "$IF_GEN"
+	in_rcv ip route replace 224.0.0.0/4 dev "$IF_RCV"
+	R_PORT=25826 R_CLIENT=client_collectd R_PRE=() R_ENV=() R_KERNEL_EXPECT="multicast group address 239.192.74.66"
+	R_CMD=(collectd -f -C "$ROW_DIR/collectd.conf")
+}
+
 client_memcache() { mc_client memcache 11211 200; }
 row_memcached()
 {
@@ -785,6 +845,7 @@ ROWS=(
 	"openvpn|openvpn $(pkgver openvpn) (point-to-point, static key)|openvpn|openvpn"
 	"tftpd|in.tftpd $(pkgver tftpd-hpa)|in.tftpd|tftpd-hpa tftp-hpa"
 	"xinetd|xinetd $(pkgver xinetd) tftp wait=yes (in.tftpd exec'd on the socket)|xinetd|xinetd tftpd-hpa tftp-hpa"
+	"collectd|collectd $(pkgver collectd-core) network plugin on its multicast group|collectd|collectd-core"
 	"memcached|memcached $(pkgver memcached) -U|memcached|memcached"
 	"node|node $(node --version 2>/dev/null) dgram|node|nodejs"
 	"python|python3 $(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) asyncio|python3|python3"
@@ -800,7 +861,7 @@ for r in "${ROWS[@]}"; do
 		skip "$label: $need not installed (package $pkg; scripts/deps.sh installs it)"
 		continue
 	fi
-	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT= R_DST= R_EXEC_DEMOTE=
+	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT= R_DST= R_EXEC_DEMOTE= R_KERNEL_EXPECT=
 	"row_$name" || continue
 	run_row "$name" "$label"
 done

@@ -15,6 +15,10 @@ retries) and checks every answer.  Modes:
     ntp       NTP mode 3, a mode 4 answer whose origin is the request's transmit stamp
     syslog    COUNT RFC 3164 lines "<14>... mx-TAG SEQ" (ARG: TAG); nothing comes back,
               so every one counts as answered once sent (the test greps the log)
+    collectd  COUNT collectd network-protocol packets, host "mx-TAG" (ARG: TAG), plugin
+              "mx", type "gauge", type instance "vSEQ" (one series each: collectd's
+              dispatch threads may reorder updates of one series), value SEQ; nothing
+              comes back (the test counts the rows collectd's csv plugin wrote)
 
 --src spreads requests over several local source addresses (ntpd rate-limits
 per address).  --ready SECS first repeats one request (not counted) until it
@@ -114,6 +118,8 @@ def main():
     val = os.urandom(8).hex()
     size = int(arg) if (mode == "echo" and arg) else 64
 
+    FIRE = ("syslog", "collectd")   # nothing comes back
+    t0 = int(time.time()) - count - 10
     def make(seq):
         if mode == "echo":
             p = ("mx %d " % seq).encode()
@@ -130,6 +136,13 @@ def main():
             return mc_frame(seq & 0xFFFF, ("get %s\r\n" % key).encode())
         if mode == "syslog":
             return ("<14>%s mxhost mx-%s: %d\n" % (time.strftime("%b %d %H:%M:%S"), arg or "mx", seq)).encode()
+        if mode == "collectd":
+            def sp(t, v):
+                b = v.encode() + b"\0"
+                return struct.pack("!HH", t, 4 + len(b)) + b
+            p = sp(0, "mx-" + (arg or "mx")) + struct.pack("!HHQ", 1, 12, t0 + seq) + \
+                struct.pack("!HHQ", 7, 12, 10) + sp(2, "mx") + sp(4, "gauge") + sp(5, "v%d" % seq)
+            return p + struct.pack("!HHH", 6, 15, 1) + b"\x01" + struct.pack("<d", float(seq))
         raise SystemExit("matrixclient: unknown mode " + mode)
 
     def check(seq, s, req, ans):
@@ -153,7 +166,7 @@ def main():
     def exchange(seq, s):
         req = make(seq)
         s.send(req)
-        if mode == "syslog":
+        if mode in FIRE:
             return 1
         try:
             while True:
@@ -169,7 +182,7 @@ def main():
         except socket.timeout:
             return 0
 
-    if ready > 0 and mode != "syslog":
+    if ready > 0 and mode not in FIRE:
         end = time.time() + ready
         while time.time() < end:
             if exchange(0, socks[0]) == 1:
@@ -185,7 +198,7 @@ def main():
             answered += 1
         elif r < 0:
             bad += 1
-        if mode == "syslog" and seq % 32 == 31:
+        if mode in FIRE and seq % 32 == 31:
             time.sleep(0.005)
     print("matrixclient: mode=%s sent=%d answered=%d bad=%d" % (mode, sent, answered, bad))
     return 0 if answered == count else 1
