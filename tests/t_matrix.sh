@@ -28,7 +28,8 @@
 #   (point-to-point tunnel, pings through it), in.tftpd (tftp-hpa), xinetd (tftp as a
 #   wait=yes service: in.tftpd exec'd on the socket, which moves to the kernel
 #   path at the exec, saying so), collectd (network plugin on its multicast
-#   group: not accelerated, saying so), memcached -U, node dgram,
+#   group: not accelerated, saying so), gdnsd (2 UDP threads), kamailio
+#   (SIP OPTIONS from forked workers), memcached -U, node dgram,
 #   python asyncio, java DatagramChannel, perl IO::Socket::INET; node and
 #   python again on the IPv6 address.
 #
@@ -56,7 +57,7 @@ for c in python3 jq ss; do
 		exit 0
 	fi
 done
-PORTS=53,69,123,161,1162,1194,1812,3478,5301-5320,9300-9320,11211,25826
+PORTS=53,69,123,161,1162,1194,1812,3478,5060,5301-5320,9300-9320,11211,25826
 NETNS_KEEP_TMP=${MATRIX_KEEP:-0}
 netns_test_init
 chmod 755 "$TMP" # daemons that switch user read their configuration here
@@ -191,7 +192,9 @@ run_variant()
 		sleep 0.2
 		fd_shape "$V_PID" >"$TMP/$name.$v.fds"
 		V_FD2=$(readlink "/proc/$V_PID/fd/2" 2>/dev/null)
-		if [ "$v" = shim ] && j=$("$STAT" -j "$V_PID" 2>"$TMP/$name.stat.err"); then
+		if [ "$v" = shim ] && [ -n "${R_STAT_ALL:-}" ]; then
+			: # counted from the exit summaries below
+		elif [ "$v" = shim ] && j=$("$STAT" -j "$V_PID" 2>"$TMP/$name.stat.err"); then
 			read -r ST_REDIRECT ST_SPILL ST_RX_XDP ST_RX_KERNEL ST_ACCEL < <(jq -r '[
 				(.xdp_counters.redirect // 0), (.xdp_counters.pass_spill // 0),
 				([.sockets[].counters.rx_xdp] | add // 0),
@@ -218,6 +221,18 @@ run_variant()
 	wait "$tpid" 2>/dev/null
 	V_RC=$?
 	V_UDP=$(($(udp_in_all) - b))
+	if [ "$v" = shim ] && [ -n "${R_STAT_ALL:-}" ]; then
+		# served by forked workers (which keep no live statistics region,
+		# shim/stats.c): every process's exit summary for the port, summed;
+		# the XDP program's counters are one set (the largest seen)
+		read -r ST_RX_XDP ST_RX_KERNEL ST_ACCEL < <(grep -h "summary: fd [0-9]* port $R_PORT accelerated" \
+			"$TMP/$name.shim.err" "$TMP/$name.shim.out" | awk '{ for (i = 1; i < NF; i++) {
+				if ($i == "rx_xdp") x += $(i + 1); if ($i == "rx_kernel") k += $(i + 1) } n++ }
+				END { print x + 0, k + 0, n + 0 }')
+		read -r ST_REDIRECT ST_SPILL < <(grep -h "summary: xdp: redirect" "$TMP/$name.shim.err" "$TMP/$name.shim.out" |
+			awk '{ for (i = 1; i < NF; i++) { if ($i == "redirect" && $(i + 1) > r) r = $(i + 1)
+				if ($i == "pass_spill" && $(i + 1) > sp) sp = $(i + 1) } } END { print r + 0, sp + 0 }')
+	fi
 	for p in "${allp[@]}"; do
 		if [ -e "/dev/shm/xskshim.$p" ]; then
 			V_SHM="$V_SHM /dev/shm/xskshim.$p"
@@ -269,7 +284,7 @@ run_row()
 		fi
 	elif [ "$ST_RX_XDP" -gt 0 ] && [ "$V_UDP" -le "$bound" ] && [ $((ST_SPILL * 20)) -le "$V_SENT" ] &&
 		[[ "$dec" == *" accelerated: fd"* ]]; then
-		pass "$label: accelerated: decision line for port $R_PORT, pid $V_PID (serving) rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL, XDP redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (plain +$P_UDP for $P_SENT requests)"
+		pass "$label: accelerated: decision line for port $R_PORT, pid $V_PID (${R_STAT_ALL:+holds the socket; counters from the exit summaries of all its processes}${R_STAT_ALL:-serving}) rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL, XDP redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (plain +$P_UDP for $P_SENT requests)"
 	else
 		fail "$label: accelerated: decision '${dec:-none}' (the program's fd 2: ${V_FD2:-?}), pid $V_PID rx_xdp $ST_RX_XDP rx_kernel $ST_RX_KERNEL accelerated sockets $ST_ACCEL redirect $ST_REDIRECT spilled $ST_SPILL, UdpInDatagrams +$V_UDP (at most $bound; plain +$P_UDP) $(head -c 200 "$TMP/$name.stat.err" 2>/dev/null)"
 	fi
@@ -684,6 +699,50 @@ row_collectd()
 	R_CMD=(collectd -f -C "$ROW_DIR/collectd.conf")
 }
 
+# gdnsd: two UDP threads, each its own SO_REUSEPORT socket on the port
+row_gdnsd()
+{
+	row_dir gdnsd
+	mkdir -p "$ROW_DIR/zones" "$ROW_DIR/run" "$ROW_DIR/state"
+	knot_zone "$ROW_DIR/zones/example"
+	cat >"$ROW_DIR/config" <<-EOF
+		options => {
+		  listen => [ $ADDR_RCV:5307 ]
+		  udp_threads => 2
+		  tcp_threads => 1
+		  run_dir => $ROW_DIR/run
+		  state_dir => $ROW_DIR/state
+		}
+	EOF
+	R_PORT=5307 R_CLIENT=client_dns R_PRE=() R_ENV=()
+	R_CMD=(gdnsd -c "$ROW_DIR" start)
+}
+
+# kamailio: SIP OPTIONS answered by the stateless reply module; the main
+# process binds, "children=2" forked UDP workers read the inherited socket
+client_sip() { mc_client sip 5060 200; }
+row_kamailio()
+{
+	row_dir kamailio
+	cat >"$ROW_DIR/kamailio.cfg" <<-EOF
+		#!KAMAILIO
+		debug=1
+		log_stderror=yes
+		fork=yes
+		children=2
+		listen=udp:$ADDR_RCV:5060
+		disable_tcp=yes
+		auto_aliases=no
+		loadmodule "sl.so"
+		request_route {
+		  if (method=="OPTIONS") { sl_send_reply("200", "OK"); exit; }
+		  sl_send_reply("404", "Not here");
+		}
+	EOF
+	R_PORT=5060 R_CLIENT=client_sip R_PRE=() R_ENV=() R_STAT_ALL=1
+	R_CMD=(kamailio -DD -E -f "$ROW_DIR/kamailio.cfg" -P "$ROW_DIR/kamailio.pid" -Y "$ROW_DIR")
+}
+
 client_memcache() { mc_client memcache 11211 200; }
 row_memcached()
 {
@@ -845,6 +904,8 @@ ROWS=(
 	"openvpn|openvpn $(pkgver openvpn) (point-to-point, static key)|openvpn|openvpn"
 	"tftpd|in.tftpd $(pkgver tftpd-hpa)|in.tftpd|tftpd-hpa tftp-hpa"
 	"xinetd|xinetd $(pkgver xinetd) tftp wait=yes (in.tftpd exec'd on the socket)|xinetd|xinetd tftpd-hpa tftp-hpa"
+	"gdnsd|gdnsd $(pkgver gdnsd) (2 UDP threads, SO_REUSEPORT)|gdnsd|gdnsd"
+	"kamailio|kamailio $(pkgver kamailio) (SIP OPTIONS, 2 forked UDP workers)|kamailio|kamailio"
 	"collectd|collectd $(pkgver collectd-core) network plugin on its multicast group|collectd|collectd-core"
 	"memcached|memcached $(pkgver memcached) -U|memcached|memcached"
 	"node|node $(node --version 2>/dev/null) dgram|node|nodejs"
@@ -861,7 +922,7 @@ for r in "${ROWS[@]}"; do
 		skip "$label: $need not installed (package $pkg; scripts/deps.sh installs it)"
 		continue
 	fi
-	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT= R_DST= R_EXEC_DEMOTE= R_KERNEL_EXPECT=
+	R_BIND_SECS=10 R_NOISE_OK= R_FD_TRANSIENT= R_DST= R_EXEC_DEMOTE= R_KERNEL_EXPECT= R_STAT_ALL=
 	"row_$name" || continue
 	run_row "$name" "$label"
 done

@@ -15,6 +15,7 @@ retries) and checks every answer.  Modes:
     ntp       NTP mode 3, a mode 4 answer whose origin is the request's transmit stamp
     syslog    COUNT RFC 3164 lines "<14>... mx-TAG SEQ" (ARG: TAG); nothing comes back,
               so every one counts as answered once sent (the test greps the log)
+    sip       SIP OPTIONS request, a "SIP/2.0 200" answer with the same Call-ID
     collectd  COUNT collectd network-protocol packets, host "mx-TAG" (ARG: TAG), plugin
               "mx", type "gauge", type instance "vSEQ" (one series each: collectd's
               dispatch threads may reorder updates of one series), value SEQ; nothing
@@ -136,6 +137,13 @@ def main():
             return mc_frame(seq & 0xFFFF, ("get %s\r\n" % key).encode())
         if mode == "syslog":
             return ("<14>%s mxhost mx-%s: %d\n" % (time.strftime("%b %d %H:%M:%S"), arg or "mx", seq)).encode()
+        if mode == "sip":
+            lp = socks[0].getsockname()[1]
+            return ("OPTIONS sip:%s:%d SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bKmx%d\r\n"
+                    "Max-Forwards: 70\r\nFrom: <sip:mx@%s>;tag=mx%d\r\nTo: <sip:%s>\r\n"
+                    "Call-ID: mx-%d-%s\r\nCSeq: %d OPTIONS\r\nContent-Length: 0\r\n\r\n"
+                    % (addr, port, socks[0].getsockname()[0], lp, seq, socks[0].getsockname()[0], seq, addr,
+                       seq, os.urandom(4).hex(), seq + 1)).encode()
         if mode == "collectd":
             def sp(t, v):
                 b = v.encode() + b"\0"
@@ -154,6 +162,9 @@ def main():
             return stun_check(req, ans, s.getsockname())
         if mode == "ntp":
             return ntp_check(req, ans)
+        if mode == "sip":
+            cid = [l for l in req.split(b"\r\n") if l.startswith(b"Call-ID:")][0]
+            return ans.startswith(b"SIP/2.0 200") and cid in ans.split(b"\r\n")
         if mode == "memcache":
             if ans[:2] != req[:2]:
                 return False
@@ -171,7 +182,7 @@ def main():
         try:
             while True:
                 ans = s.recv(65535)
-                if mode in ("dns", "memcache", "ntp", "stun", "echo") and not check(seq, s, req, ans):
+                if mode in ("dns", "memcache", "ntp", "stun", "echo", "sip") and not check(seq, s, req, ans):
                     # a late answer to an earlier request: keep waiting for ours
                     if mode == "dns" and ans[:2] != req[:2]:
                         continue
