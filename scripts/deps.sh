@@ -14,7 +14,7 @@ PKGS=(
 	cargo librust-quinn-dev librust-tokio-dev librust-rustls-dev librust-tokio-rustls+dangerous-configuration-dev
 	openssl chrony
 	pdns-server pdns-backend-bind pdns-recursor rsyslog coturn freeradius freeradius-utils snmpd snmp
-	tftpd-hpa tftp-hpa xinetd collectd-core gdnsd kamailio memcached nodejs openjdk-17-jdk-headless jq knot-resolver snmptrapd openvpn iputils-ping
+	tftpd-hpa tftp-hpa xinetd collectd-core gdnsd kamailio dnsmasq-base memcached nodejs openjdk-17-jdk-headless jq knot-resolver snmptrapd openvpn iputils-ping
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross
 	libbpf-dev:arm64 libxdp-dev:arm64 libelf-dev:arm64 zlib1g-dev:arm64 libmnl-dev:arm64 libmnl-dev:arm64
 )

@@ -521,34 +521,52 @@ static int shim_bind_prepare(struct shim_sock *s, int fd, uint16_t port, bool wa
  * decision line.  Lock held.  Nonzero (-errno) only when XSKSHIM_REQUIRE=1
  * fails the bind: the socket was made unbound again (not for an adopted
  * socket, whose bind was not this process's call). */
-/* Whether fd is bound to a multicast group address (its local address as
- * the kernel has it); if so why says so. */
+/* Whether fd is bound to an address nothing arriving on the interface can
+ * reach through the fast path (its local address as the kernel has it): a
+ * multicast group (the fast path takes unicast only), or a loopback
+ * address when the interface is not lo (the kernel drops such a
+ * destination arriving on any other device as martian).  If so why says so. */
 static bool shim_bound_mcast(int fd, char *why, size_t why_sz)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char as[INET6_ADDRSTRLEN] = "?";
-	bool m = false;
+	uint32_t v4 = 0;
+	bool is4 = false, m = false, lo = false;
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
 		return false;
 	if (ss.ss_family == AF_INET) {
 		const struct in_addr *ia = &((struct sockaddr_in *)&ss)->sin_addr;
 
-		m = IN_MULTICAST(ntohl(ia->s_addr));
+		v4 = ntohl(ia->s_addr);
+		is4 = true;
 		inet_ntop(AF_INET, ia, as, sizeof(as));
 	} else if (ss.ss_family == AF_INET6) {
 		const struct in6_addr *ia = &((struct sockaddr_in6 *)&ss)->sin6_addr;
 
-		m = IN6_IS_ADDR_MULTICAST(ia) ||
-		    (IN6_IS_ADDR_V4MAPPED(ia) && IN_MULTICAST(((uint32_t)ia->s6_addr[12] << 24) |
-							      ((uint32_t)ia->s6_addr[13] << 16) |
-							      ((uint32_t)ia->s6_addr[14] << 8) | ia->s6_addr[15]));
+		if (IN6_IS_ADDR_V4MAPPED(ia)) {
+			v4 = ((uint32_t)ia->s6_addr[12] << 24) | ((uint32_t)ia->s6_addr[13] << 16) |
+			     ((uint32_t)ia->s6_addr[14] << 8) | ia->s6_addr[15];
+			is4 = true;
+		} else {
+			m = IN6_IS_ADDR_MULTICAST(ia);
+			lo = IN6_IS_ADDR_LOOPBACK(ia);
+		}
 		inet_ntop(AF_INET6, ia, as, sizeof(as));
+	}
+	if (is4) {
+		m = IN_MULTICAST(v4);
+		lo = (v4 >> 24) == IN_LOOPBACKNET;
 	}
 	if (m)
 		snprintf(why, why_sz, "bound to multicast group address %s: multicast stays on the kernel path", as);
-	return m;
+	else if (lo && strcmp(shim_g.cfg.ctl.iface, "lo"))
+		snprintf(why, why_sz, "bound to loopback address %s: nothing arriving on %s can reach it", as,
+			 shim_g.cfg.ctl.iface);
+	else
+		return false;
+	return true;
 }
 
 static int shim_bind_accelerate(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_t al, bool want,
@@ -577,10 +595,10 @@ static int shim_bind_accelerate(struct shim_sock *s, int fd, const struct sockad
 			s->v6only = v != 0;
 	}
 	if (shim_bound_mcast(fd, s->why, sizeof(s->why))) {
-		/* the program gets only that group's datagrams, and the
-		 * fast path never takes multicast: nothing could come
-		 * through AF_XDP (collectd's default Listen, mDNS/SSDP
-		 * listeners bound to their group) */
+		/* nothing could come through AF_XDP: a group address
+		 * (collectd's default Listen, mDNS/SSDP listeners bound to
+		 * their group), or 127.0.0.1/::1 (daemons that listen on
+		 * localhost as well) */
 		err = -EOPNOTSUPP;
 		shim_addr_port(a, al, &s->port);
 	} else if (s->cmsg_kernel_why[0]) {

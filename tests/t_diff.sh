@@ -150,7 +150,7 @@ echo "t_diff: plain run: UdpInDatagrams +$plain_udp, $(ls "$TMP/plain.d" | wc -l
 # ---- preloaded, per mode ---------------------------------------------------
 # Fallbacks the transcript itself asks for; any other is a failure.
 # (a fork child that binds a configured port: the control-plane rule of shim.h)
-expected_fallback='IP_RECVTTL|IPV6_RECVHOPLIMIT|XDP program id [0-9]+ .* is already attached|SO_ATTACH_REUSEPORT|bound in fork child [0-9]+ of the process that set up XDP'
+expected_fallback='bound to loopback address|IP_RECVTTL|IPV6_RECVHOPLIMIT|XDP program id [0-9]+ .* is already attached|SO_ATTACH_REUSEPORT|bound in fork child [0-9]+ of the process that set up XDP'
 
 for mode in $MODES; do
 	name=shim-$mode
