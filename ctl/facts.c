@@ -63,6 +63,10 @@ enum ring_csum_mode ctl_csum_mode(void)
 
 const char *ctl_describe(void)
 {
+	/* (prepared - program attached, UMEMs made - before any binding
+	 * chose the mode: a bind that failed, a privilege drop ahead) */
+	if (C.installed && !C.desc[0])
+		return "program attached, no socket bound";
 	return C.installed ? C.desc : "not installed";
 }
 

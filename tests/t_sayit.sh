@@ -20,6 +20,8 @@
 #              names it
 #   go         a Go UDP echo server built here (golang-go): one line says the
 #              shim cannot see a Go program, it works (echoes) and exits cleanly
+#   inuse      a configured bind that fails with EADDRINUSE: the summary's
+#              header names the install (it was empty)
 #   named      bind9's named on the kernel path (every capability removed
 #              before exec): its summary counts the queries it read in
 #              rx_kernel (libuv reads with syscall(SYS_recvmmsg))
@@ -90,6 +92,29 @@ if command -v strace >/dev/null; then
 else
 	skip "exit scan: strace not installed"
 fi
+
+# a configured bind that fails (EADDRINUSE: mosh-server and iperf3 probe ports
+# this way): the install was prepared before the bind, no binding chose the
+# mode, and the summary's header was empty ("xskshim summary:  ----")
+PY3=$(command -v /usr/bin/python3 || command -v python3)
+in_rcv timeout 5 "$PY3" -c 'import socket, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 9003)); time.sleep(3)' &
+fl_pid=$!
+for _ in $(seq 30); do in_rcv ss -Hlun 'sport = :9003' | grep -q . && break; sleep 0.1; done
+# shellcheck disable=SC2046
+in_rcv env $(PORTS=9003 shim_env) "$PY3" -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+try:
+    s.bind(("0.0.0.0", 9003))
+except OSError as e:
+    print("bind failed:", e.errno)
+' >"$D/inuse.out" 2>"$D/inuse.err"
+kill "$fl_pid" 2>/dev/null
+wait "$fl_pid" 2>/dev/null
+hdr=$(grep -o 'xskshim summary:.*' "$D/inuse.err" | head -1)
+check "$(grep -q 'bind failed: 98' "$D/inuse.out" && [ -n "$hdr" ] && ! grep -q 'xskshim summary:  ----' "$D/inuse.err"; echo $?)" \
+	"bind fails (EADDRINUSE): the error as plain, the summary's header says what is installed ('$hdr')" \
+	"$(cat "$D/inuse.out") $(head -2 "$D/inuse.err")"
 
 # ---- Go -------------------------------------------------------------------------
 if command -v go >/dev/null; then
