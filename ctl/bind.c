@@ -462,13 +462,13 @@ static void ctl_requeue_frame(void *arg, uint8_t *frame, uint32_t len)
 			ck = 0xffff;
 		memcpy(udp + 6, &ck, 2);
 	}
+	iplen = fi.payload_off + fi.payload_sz - l3;
 	if (fi.family == 4) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
 		sin->sin_family = AF_INET;
 		memcpy(&sin->sin_addr, fi.daddr, 4);
 		sl = sizeof(*sin);
-		iplen = fi.payload_off + fi.payload_sz - l3;
 		fd = &r->fd4;
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -476,7 +476,6 @@ static void ctl_requeue_frame(void *arg, uint8_t *frame, uint32_t len)
 		sin6->sin6_family = AF_INET6;
 		memcpy(&sin6->sin6_addr, fi.daddr, 16);
 		sl = sizeof(*sin6);
-		iplen = fi.payload_off + fi.payload_sz - l3;
 		fd = &r->fd6;
 	}
 	if (*fd == -1) {

@@ -76,42 +76,44 @@ static bool shim_exit_sig(int sig)
  * its first ones checked. */
 #define SHIM_UNSEEN_MAX 1024
 
+static unsigned long shim_unseen_ino[SHIM_UNSEEN_MAX];
+static int shim_unseen_fd[SHIM_UNSEEN_MAX];
+
+/* shim_fd_walk's step: fd, if it is a socket the shim does not know as
+ * bound, into the table above (*arg counts them). */
+static void shim_unseen_fd_note(int fd, void *arg)
+{
+	uint32_t *n = arg;
+	char path[64], link[64];
+	struct shim_sock *s;
+	unsigned long ino;
+	ssize_t l;
+
+	if (*n >= SHIM_UNSEEN_MAX)
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	l = readlink(path, link, sizeof(link) - 1);
+	if (l <= 0)
+		return;
+	link[l] = 0;
+	if (sscanf(link, "socket:[%lu]", &ino) != 1)
+		return;
+	s = shim_sock_get_any(fd);
+	if (!s || !s->port) {
+		shim_unseen_fd[*n] = fd;
+		shim_unseen_ino[(*n)++] = ino;
+	}
+	if (s)
+		shim_sock_put(s);
+}
+
 static void shim_exit_unseen(void)
 {
 	static const char *const tabs[] = { "/proc/net/udp", "/proc/net/udp6" };
-	static unsigned long inodes[SHIM_UNSEEN_MAX];
-	static int fds[SHIM_UNSEEN_MAX];
 	uint32_t n = 0;
-	char line[512], path[64], link[64];
-	struct dirent *d;
-	DIR *dir = opendir("/proc/self/fd");
+	char line[512];
 
-	if (!dir)
-		return;
-	while ((d = readdir(dir)) && n < SHIM_UNSEEN_MAX) {
-		int fd = atoi(d->d_name);
-		struct shim_sock *s;
-		unsigned long ino;
-		ssize_t l;
-
-		if (d->d_name[0] == '.' || fd == dirfd(dir))
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		l = readlink(path, link, sizeof(link) - 1);
-		if (l <= 0)
-			continue;
-		link[l] = 0;
-		if (sscanf(link, "socket:[%lu]", &ino) != 1)
-			continue;
-		s = shim_sock_get_any(fd);
-		if (!s || !s->port) {
-			fds[n] = fd;
-			inodes[n++] = ino;
-		}
-		if (s)
-			shim_sock_put(s);
-	}
-	closedir(dir);
+	shim_fd_walk(shim_unseen_fd_note, &n);
 	for (size_t t = 0; t < 2 && n; t++) {
 		FILE *f = fopen(tabs[t], "re");
 
@@ -132,10 +134,10 @@ static void shim_exit_unseen(void)
 			if (!p || sscanf(p, "%lu", &ino) != 1 || !ino)
 				continue;
 			for (uint32_t i = 0; i < n; i++)
-				if (inodes[i] == ino)
+				if (shim_unseen_ino[i] == ino)
 					shim_log(SHIM_LOG_WARN, "sock", "fd %d is a UDP socket bound to configured port "
 						 "%u that the shim never saw bound (raw syscalls or static code, not libc): "
-						 "it was on the kernel path all along", fds[i], port);
+						 "it was on the kernel path all along", shim_unseen_fd[i], port);
 		}
 		fclose(f);
 	}

@@ -33,10 +33,9 @@ SHIM_FD_CALLS(SHIM_KERNEL_OP)
 #define SHIM_ADOPT_OP(ret, name, params, args, fd, kind)                        \
 	static ret shim_adopt_##name(struct shim_sock *s, SHIM_UNPAREN params) \
 	{                                                                       \
-		if (SHIM_ADOPTS_##kind)                                         \
-			shim_sock_adopt(s, fd);                                 \
-		else                                                            \
+		if (!SHIM_ADOPTS_##kind)                                        \
 			return shim_kernel_##name(s, SHIM_UNPAREN args);        \
+		shim_sock_adopt(s, fd);                                         \
 		return __atomic_load_n(&s->ops, __ATOMIC_ACQUIRE)->name(s, SHIM_UNPAREN args); \
 	}
 SHIM_FD_CALLS(SHIM_ADOPT_OP)

@@ -349,9 +349,9 @@ extern const struct shim_ops shim_ops_adopt;   /* inherited bound: accelerated a
 /* Inherited sockets (sock.c): shim_adopt_scan at start tracks the program's
  * inherited UDP sockets bound to a configured port with shim_ops_adopt;
  * shim_sock_adopt (takes shim_g.lock) accelerates one as a bind would
- * have, once; returns 0. */
+ * have, once. */
 void shim_adopt_scan(void);
-int shim_sock_adopt(struct shim_sock *s, int fd);
+void shim_sock_adopt(struct shim_sock *s, int fd);
 
 static inline bool shim_sock_accel(const struct shim_sock *s)
 {
@@ -390,6 +390,7 @@ void shim_init(void);                          /* idempotent, thread safe */
 struct shim_sock *shim_sock_get(int fd);
 /* Same, for any tracked UDP socket. */
 struct shim_sock *shim_sock_get_any(int fd);
+void shim_fd_walk(void (*fn)(int fd, void *arg), void *arg);   /* every open fd of the process (sock.c) */
 void shim_sock_put(struct shim_sock *s);
 void shim_sock_demote_all(const char *why);     /* lock held */
 void shim_sock_demote(struct shim_sock *s, const char *why);   /* in every process; lock held */

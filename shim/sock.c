@@ -133,6 +133,21 @@ struct shim_sock *shim_sock_get_any(int fd)
 	}
 }
 
+/* fn(fd, arg) for every fd this process has open (/proc/self/fd, the
+ * directory's own fd left out); nothing if /proc is not there. */
+void shim_fd_walk(void (*fn)(int fd, void *arg), void *arg)
+{
+	DIR *dir = opendir("/proc/self/fd");
+	struct dirent *d;
+
+	if (!dir)
+		return;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.' && atoi(d->d_name) != dirfd(dir))
+			fn(atoi(d->d_name), arg);
+	closedir(dir);
+}
+
 struct shim_sock *shim_sock_get(int fd)
 {
 	struct shim_sock *s = shim_sock_get_any(fd);
@@ -517,16 +532,12 @@ static int shim_bind_prepare(struct shim_sock *s, int fd, uint16_t port, bool wa
 	return 0;
 }
 
-/* A bound socket (a = its address) to AF_XDP, or the kernel path with its
- * decision line.  Lock held.  Nonzero (-errno) only when XSKSHIM_REQUIRE=1
- * fails the bind: the socket was made unbound again (not for an adopted
- * socket, whose bind was not this process's call). */
 /* Whether fd is bound to an address nothing arriving on the interface can
  * reach through the fast path (its local address as the kernel has it): a
  * multicast group (the fast path takes unicast only), or a loopback
  * address when the interface is not lo (the kernel drops such a
  * destination arriving on any other device as martian).  If so why says so. */
-static bool shim_bound_mcast(int fd, char *why, size_t why_sz)
+static bool shim_bound_unreachable(int fd, char *why, size_t why_sz)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -569,6 +580,10 @@ static bool shim_bound_mcast(int fd, char *why, size_t why_sz)
 	return true;
 }
 
+/* A bound socket (a = its address) to AF_XDP, or the kernel path with its
+ * decision line.  Lock held.  Nonzero (-errno) only when XSKSHIM_REQUIRE=1
+ * fails the bind: the socket was made unbound again (not for an adopted
+ * socket, whose bind was not this process's call). */
 static int shim_bind_accelerate(struct shim_sock *s, int fd, const struct sockaddr *a, socklen_t al, bool want,
 				bool adopted)
 {
@@ -594,7 +609,7 @@ static int shim_bind_accelerate(struct shim_sock *s, int fd, const struct sockad
 		if (s->domain == AF_INET6 && !getsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, &vl))
 			s->v6only = v != 0;
 	}
-	if (shim_bound_mcast(fd, s->why, sizeof(s->why))) {
+	if (shim_bound_unreachable(fd, s->why, sizeof(s->why))) {
 		/* nothing could come through AF_XDP: a group address
 		 * (collectd's default Listen, mDNS/SSDP listeners bound to
 		 * their group), or 127.0.0.1/::1 (daemons that listen on
@@ -685,7 +700,7 @@ int shim_on_bind(int fd, const struct sockaddr *a, socklen_t al)
  * process accelerates it as a bind would have (shim_sock_adopt), so the
  * privileged work is done only by a process that reads the socket: a
  * shell or launcher that merely passes it on never installs anything. */
-int shim_sock_adopt(struct shim_sock *s, int fd)
+void shim_sock_adopt(struct shim_sock *s, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -705,45 +720,42 @@ int shim_sock_adopt(struct shim_sock *s, int fd)
 		ctl_idle();
 	}
 	pthread_mutex_unlock(&shim_g.lock);
-	return 0;
 }
 
 /* At start (shim_init, configuration active): the fds the program was
  * started with that are UDP sockets bound to a configured port. */
+static void shim_adopt_fd(int fd, void *arg)
+{
+	int dom = 0, type = 0, proto = 0, fl;
+	socklen_t l = sizeof(int);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct shim_sock *s;
+	uint16_t port = 0;
+
+	(void)arg;
+	if (fd >= SHIM_FD_MAX || shim_fd_maybe(fd) ||
+	    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) || (dom != AF_INET && dom != AF_INET6) ||
+	    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) || type != SOCK_DGRAM ||
+	    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) || proto != IPPROTO_UDP ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) || !shim_addr_port((struct sockaddr *)&ss, sl, &port) ||
+	    !port || !shim_cfg_port(&shim_g.cfg, port))
+		return;
+	fl = REAL(fcntl)(fd, F_GETFL);
+	shim_on_socket(fd, dom, SOCK_DGRAM | (fl >= 0 && (fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0));
+	if (!(s = shim_sock_get_any(fd)))
+		return;
+	s->port = port;
+	snprintf(s->why, sizeof(s->why), "inherited bound to port %u, not read in this process", port);
+	shim_sock_ops_set(s, &shim_ops_adopt);
+	shim_log(SHIM_LOG_INFO, "sock", "fd %d: UDP socket inherited bound to configured port %u: "
+		 "accelerated at its first receive in this process", fd, port);
+	shim_sock_put(s);
+}
+
 void shim_adopt_scan(void)
 {
-	DIR *dir = opendir("/proc/self/fd");
-	struct dirent *d;
-
-	if (!dir)
-		return;
-	while ((d = readdir(dir))) {
-		int fd = atoi(d->d_name), dom = 0, type = 0, proto = 0, fl;
-		socklen_t l = sizeof(int);
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		struct shim_sock *s;
-		uint16_t port = 0;
-
-		if (d->d_name[0] == '.' || fd == dirfd(dir) || fd >= SHIM_FD_MAX || shim_fd_maybe(fd) ||
-		    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l) || (dom != AF_INET && dom != AF_INET6) ||
-		    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) || type != SOCK_DGRAM ||
-		    getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &l) || proto != IPPROTO_UDP ||
-		    getsockname(fd, (struct sockaddr *)&ss, &sl) || !shim_addr_port((struct sockaddr *)&ss, sl, &port) ||
-		    !port || !shim_cfg_port(&shim_g.cfg, port))
-			continue;
-		fl = REAL(fcntl)(fd, F_GETFL);
-		shim_on_socket(fd, dom, SOCK_DGRAM | (fl >= 0 && (fl & O_NONBLOCK) ? SOCK_NONBLOCK : 0));
-		if (!(s = shim_sock_get_any(fd)))
-			continue;
-		s->port = port;
-		snprintf(s->why, sizeof(s->why), "inherited bound to port %u, not read in this process", port);
-		shim_sock_ops_set(s, &shim_ops_adopt);
-		shim_log(SHIM_LOG_INFO, "sock", "fd %d: UDP socket inherited bound to configured port %u: "
-			 "accelerated at its first receive in this process", fd, port);
-		shim_sock_put(s);
-	}
-	closedir(dir);
+	shim_fd_walk(shim_adopt_fd, NULL);
 }
 
 /* LISTEN_FDS=n of an environment (systemd's convention: fds 3..3+n-1 are
