@@ -463,7 +463,7 @@ SHIM_EXPORT int execvpe(const char *p, char *const *av, char *const *ev)
 
 SHIM_EXPORT int fexecve(int fd, char *const *av, char *const *ev)
 {
-	shim_exec_hook(av[0] ? av[0] : "fexecve", ev);
+	shim_exec_hook("fexecve", ev);   /* (not av[0]: Linux takes a NULL argv) */
 	return REAL(fexecve)(fd, av, ev);
 }
 

@@ -124,4 +124,36 @@ rx=$(grep -oE '"rx_xdp": *[0-9]+' <<<"$st" | grep -oE '[0-9]+$' | awk '{s += $1}
 check "$([ "$rx" -ge "$Q" ] && [ "$UDP" -le $((Q / 20)) ]; echo $?)" \
 	"dnsdist: queries served through AF_XDP (rx_xdp $rx, UdpInDatagrams +$UDP)" "$(head -c 600 <<<"$st")"
 stop_pid "$R"
+
+# ---- an exec wrapper takes what libc takes ----------------------------------------
+# fexecve with a NULL argv (Linux accepts one): the wrapper must not read it
+cat >"$D/fexecnull.c" <<'EOF'
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/wait.h>
+int main(void)
+{
+	int fd = open("/bin/true", O_RDONLY | O_CLOEXEC), st = 0;
+	char *env[] = { NULL };
+	pid_t p = fork();
+
+	if (!p) {
+		fexecve(fd, NULL, env);
+		_exit(99);
+	}
+	waitpid(p, &st, 0);
+	printf("%s %d\n", WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	return 0;
+}
+EOF
+if cc -O2 -o "$D/fexecnull" "$D/fexecnull.c" 2>"$D/cc3.log"; then
+	fx_plain=$("$D/fexecnull")
+	# shellcheck disable=SC2046
+	fx_shim=$(env $(shim_env) "$D/fexecnull" 2>/dev/null)
+	check "$([ -n "$fx_plain" ] && [ "$fx_plain" = "$fx_shim" ]; echo $?)" \
+		"exec wrappers: fexecve with a NULL argv ends as it does plain (child: $fx_shim)" "plain: $fx_plain"
+else
+	fail "building fexecnull: $(head -3 "$D/cc3.log")"
+fi
 fl_finish
